@@ -1,0 +1,57 @@
+/* The communication layer: the only module that talks to MPI directly.
+ *
+ * Everything ptrain exchanges between ranks goes through these calls, so that decoders, layers and
+ * the rest of the library build and test without MPI. Every call is collective over all ranks
+ * unless its comment says otherwise. A failing MPI call aborts the job (MPI_Abort): a rank that
+ * returned an error from a collective would leave the others waiting forever. */
+#ifndef PTRAIN_COMM_H
+#define PTRAIN_COMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ptrain/common.h"
+
+typedef struct pt_comm {
+    int rank;
+    int size;
+    int node_rank; /* rank among the ranks on this node */
+    int node_size; /* ranks on this node */
+} pt_comm;
+
+/* MPI_Init and the rank layout. Not collective-safe to call twice. */
+int pt_comm_init(int *argc, char ***argv, pt_comm *comm, pt_error *err);
+
+/* MPI_Finalize. */
+void pt_comm_finalize(pt_comm *comm);
+
+/* Ends every rank of the job now with exit code `code` (not collective). */
+_Noreturn void pt_comm_abort(const pt_comm *comm, int code);
+
+void pt_comm_barrier(const pt_comm *comm);
+
+/* Broadcasts a byte buffer from root. On other ranks *data is malloc'd and *size set. */
+int pt_comm_bcast_bytes(const pt_comm *comm, uint8_t **data, size_t *size, int root,
+                        pt_error *err);
+
+/* Broadcasts `count` int64 values in place from root. */
+void pt_comm_bcast_i64(const pt_comm *comm, int64_t *values, int count, int root);
+
+/* Element-wise sums / maxima of `count` values in place, on every rank. */
+void pt_comm_allreduce_sum_u64(const pt_comm *comm, uint64_t *values, int count);
+void pt_comm_allreduce_sum_f64(const pt_comm *comm, double *values, int count);
+void pt_comm_allreduce_max_i64(const pt_comm *comm, int64_t *values, int count);
+
+/* Every rank contributes `count` bytes; all receive size*count bytes in rank order. */
+void pt_comm_allgather_bytes(const pt_comm *comm, const uint8_t *mine, uint8_t *all, int count);
+
+/* Concatenates every rank's byte buffer on root, in rank order. On root *all is malloc'd (may be
+ * NULL with *all_size 0 when everyone sent nothing); elsewhere untouched. */
+int pt_comm_gather_bytes(const pt_comm *comm, const uint8_t *mine, size_t mine_size, int root,
+                         uint8_t **all, size_t *all_size, pt_error *err);
+
+/* Status agreement: returns the lowest (most negative) status over all ranks, so that every rank
+ * takes the same branch after a step that may fail on some of them. */
+int pt_comm_agree_status(const pt_comm *comm, int status);
+
+#endif
