@@ -490,7 +490,7 @@ static void draw_opacity_params(uint64_t seed, uint64_t index, pt_synth_kind kin
         int lobe = (int)pt_rng_below(&r, o->side == 0 ? 3 : 2);
         o->rx = rngf(&r, 0.085, 0.13);
         o->ry = rngf(&r, 0.08, 0.12);
-        o->amp = rngf(&r, 0.45, 0.62);
+        o->amp = rngf(&r, 0.35, 0.5);
         o->warp = rngf(&r, 0.7, 1.2);
         o->fslope = rngf(&r, -0.15, 0.15);
         float dome = a->dome_q[o->side];
@@ -624,8 +624,8 @@ static float density(const scene *s, float p, float q)
     float body = ramp((hw - x) * (1.0f / 0.04f));
     if (body <= 0.0f)
         return d;
-    float xr = sq(x / hw);
-    float tissue = body * (0.5f + 0.5f * clamp01(1.0f - xr * xr));
+    /* path length through an elliptic cross-section, with a floor for the arms and shoulders */
+    float tissue = body * (0.25f + 0.75f * sqrtf(clamp01(1.0f - sq(x / (hw + 0.02f)))));
 
     /* Lungs minus heart and aortic knob; the abdomen under the domes. */
     float lateral;
@@ -675,7 +675,8 @@ static float density(const scene *s, float p, float q)
     }
     float cage = lateral + 0.03f;
     if (x > 0.02f && x < cage && q > a->apex_q - 0.1f && q < dome + 0.12f) {
-        float ph = (q - a->rib_q0 + a->rib_rise * x - a->rib_curve * x * x) / a->rib_sp;
+        float ph = (q - a->rib_q0 + a->rib_rise * x - a->rib_curve * x * x) / a->rib_sp +
+                   0.3f * (vnoise(s->lat[LAYER_MARKINGS], x * 4.0f + 20.0f, q * 4.0f) - 0.5f);
         int i = (int)floorf(ph + 0.5f);
         if (i >= 0 && i < 10) {
             float dist = fabsf(ph - (float)i);
@@ -705,14 +706,16 @@ static float density(const scene *s, float p, float q)
         float dp = (x - o->pc) / o->rx, dq = (q - o->qc) / o->ry;
         float e = dp * dp + dq * dq;
         if (e < 2.5f) {
-            e += o->warp * (vnoise(s->lat[LAYER_OP_SHAPE], p * 7.0f, q * 7.0f) - 0.5f);
+            e += o->warp * (vnoise(s->lat[LAYER_OP_SHAPE], p * 7.0f, q * 7.0f) - 0.5f) +
+                 0.3f * (vnoise(s->lat[LAYER_OP_SHAPE], p * 19.0f + 31.0f, q * 19.0f) - 0.5f);
             float blob = ramp((1.0f - e) * (1.0f / 0.15f));
             if (o->fissure) {
                 float fd = q - (o->fq + o->fslope * (x - o->pc));
                 blob *= ramp((o->fissure == 1 ? -fd : fd) * (1.0f / 0.005f));
             }
             if (blob > 0.0f) {
-                float tex = 0.7f + 0.3f * vnoise(s->lat[LAYER_OP_TEXTURE], p * 20.0f, q * 20.0f);
+                float tex = 0.55f + 0.45f * vnoise(s->lat[LAYER_OP_TEXTURE], p * 16.0f, q * 16.0f);
+                tex *= 0.8f + 0.2f * ramp((1.0f - e) * 2.0f); /* denser inside */
                 /* air bronchograms: dark branching lines inside the consolidation */
                 float bron = ridges(s->lat[LAYER_OP_LINES], p * 10.0f, q * 10.0f, 3.0f);
                 tex -= 0.35f * bron * bron;
