@@ -148,7 +148,7 @@ typedef struct patient {
 } pat_rec;
 
 /* Picks each patient's image count and kind so that the kind fractions track kind_frac closely at
- * every prefix of the set (random, but a kind that falls more than 2 images behind is taken). */
+ * every prefix of the set (random, but a kind that falls more than 1 image behind is taken). */
 static int64_t plan_patients(int64_t count, pt_rng *rng, pat_rec *pats)
 {
     int64_t total = 0, have[PT_SYNTH_KIND_COUNT] = {0}, np = 0;
@@ -177,7 +177,7 @@ static int64_t plan_patients(int64_t count, pt_rng *rng, pat_rec *pats)
                 worst = k;
             }
         }
-        if (worst_deficit > 2.0)
+        if (worst_deficit > 1.0)
             kind = worst;
         pats[np].kind = (pt_synth_kind)kind;
         pats[np].first = total;
@@ -421,25 +421,25 @@ static void draw_anatomy(uint64_t seed, uint64_t patient, anatomy *a)
     a->apex_q = rngf(&r, -0.35, -0.30);
     a->apex_x = rngf(&r, 0.13, 0.16);
     a->apex_k = rngf(&r, 6.0, 9.0);
-    a->dome_q[0] = rngf(&r, 0.10, 0.16);
+    a->dome_q[0] = rngf(&r, 0.15, 0.21);
     a->dome_q[1] = a->dome_q[0] + rngf(&r, 0.01, 0.04); /* the patient's left dome sits lower */
     a->dome_k = rngf(&r, 2.2, 3.2);
     a->dome_x = rngf(&r, 0.15, 0.19);
     a->lat_top = rngf(&r, 0.17, 0.20);
-    a->lat_bot[0] = rngf(&r, 0.30, 0.34);
+    a->lat_bot[0] = rngf(&r, 0.33, 0.38);
     a->lat_bot[1] = a->lat_bot[0] + rngf(&r, -0.015, 0.015);
     a->med[0] = rngf(&r, 0.045, 0.06);
     a->med[1] = rngf(&r, 0.05, 0.065);
-    a->air = rngf(&r, 0.55, 0.65);
+    a->air = rngf(&r, 0.68, 0.78);
     a->heart_p = rngf(&r, 0.05, 0.075);
-    a->heart_q = rngf(&r, 0.09, 0.12);
-    a->heart_rx = rngf(&r, 0.14, 0.17);
-    a->heart_ry = rngf(&r, 0.11, 0.13);
+    a->heart_q = rngf(&r, 0.12, 0.15);
+    a->heart_rx = rngf(&r, 0.15, 0.18);
+    a->heart_ry = rngf(&r, 0.12, 0.14);
     a->heart_tilt = rngf(&r, 0.5, 0.9);
     a->knob_q = rngf(&r, -0.17, -0.13);
-    a->body_w = rngf(&r, 0.40, 0.48);
+    a->body_w = rngf(&r, 0.44, 0.50);
     a->shoulder_q = rngf(&r, -0.42, -0.37);
-    a->abdomen = rngf(&r, 0.04, 0.12);
+    a->abdomen = rngf(&r, 0.12, 0.22);
     a->spine_w = rngf(&r, 0.026, 0.034);
     a->spine_amp = rngf(&r, 0.06, 0.1);
     a->vert_period = rngf(&r, 0.038, 0.046);
@@ -448,14 +448,14 @@ static void draw_anatomy(uint64_t seed, uint64_t patient, anatomy *a)
     a->rib_q0 = a->apex_q - rngf(&r, 0.0, 0.02);
     a->rib_curve = rngf(&r, 2.0, 2.6);
     a->rib_rise = rngf(&r, 0.2, 0.35);
-    a->rib_amp = rngf(&r, 0.08, 0.13);
+    a->rib_amp = rngf(&r, 0.06, 0.1);
     a->arib_sp = rngf(&r, 0.06, 0.07);
     a->arib_q0 = a->apex_q + rngf(&r, 0.02, 0.05);
     a->clav_q = a->apex_q + rngf(&r, 0.0, 0.03);
     a->clav_amp = rngf(&r, 0.10, 0.16);
-    a->hilum_q = rngf(&r, -0.05, -0.01);
-    a->marking_amp = rngf(&r, 0.06, 0.1);
-    a->carina_q = rngf(&r, -0.2, -0.15);
+    a->hilum_q = rngf(&r, -0.03, 0.02);
+    a->marking_amp = rngf(&r, 0.08, 0.14);
+    a->carina_q = rngf(&r, -0.18, -0.13);
 }
 
 static void draw_film_params(uint64_t seed, uint64_t index, film *f)
@@ -465,7 +465,7 @@ static void draw_film_params(uint64_t seed, uint64_t index, film *f)
     double rot = pt_rng_range(&r, -3.5, 3.5) * 3.14159265358979 / 180.0;
     f->cos_r = (float)cos(rot);
     f->sin_r = (float)sin(rot);
-    f->scale = rngf(&r, 0.88, 1.08);
+    f->scale = rngf(&r, 0.95, 1.12);
     f->dx = rngf(&r, -0.035, 0.035);
     f->dy = rngf(&r, -0.03, 0.04);
     f->inspiration = rngf(&r, -0.02, 0.02);
@@ -488,9 +488,9 @@ static void draw_opacity_params(uint64_t seed, uint64_t index, pt_synth_kind kin
         o->side = (int)pt_rng_below(&r, 2);
         /* Lobes: 0 upper, 1 lower, 2 middle (right lung, image left, only). */
         int lobe = (int)pt_rng_below(&r, o->side == 0 ? 3 : 2);
-        o->rx = rngf(&r, 0.085, 0.13);
-        o->ry = rngf(&r, 0.08, 0.12);
-        o->amp = rngf(&r, 0.35, 0.5);
+        o->rx = rngf(&r, 0.11, 0.16);
+        o->ry = rngf(&r, 0.1, 0.15);
+        o->amp = rngf(&r, 0.45, 0.6);
         o->warp = rngf(&r, 0.7, 1.2);
         o->fslope = rngf(&r, -0.15, 0.15);
         float dome = a->dome_q[o->side];
@@ -500,17 +500,17 @@ static void draw_opacity_params(uint64_t seed, uint64_t index, pt_synth_kind kin
             o->fissure = 1;
             o->fq = o->qc + o->ry * rngf(&r, 0.35, 0.75);
         } else if (lobe == 1) {
-            o->pc = rngf(&r, 0.2, 0.3);
-            o->qc = dome - rngf(&r, 0.05, 0.1);
+            o->pc = rngf(&r, 0.18, 0.26);
+            o->qc = dome - rngf(&r, 0.1, 0.15);
             o->fissure = 2;
-            o->fq = o->qc - o->ry * rngf(&r, 0.35, 0.7);
+            o->fq = o->qc - o->ry * rngf(&r, 0.5, 0.9);
             o->fslope = rngf(&r, 0.2, 0.5); /* the oblique fissure climbs laterally */
             o->fslope = -o->fslope;
         } else {
-            o->pc = rngf(&r, 0.13, 0.2);
-            o->qc = dome - rngf(&r, 0.1, 0.14);
+            o->pc = rngf(&r, 0.14, 0.2);
+            o->qc = dome - rngf(&r, 0.12, 0.16);
             o->fissure = 2;
-            o->fq = o->qc - o->ry * rngf(&r, 0.3, 0.6);
+            o->fq = o->qc - o->ry * rngf(&r, 0.5, 0.8);
         }
     } else if (kind == PT_SYNTH_VIRUS) {
         o->vamp = rngf(&r, 0.38, 0.55);
@@ -581,6 +581,13 @@ typedef struct scene {
     const float *lat[LAYER_COUNT];
 } scene;
 
+/* The diaphragm's height at x = |p| on one side: a dome, flatter towards the midline. */
+static inline float dome_height(const anatomy *a, float dome_top, float x)
+{
+    float dx = x - a->dome_x;
+    return dome_top + a->dome_k * dx * dx * (dx < 0.0f ? 0.5f : 1.0f);
+}
+
 /* How much of (x = |p|, q) is lung on one side, 0..1, before the heart and the aortic knob are
  * taken out; *lateral receives the lateral lung border at that height. */
 static inline float lung_field(const anatomy *a, const film *f, int side, float x, float q,
@@ -598,8 +605,7 @@ static inline float lung_field(const anatomy *a, const film *f, int side, float 
     float m = ramp((lat - x) * e) * ramp((x - med) * e);
     float top = a->apex_q + a->apex_k * sq(x - a->apex_x);
     m *= ramp((q - top) * e);
-    float dome = dome_top + a->dome_k * sq(x - a->dome_x);
-    m *= ramp((dome - q) * e);
+    m *= ramp((dome_height(a, dome_top, x) - q) * e);
     return m;
 }
 
@@ -625,7 +631,7 @@ static float density(const scene *s, float p, float q)
     if (body <= 0.0f)
         return d;
     /* path length through an elliptic cross-section, with a floor for the arms and shoulders */
-    float tissue = body * (0.25f + 0.75f * sqrtf(clamp01(1.0f - sq(x / (hw + 0.02f)))));
+    float tissue = body * (0.12f + 0.88f * clamp01(1.0f - sq(x / (hw + 0.03f))));
 
     /* Lungs minus heart and aortic knob; the abdomen under the domes. */
     float lateral;
@@ -636,9 +642,15 @@ static float density(const scene *s, float p, float q)
                              (1.0f / 0.5f))
                       : 0.0f;
     lung *= (1.0f - heart) * (1.0f - knob);
-    float dome = a->dome_q[side] + f->inspiration + a->dome_k * sq(x - a->dome_x);
-    float abdomen = ramp((q - dome) * (1.0f / 0.02f));
-    d += tissue * (1.0f + a->abdomen * abdomen) + 0.05f * heart;
+    float dome_top = a->dome_q[side] + f->inspiration;
+    float dome = dome_height(a, dome_top, x);
+    /* under the heart the domes meet at the height of their tops */
+    float abdomen = ramp((q - (x < a->dome_x ? dome_top : dome)) * (1.0f / 0.02f));
+    float mediastinum = ramp((0.075f - x) * (1.0f / 0.03f));
+    float thick = heart > abdomen ? heart : abdomen;
+    thick = thick > mediastinum ? thick : mediastinum;
+    /* heart and abdomen: the same soft tissue, thicker than the chest wall, no border between */
+    d += tissue * (1.0f + a->abdomen * thick);
 
     /* Gastric bubble under the left dome (image right). */
     if (side == 1) {
@@ -648,7 +660,7 @@ static float density(const scene *s, float p, float q)
     }
 
     /* Air: lungs and trachea. */
-    d -= a->air * lung;
+    d -= a->air * lung * tissue;
     if (x < 0.03f && q < a->carina_q + 0.03f)
         d -= 0.12f * ramp((0.018f - x) * (1.0f / 0.006f)) *
              ramp((a->carina_q - q) * (1.0f / 0.03f)) * body;
@@ -714,7 +726,7 @@ static float density(const scene *s, float p, float q)
                 blob *= ramp((o->fissure == 1 ? -fd : fd) * (1.0f / 0.005f));
             }
             if (blob > 0.0f) {
-                float tex = 0.55f + 0.45f * vnoise(s->lat[LAYER_OP_TEXTURE], p * 16.0f, q * 16.0f);
+                float tex = 0.65f + 0.35f * vnoise(s->lat[LAYER_OP_TEXTURE], p * 16.0f, q * 16.0f);
                 tex *= 0.8f + 0.2f * ramp((1.0f - e) * 2.0f); /* denser inside */
                 /* air bronchograms: dark branching lines inside the consolidation */
                 float bron = ridges(s->lat[LAYER_OP_LINES], p * 10.0f, q * 10.0f, 3.0f);
@@ -869,9 +881,6 @@ int pt_synth_draw(uint64_t seed, uint64_t patient, uint64_t index, pt_synth_kind
     /* 4: the mean brightness, set by a gamma curve. */
     uint64_t n = (uint64_t)width * (uint64_t)height;
     float gamma = gamma_for_mean(hist, n, f.target_mean);
-#ifdef SYNTH_DEBUG
-    { double m0 = 0; for (int v = 0; v < 256; v++) m0 += (double)hist[v] * v; fprintf(stderr, "pre-mean %.1f target %.1f gamma %.3f\n", m0 / (double)n, f.target_mean, gamma); }
-#endif
     uint8_t lut[256];
     for (int v = 0; v < 256; v++)
         lut[v] = (uint8_t)lrint(255.0 * pow(v / 255.0, gamma));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 const char *pt_strerror(int code)
@@ -66,19 +67,16 @@ int pt_read_file(const char *path, uint8_t **data, size_t *size, pt_error *err)
 
     int status = PT_OK;
     uint8_t *buf = NULL;
-    if (fseek(f, 0, SEEK_END) != 0) {
-        status = pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        status = pt_error_set(err, PT_ERR_IO, "%s: not a regular file", path);
         goto done;
     }
-    long len = ftell(f);
-    if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        /* ftell fails on directories and pipes: not a regular file we can decode */
-        status = pt_error_set(err, PT_ERR_IO, "%s: not a readable regular file", path);
-        goto done;
-    }
+    off_t len = st.st_size;
     buf = malloc(len > 0 ? (size_t)len : 1);
     if (!buf) {
-        status = pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory reading %ld bytes", path, len);
+        status = pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory reading %lld bytes", path,
+                              (long long)len);
         goto done;
     }
     if (len > 0 && fread(buf, 1, (size_t)len, f) != (size_t)len) {

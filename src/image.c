@@ -54,8 +54,7 @@ int pt_image_decode_memory(const uint8_t *data, size_t size, const char *name,
     return pt_error_set(err, PT_ERR_UNSUPPORTED, "%s: not a PNG or JPEG file", name);
 }
 
-int pt_image_decode_file(const char *path, const pt_decode_opts *opts, pt_image *out,
-                         pt_error *err)
+int pt_image_decode_file(const char *path, const pt_decode_opts *opts, pt_image *out, pt_error *err)
 {
     memset(out, 0, sizeof *out);
     uint8_t *data = NULL;

@@ -236,7 +236,7 @@ int pt_jpeg_decode(const uint8_t *data, size_t size, const char *name, const pt_
     return status;
 }
 
-/* ---- writing ----------------------------------------------------------------------------------- */
+/* ---- writing --------------------------------------------------------------------------------- */
 
 typedef struct jpeg_write_state {
     struct jpeg_compress_struct cinfo;
@@ -269,8 +269,8 @@ static int encode_rows(jpeg_write_state *s, FILE *f, const uint8_t *pixels, int 
     return PT_OK;
 }
 
-int pt_jpeg_write_file(const char *path, const uint8_t *pixels, int width, int height,
-                       int channels, int quality, pt_error *err)
+int pt_jpeg_write_file(const char *path, const uint8_t *pixels, int width, int height, int channels,
+                       int quality, pt_error *err)
 {
     if (!pixels || width <= 0 || height <= 0 || width > JPEG_MAX_DIMENSION ||
         height > JPEG_MAX_DIMENSION || (channels != 1 && channels != 3))

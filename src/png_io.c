@@ -56,8 +56,9 @@ int pt_png_sniff(const uint8_t *data, size_t size)
     return size >= 8 && png_sig_cmp(data, 0, 8) == 0;
 }
 
-/* Luma with libjpeg's 16-bit fixed-point weights (they sum to 65536, so gray stays gray), composited
- * onto black by alpha, rounded once. The products stay below 2^32 but are summed in 64 bits anyway. */
+/* Luma with libjpeg's 16-bit fixed-point weights (they sum to 65536, so gray stays gray),
+ * composited onto black by alpha, rounded once. The products stay below 2^32 but are summed in 64
+ * bits anyway. */
 static void row_to_gray(const uint8_t *src, int channels, int width, uint8_t *dst)
 {
     switch (channels) {
@@ -84,7 +85,7 @@ static void row_to_gray(const uint8_t *src, int channels, int width, uint8_t *ds
 /* Everything libpng may jump out of. Returns PT_ERR_FORMAT (reason in r->reason) on a libpng
  * error, or another status with err already set. */
 static int decode_rows(png_read_state *r, const char *name, const pt_decode_opts *opts,
-                           pt_image *out, pt_error *err)
+                       pt_image *out, pt_error *err)
 {
     if (setjmp(png_jmpbuf(r->png)))
         return PT_ERR_FORMAT;
@@ -185,7 +186,7 @@ done:
     return status;
 }
 
-/* ---- writing ----------------------------------------------------------------------------------- */
+/* ---- writing --------------------------------------------------------------------------------- */
 
 typedef struct png_write_state {
     png_structp png;
@@ -206,16 +207,15 @@ static void writer_warning(png_structp png, png_const_charp msg)
 }
 
 static int encode_rows(png_write_state *w, FILE *f, const uint8_t *pixels, int width, int height,
-                          int channels)
+                       int channels)
 {
     if (setjmp(png_jmpbuf(w->png)))
         return PT_ERR_IO;
     static const int color_types[] = {0, PNG_COLOR_TYPE_GRAY, 0, PNG_COLOR_TYPE_RGB,
                                       PNG_COLOR_TYPE_RGB_ALPHA};
     png_init_io(w->png, f);
-    png_set_IHDR(w->png, w->info, (png_uint_32)width, (png_uint_32)height, 8,
-                 color_types[channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(w->png, w->info, (png_uint_32)width, (png_uint_32)height, 8, color_types[channels],
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(w->png, w->info);
     size_t stride = (size_t)width * (size_t)channels;
     for (int y = 0; y < height; y++)

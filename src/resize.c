@@ -1,8 +1,8 @@
 /* Resizing 8-bit gray images: separable, one weight table per axis.
  *
  * Shrinking averages areas: output pixel i covers the source interval [i, i + 1) * scale and every
- * source pixel contributes its covered fraction, so nothing is skipped (no aliasing on a 1000 -> 128
- * shrink) and a constant image stays constant. Enlarging interpolates bilinearly between pixel
+ * source pixel contributes its covered fraction, so nothing is skipped (no aliasing on a 1000 ->
+ * 128 shrink) and a constant image stays constant. Enlarging interpolates bilinearly between pixel
  * centres (PyTorch's align_corners=False), clamped at the edges. Each axis picks its own method.
  *
  * The vertical pass runs first, over whole source rows, so its inner loop is a contiguous
@@ -155,12 +155,27 @@ static int resample(const pt_image *src, double x0, double xspan, double y0, dou
     for (int oy = 0; oy < h; oy++) {
         const float *wy = ay.weights + (size_t)oy * (size_t)ay.taps;
         const uint8_t *srow = src->pixels + (size_t)ay.first[oy] * (size_t)src->width + xlo;
-        for (int x = 0; x < ncols; x++)
-            col[x] = wy[0] * srow[x];
-        for (int k = 1; k < ay.count[oy]; k++) {
-            srow += src->width;
-            for (int x = 0; x < ncols; x++)
-                col[x] += wy[k] * srow[x];
+        int taps = ay.count[oy];
+        size_t stride = (size_t)src->width;
+        /* Eight columns at a time with the sums in registers: a fixed-length inner loop that
+         * -O2 turns into vector code, where the plain loop stays scalar. Same summation order
+         * as the tail loop, so the result does not depend on the column's position. */
+        int x = 0;
+        for (; x + 8 <= ncols; x += 8) {
+            float acc[8] = {0};
+            for (int k = 0; k < taps; k++) {
+                const uint8_t *s = srow + (size_t)k * stride + x;
+                float wk = wy[k];
+                for (int j = 0; j < 8; j++)
+                    acc[j] += wk * s[j];
+            }
+            memcpy(col + x, acc, sizeof acc);
+        }
+        for (; x < ncols; x++) {
+            float acc = 0.0f;
+            for (int k = 0; k < taps; k++)
+                acc += wy[k] * srow[(size_t)k * stride + x];
+            col[x] = acc;
         }
         uint8_t *drow = dst + (size_t)oy * (size_t)dst_stride;
         for (int ox = 0; ox < w; ox++) {

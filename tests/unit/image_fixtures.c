@@ -16,7 +16,7 @@
 
 #include <jpeglib.h>
 
-/* ---- small helpers ------------------------------------------------------------------------------ */
+/* ---- small helpers --------------------------------------------------------------------------- */
 
 void fx_file_free(fx_file *f)
 {
@@ -115,7 +115,7 @@ int fixture_rmtree(const char *path)
     return nftw(path, rmtree_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
-/* ---- PNG encoding ------------------------------------------------------------------------------ */
+/* ---- PNG encoding ---------------------------------------------------------------------------- */
 
 typedef struct png_spec {
     int width, height, color_type, bit_depth, interlaced;
@@ -290,9 +290,8 @@ int fixture_write_png(const char *path, int w, int h, uint8_t value)
 }
 
 static const char *const png_kind_names[] = {
-    "gray1", "gray2",  "gray4",  "gray8",    "gray16",   "gray8-trns",    "gray-alpha8",
-    "gray-alpha16", "rgb8",   "rgb16",  "rgba8", "rgba16", "palette8", "palette4",
-    "palette-trns"};
+    "gray1", "gray2", "gray4", "gray8",  "gray16",   "gray8-trns", "gray-alpha8", "gray-alpha16",
+    "rgb8",  "rgb16", "rgba8", "rgba16", "palette8", "palette4",   "palette-trns"};
 _Static_assert(sizeof png_kind_names / sizeof png_kind_names[0] == FX_PNG_KIND_COUNT,
                "png_kind_names must name every kind");
 
@@ -403,7 +402,8 @@ int fixture_png_make(fx_png_kind kind, int w, int h, int interlaced, fx_file *ou
             uint16_t *s = samples + ((size_t)y * (size_t)w + (size_t)x) * (size_t)channels;
             double gray = 0.0;
             for (int c = 0; c < channels; c++)
-                s[c] = (uint16_t)(depth == 16 ? pattern16(x, y, c) : pattern8(x, y, c) % (maxv + 1));
+                s[c] =
+                    (uint16_t)(depth == 16 ? pattern16(x, y, c) : pattern8(x, y, c) % (maxv + 1));
             if (color_type == PNG_COLOR_TYPE_PALETTE) {
                 const png_color *p = &palette[s[0]];
                 gray = luma(p->red, p->green, p->blue);
@@ -519,7 +519,7 @@ int fixture_png_header_only(uint32_t width, uint32_t height, fx_file *out)
     return 0;
 }
 
-/* ---- JPEG encoding ----------------------------------------------------------------------------- */
+/* ---- JPEG encoding --------------------------------------------------------------------------- */
 
 typedef struct jpeg_out {
     struct jpeg_compress_struct cinfo;
@@ -565,6 +565,8 @@ static int jpeg_encode_inner(jpeg_out *o, const uint8_t *pixels, int w, int h, f
         jpeg_set_colorspace(c, JCS_RGB);
     if (kind == FX_JPEG_CMYK || kind == FX_JPEG_CMYK_PLAIN)
         jpeg_set_colorspace(c, JCS_CMYK);
+    if (kind == FX_JPEG_YCCK)
+        jpeg_set_colorspace(c, JCS_YCCK); /* the default for CMYK input is to store CMYK */
     if (kind == FX_JPEG_CMYK_PLAIN)
         c->write_Adobe_marker = FALSE; /* decoders then read the samples as plain ink amounts */
     if (components == 4) {
@@ -639,8 +641,7 @@ static double ramp(int i, int n, double lo, double hi)
     return n > 1 ? lo + (hi - lo) * i / (n - 1) : lo;
 }
 
-int fixture_jpeg_make(fx_jpeg_kind kind, int w, int h, int quality, fx_file *out,
-                      uint8_t *expected)
+int fixture_jpeg_make(fx_jpeg_kind kind, int w, int h, int quality, fx_file *out, uint8_t *expected)
 {
     int comps = fx_jpeg_kind_components(kind);
     uint8_t *pixels = malloc((size_t)w * (size_t)h * (size_t)comps);
@@ -712,8 +713,8 @@ int fixture_jpeg_patch_sof(fx_file *f, int width, int height, int precision)
         size_t len = (size_t)f->data[pos + 2] << 8 | f->data[pos + 3];
         if (marker == 0xDA || pos + 2 + len > f->size)
             return -1; /* reached the scan without a frame header */
-        int is_sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
-                     marker != 0xCC;
+        int is_sof =
+            marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
         if (is_sof) {
             uint8_t *seg = f->data + pos + 4;
             if (precision > 0)

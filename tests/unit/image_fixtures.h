@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- used by other test files (test_scan.c): keep these three stable ---------------------------- */
+/* ---- used by other test files (test_scan.c): keep these three stable ------------------------- */
 
 /* Writes a w x h gray JPEG whose every pixel is `value` (quality 100: decodes back exactly). */
 int fixture_write_jpeg(const char *path, int w, int h, uint8_t value);
@@ -21,7 +21,7 @@ int fixture_write_png(const char *path, int w, int h, uint8_t value);
 /* Writes size raw bytes to path (creating or truncating it). */
 int fixture_write_bytes(const char *path, const void *data, size_t size);
 
-/* ---- temporary directories ---------------------------------------------------------------------- */
+/* ---- temporary directories ------------------------------------------------------------------- */
 
 /* Creates a fresh directory under $TMPDIR (or /tmp) and stores its path in out. */
 int fixture_mkdtemp(char *out, size_t cap);
@@ -29,7 +29,7 @@ int fixture_mkdtemp(char *out, size_t cap);
 /* Removes a directory tree created by fixture_mkdtemp; missing paths are not an error. */
 int fixture_rmtree(const char *path);
 
-/* ---- images in memory --------------------------------------------------------------------------- */
+/* ---- images in memory ------------------------------------------------------------------------ */
 
 typedef struct fx_file {
     uint8_t *data;
@@ -128,7 +128,7 @@ int fixture_truncate(fx_file *f, size_t size);
 /* A copy of size bytes of data. */
 int fixture_from_bytes(const void *data, size_t size, fx_file *out);
 
-/* size bytes from a fixed-seed generator whose first bytes are neither a PNG nor a JPEG signature. */
+/* size bytes from a fixed-seed generator; the first byte is neither a PNG nor a JPEG signature. */
 int fixture_random_bytes(size_t size, uint32_t seed, fx_file *out);
 
 /* Writes f to path. */

@@ -106,3 +106,12 @@ Test(rng, below_stays_in_range_and_covers_it)
     for (int i = 0; i < 7; i++)
         cr_assert(seen[i] > 850 && seen[i] < 1150, "bucket %d: %d", i, seen[i]);
 }
+
+Test(common, read_file_refuses_a_directory)
+{
+    uint8_t *data;
+    size_t size;
+    pt_error err;
+    cr_assert_eq(pt_read_file("/tmp", &data, &size, &err), PT_ERR_IO);
+    cr_assert(strstr(err.msg, "not a regular file") != NULL, "%s", err.msg);
+}

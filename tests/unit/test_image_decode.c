@@ -13,7 +13,7 @@
 #include "ptrain/png_io.h"
 #include "ptrain/resize.h"
 
-/* ---- helpers ------------------------------------------------------------------------------------ */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 /* Asserts img is w x h and within tol of expected everywhere; returns the mean absolute error. */
 static double check_close(const pt_image *img, const uint8_t *expected, int w, int h, int tol,
@@ -57,15 +57,14 @@ static void assert_fails(const fx_file *f, const char *name, const pt_decode_opt
     cr_assert_eq(img.height, 0);
 }
 
-static void decode_ok(const fx_file *f, const char *name, const pt_decode_opts *opts,
-                      pt_image *img)
+static void decode_ok(const fx_file *f, const char *name, const pt_decode_opts *opts, pt_image *img)
 {
     pt_error err = {0};
     int rc = pt_image_decode_memory(f->data, f->size, name, opts, img, &err);
     cr_assert_eq(rc, PT_OK, "%s: decode failed: %s", name, err.msg);
 }
 
-/* ---- PNG: every colour type and bit depth ------------------------------------------------------- */
+/* ---- PNG: every colour type and bit depth ---------------------------------------------------- */
 
 struct png_case {
     fx_png_kind kind;
@@ -185,7 +184,7 @@ Test(png, min_size_is_ignored)
     fx_file_free(&f);
 }
 
-/* ---- PNG: damaged and hostile files ------------------------------------------------------------- */
+/* ---- PNG: damaged and hostile files ---------------------------------------------------------- */
 
 Test(png, truncated_anywhere_is_format_error)
 {
@@ -278,11 +277,12 @@ Test(png, max_pixels_boundary)
     decode_ok(&f, "limit.png", &opts, &img);
     pt_image_free(&img);
     opts.max_pixels = 64 * 64 - 1;
-    assert_fails(&f, "limit.png", &opts, PT_ERR_TOO_LARGE, "64x64 pixels, more than --max-pixels 4095");
+    assert_fails(&f, "limit.png", &opts, PT_ERR_TOO_LARGE,
+                 "64x64 pixels, more than --max-pixels 4095");
     fx_file_free(&f);
 }
 
-/* ---- PNG writing -------------------------------------------------------------------------------- */
+/* ---- PNG writing ----------------------------------------------------------------------------- */
 
 Test(png, write_round_trip)
 {
@@ -325,7 +325,7 @@ Test(png, write_rejects_bad_arguments_and_paths)
     cr_assert_not_null(strstr(err.msg, "/nonexistent-dir/x.png"), "%s", err.msg);
 }
 
-/* ---- JPEG: every colour space ------------------------------------------------------------------- */
+/* ---- JPEG: every colour space ---------------------------------------------------------------- */
 
 struct jpeg_case {
     fx_jpeg_kind kind;
@@ -350,9 +350,10 @@ ParameterizedTest(struct jpeg_case *c, jpeg, every_kind)
     cr_assert_eq(fixture_jpeg_make(c->kind, w, h, 95, &f, expected), 0);
     pt_image img = {0};
     decode_ok(&f, name, NULL, &img);
-    /* Lossy: a few levels at worst on smooth content, under one level on average. */
-    double mean = check_close(&img, expected, w, h, 4, name);
-    cr_assert_lt(mean, 1.0, "%s: mean error %.3f", name, mean);
+    /* Lossy, but on smooth content at quality 95 a level or two at worst (YCCK's extra colour
+     * conversion measured 2, the others 1). */
+    double mean = check_close(&img, expected, w, h, 3, name);
+    cr_assert_lt(mean, 0.5, "%s: mean error %.3f", name, mean);
     pt_image_free(&img);
     fx_file_free(&f);
     free(expected);
@@ -385,8 +386,8 @@ static void check_cmyk_constant(fx_jpeg_kind kind, const uint8_t cmyk[4], int ex
     decode_ok(&f, "cmyk.jpg", NULL, &img);
     for (int i = 0; i < 16 * 16; i++)
         cr_assert_leq(abs(img.pixels[i] - expected), 1, "%s (%d,%d,%d,%d): pixel %d is %d, not %d",
-                      fx_jpeg_kind_name(kind), cmyk[0], cmyk[1], cmyk[2], cmyk[3], i,
-                      img.pixels[i], expected);
+                      fx_jpeg_kind_name(kind), cmyk[0], cmyk[1], cmyk[2], cmyk[3], i, img.pixels[i],
+                      expected);
     pt_image_free(&img);
     fx_file_free(&f);
 }
@@ -415,7 +416,7 @@ Test(jpeg, sniffing_is_by_marker)
     cr_assert_not(pt_png_sniff((const uint8_t[]){0x89, 'P', 'N', 'G', '\n', '\n', 0x1A, '\n'}, 8));
 }
 
-/* ---- JPEG: damaged and hostile files ------------------------------------------------------------ */
+/* ---- JPEG: damaged and hostile files --------------------------------------------------------- */
 
 Test(jpeg, truncated_is_format_error)
 {
@@ -475,6 +476,21 @@ Test(jpeg, marker_inside_scan_is_format_error)
     fx_file_free(&f);
 }
 
+Test(jpeg, junk_before_end_marker_is_format_error)
+{
+    fx_file f = {0};
+    cr_assert_eq(fixture_jpeg_make(FX_JPEG_PROGRESSIVE, 64, 64, 90, &f, NULL), 0);
+    uint8_t *grown = realloc(f.data, f.size + 20);
+    cr_assert_not_null(grown);
+    f.data = grown;
+    memset(f.data + f.size - 2, 0x37, 20);
+    f.data[f.size + 18] = 0xFF;
+    f.data[f.size + 19] = 0xD9;
+    f.size += 20;
+    assert_fails(&f, "junk.jpeg", NULL, PT_ERR_FORMAT, "extraneous bytes");
+    fx_file_free(&f);
+}
+
 Test(jpeg, garbage_after_soi)
 {
     fx_file f = {0};
@@ -515,7 +531,8 @@ Test(jpeg, max_pixels_boundary)
     decode_ok(&f, "limit.jpeg", &opts, &img);
     pt_image_free(&img);
     opts.max_pixels = 999;
-    assert_fails(&f, "limit.jpeg", &opts, PT_ERR_TOO_LARGE, "40x25 pixels, more than --max-pixels 999");
+    assert_fails(&f, "limit.jpeg", &opts, PT_ERR_TOO_LARGE,
+                 "40x25 pixels, more than --max-pixels 999");
     /* The limit is on the announced size, also when DCT scaling would decode fewer pixels. */
     opts.min_width = 5;
     opts.min_height = 4;
@@ -523,7 +540,7 @@ Test(jpeg, max_pixels_boundary)
     fx_file_free(&f);
 }
 
-/* ---- JPEG: DCT scaling -------------------------------------------------------------------------- */
+/* ---- JPEG: DCT scaling ----------------------------------------------------------------------- */
 
 static void decode_scaled(const fx_file *f, int min_w, int min_h, int expect_w, int expect_h)
 {
@@ -536,7 +553,6 @@ static void decode_scaled(const fx_file *f, int min_w, int min_h, int expect_w, 
                  expect_w);
     cr_assert_eq(img.height, expect_h, "min %dx%d: height %d, expected %d", min_w, min_h,
                  img.height, expect_h);
-    cr_assert_geq(img.width, min_w < 1000 ? min_w : 0);
     pt_image_free(&img);
 }
 
@@ -544,10 +560,10 @@ Test(jpeg, dct_scaling_picks_smallest_scale_above_minimum)
 {
     fx_file f = {0};
     cr_assert_eq(fixture_jpeg_make(FX_JPEG_GRAY, 1000, 1000, 90, &f, NULL), 0);
-    decode_scaled(&f, 0, 0, 1000, 1000);       /* no minimum: full size */
-    decode_scaled(&f, 128, 128, 250, 250);     /* 1/8 gives 125 < 128, so 2/8 */
-    decode_scaled(&f, 125, 125, 125, 125);     /* 1/8 is exactly enough */
-    decode_scaled(&f, 126, 1, 250, 250);       /* either side can decide */
+    decode_scaled(&f, 0, 0, 1000, 1000);   /* no minimum: full size */
+    decode_scaled(&f, 128, 128, 250, 250); /* 1/8 gives 125 < 128, so 2/8 */
+    decode_scaled(&f, 125, 125, 125, 125); /* 1/8 is exactly enough */
+    decode_scaled(&f, 126, 1, 250, 250);   /* either side can decide */
     decode_scaled(&f, 1, 126, 250, 250);
     decode_scaled(&f, 300, 0, 375, 375);       /* 3/8 */
     decode_scaled(&f, 0, 600, 625, 625);       /* 5/8 */
@@ -569,6 +585,28 @@ Test(jpeg, dct_scaling_picks_smallest_scale_above_minimum)
     fx_file_free(&f);
 }
 
+Test(jpeg, dct_scaling_never_goes_below_minimum)
+{
+    /* 1000 px at n/8 is 125 n: the result must be >= the minimum, and one step smaller must not
+     * be, for every minimum up to full size. */
+    fx_file f = {0};
+    cr_assert_eq(fixture_jpeg_make(FX_JPEG_YCBCR, 1000, 1000, 90, &f, NULL), 0);
+    for (int m = 1; m <= 1000; m += 13) {
+        pt_decode_opts opts = pt_decode_opts_default();
+        opts.min_width = m;
+        opts.min_height = m;
+        pt_image img = {0};
+        decode_ok(&f, "scaled.jpeg", &opts, &img);
+        cr_assert_eq(img.width, img.height);
+        cr_assert_geq(img.width, m, "minimum %d gave %d", m, img.width);
+        cr_assert_eq(img.width % 125, 0, "minimum %d gave %d, not a multiple of 1/8", m, img.width);
+        cr_assert_lt(img.width - 125, m, "minimum %d gave %d where %d would do", m, img.width,
+                     img.width - 125);
+        pt_image_free(&img);
+    }
+    fx_file_free(&f);
+}
+
 Test(jpeg, dct_scaled_pixels_match_a_resized_full_decode)
 {
     /* Scaled IDCT averages blocks; it must look like the full image shrunk, for every kind. */
@@ -581,14 +619,14 @@ Test(jpeg, dct_scaled_pixels_match_a_resized_full_decode)
         opts.min_width = 64;
         opts.min_height = 64;
         decode_ok(&f, "small.jpeg", &opts, &small);
-        cr_assert_eq(small.width, 100, "%s: %dx%d", fx_jpeg_kind_name((fx_jpeg_kind)k),
-                     small.width, small.height);
+        cr_assert_eq(small.width, 100, "%s: %dx%d", fx_jpeg_kind_name((fx_jpeg_kind)k), small.width,
+                     small.height);
         cr_assert_eq(small.height, 80);
         uint8_t *ref = malloc(100 * 80);
         pt_error err = {0};
         cr_assert_eq(pt_image_resize(&full, 100, 80, PT_FIT_STRETCH, ref, &err), PT_OK);
-        double mean = check_close(&small, ref, 100, 80, 6, fx_jpeg_kind_name((fx_jpeg_kind)k));
-        cr_assert_lt(mean, 1.5, "%s: mean difference %.3f", fx_jpeg_kind_name((fx_jpeg_kind)k),
+        double mean = check_close(&small, ref, 100, 80, 3, fx_jpeg_kind_name((fx_jpeg_kind)k));
+        cr_assert_lt(mean, 0.5, "%s: mean difference %.3f", fx_jpeg_kind_name((fx_jpeg_kind)k),
                      mean);
         free(ref);
         pt_image_free(&full);
@@ -597,7 +635,7 @@ Test(jpeg, dct_scaled_pixels_match_a_resized_full_decode)
     }
 }
 
-/* ---- JPEG writing ------------------------------------------------------------------------------- */
+/* ---- JPEG writing ---------------------------------------------------------------------------- */
 
 Test(jpeg, write_round_trip_and_determinism)
 {
@@ -635,8 +673,8 @@ Test(jpeg, write_round_trip_and_determinism)
     cr_assert_eq(pt_image_decode_file(a, NULL, &img, &err), PT_OK, "%s", err.msg);
     uint8_t expected[W * H];
     for (int i = 0; i < W * H; i++)
-        expected[i] = (uint8_t)(0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] +
-                                0.114 * rgb[3 * i + 2] + 0.5);
+        expected[i] =
+            (uint8_t)(0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2] + 0.5);
     check_close(&img, expected, W, H, 4, "rgb q95");
     pt_image_free(&img);
     fixture_rmtree(dir);
@@ -653,7 +691,7 @@ Test(jpeg, write_rejects_bad_arguments_and_paths)
     cr_assert_not_null(strstr(err.msg, "/nonexistent-dir/x.jpg"), "%s", err.msg);
 }
 
-/* ---- the front end: sniffing, files, odd inputs ------------------------------------------------- */
+/* ---- the front end: sniffing, files, odd inputs ---------------------------------------------- */
 
 Test(image, empty_input)
 {
@@ -731,10 +769,6 @@ Test(image, unreadable_paths_are_io_errors)
     cr_assert_eq(pt_image_decode_file("/nonexistent/film.png", NULL, &img, &err), PT_ERR_IO);
     cr_assert_not_null(strstr(err.msg, "/nonexistent/film.png"), "%s", err.msg);
     cr_assert_null(img.pixels);
-    char dir[256];
-    cr_assert_eq(fixture_mkdtemp(dir, sizeof dir), 0);
-    cr_assert_eq(pt_image_decode_file(dir, NULL, &img, &err), PT_ERR_IO, "%s", err.msg);
-    fixture_rmtree(dir);
 }
 
 Test(image, alloc_and_free)

@@ -30,8 +30,8 @@ static void resize_expect(const pt_image *src, int w, int h, pt_fit fit, const u
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             cr_assert_eq(out[y * w + x], expected[y * w + x],
-                         "%s (%s): pixel (%d, %d) is %d, expected %d", what, pt_fit_name(fit), x,
-                         y, out[y * w + x], expected[y * w + x]);
+                         "%s (%s): pixel (%d, %d) is %d, expected %d", what, pt_fit_name(fit), x, y,
+                         out[y * w + x], expected[y * w + x]);
     free(out);
 }
 
@@ -91,8 +91,8 @@ Test(resize, area_average_of_blocks_is_exact)
 {
     /* 4x4 -> 2x2: each output is the mean of one 2x2 block.
      * Means: (10+20+30+40)/4 = 25; (0+0+0+4)/4 = 1; 255; (1+2+3+5)/4 = 2.75 -> 3. */
-    const uint8_t px[16] = {10, 20, 0, 0,   /* */
-                            30, 40, 0, 4,   /* */
+    const uint8_t px[16] = {10,  20,  0, 0, /* */
+                            30,  40,  0, 4, /* */
                             255, 255, 1, 2, /* */
                             255, 255, 3, 5};
     pt_image src = make(4, 4, px);
@@ -124,8 +124,8 @@ Test(resize, area_average_fractional_coverage)
      *  180 at (2,2): 4/9 of it to output (1,1) = 80
      *   27 at (1,0) (row 0, column 1): 1/3 * 2/3 = 2/9 to (0,0) and (1,0) = 6 each */
     const uint8_t px[9] = {90, 27, 0, /* */
-                           0, 90, 0,  /* */
-                           0, 0, 180};
+                           0,  90, 0, /* */
+                           0,  0,  180};
     pt_image sq = make(3, 3, px);
     resize_expect(&sq, 2, 2, PT_FIT_STRETCH, (const uint8_t[]){40 + 10 + 6, 10 + 6, 10, 10 + 80},
                   "3x3 -> 2x2");
@@ -165,8 +165,7 @@ Test(resize, bilinear_enlarge_hand_computed)
     pt_image row = make(2, 1, (const uint8_t[]){0, 100});
     resize_expect(&row, 4, 1, PT_FIT_STRETCH, (const uint8_t[]){0, 25, 75, 100}, "2x1 -> 4x1");
     /* 2 -> 5: centres at -0.3, 0.1, 0.5, 0.9, 1.3 -> 0, 10, 50, 90, 100. */
-    resize_expect(&row, 5, 1, PT_FIT_STRETCH, (const uint8_t[]){0, 10, 50, 90, 100},
-                  "2x1 -> 5x1");
+    resize_expect(&row, 5, 1, PT_FIT_STRETCH, (const uint8_t[]){0, 10, 50, 90, 100}, "2x1 -> 5x1");
     pt_image_free(&row);
 
     pt_image col = make(1, 2, (const uint8_t[]){0, 100});
@@ -211,7 +210,7 @@ Test(resize, rounding_and_range)
 Test(resize, crop_takes_the_centre)
 {
     /* 6x2 -> 2x2: scale 1 (height), columns 2 and 3 are the centre. */
-    const uint8_t wide[12] = {1, 2, 3, 4, 5, 6, /* */
+    const uint8_t wide[12] = {1,  2,  3,  4,  5,  6, /* */
                               11, 12, 13, 14, 15, 16};
     pt_image w6 = make(6, 2, wide);
     resize_expect(&w6, 2, 2, PT_FIT_CROP, (const uint8_t[]){3, 4, 13, 14}, "6x2 crop 2x2");
@@ -225,7 +224,7 @@ Test(resize, crop_takes_the_centre)
 
     /* 8x2 -> 2x1: scale 1/2 (height 2 -> 1), the centre window is columns 2..5, each output the
      * mean of a 2x2 block: (30 + 40 + 130 + 140) / 4 = 85, (50 + 60 + 150 + 160) / 4 = 105. */
-    const uint8_t w8[16] = {10, 20, 30, 40, 50, 60, 70, 80, /* */
+    const uint8_t w8[16] = {10,  20,  30,  40,  50,  60,  70,  80, /* */
                             110, 120, 130, 140, 150, 160, 170, 180};
     pt_image e8 = make(8, 2, w8);
     resize_expect(&e8, 2, 1, PT_FIT_CROP, (const uint8_t[]){85, 105}, "8x2 crop 2x1");

@@ -1,0 +1,7 @@
+#!/bin/bash
+# make bench: every benchmark, one after the other (never two at once: they share the cores).
+# Tables are printed and written under results/.
+set -euo pipefail
+build="${1:-build}"
+cd "$(dirname "$0")/../.."
+bash tests/bench/prep_bench.sh "$build" "${PREP_BENCH_COUNT:-2000}" "${BENCH_REPEATS:-3}"
