@@ -6,7 +6,8 @@
  *   1. a density map D(p, q) (soft tissue, air in the lungs, bone, heart, opacities) evaluated on a
  *      coarse grid of at most SYNTH_GRID samples per side: everything in it is smooth at that
  *      scale, and the grid keeps the cost of a film almost independent of its pixel count;
- *   2. film response: brightness 255 * (1 - exp(-k D)) / (1 - exp(-k D_ref)), still coarse;
+ *   2. film response: brightness proportional to 1 - exp(-k D), k the film's exposure, still
+ *      coarse;
  *   3. bilinear upsampling to full size plus film grain, quantised to 8 bits (one pass, which also
  *      counts the histogram);
  *   4. a gamma lookup table chosen from that histogram so that the film's mean gray level equals a
@@ -431,9 +432,9 @@ static void draw_anatomy(uint64_t seed, uint64_t patient, anatomy *a)
     a->med[0] = rngf(&r, 0.045, 0.06);
     a->med[1] = rngf(&r, 0.05, 0.065);
     a->air = rngf(&r, 0.68, 0.78);
-    a->heart_p = rngf(&r, 0.05, 0.075);
+    a->heart_p = rngf(&r, 0.06, 0.09);
     a->heart_q = rngf(&r, 0.12, 0.15);
-    a->heart_rx = rngf(&r, 0.15, 0.18);
+    a->heart_rx = rngf(&r, 0.14, 0.165);
     a->heart_ry = rngf(&r, 0.12, 0.14);
     a->heart_tilt = rngf(&r, 0.5, 0.9);
     a->knob_q = rngf(&r, -0.17, -0.13);
@@ -637,7 +638,7 @@ static float density(const scene *s, float p, float q)
     float lateral;
     float lung = lung_field(a, f, side, x, q, &lateral);
     float hp = (p - a->heart_p) / a->heart_rx, hq = (q - a->heart_q) / a->heart_ry;
-    float heart = ramp((1.0f - (hp * hp + hq * hq - a->heart_tilt * hp * hq)) * (1.0f / 0.12f));
+    float heart = ramp((1.0f - (hp * hp + hq * hq - a->heart_tilt * hp * hq)) * (1.0f / 0.2f));
     float knob = side ? ramp((1.0f - (sq(p - 0.045f) + sq(q - a->knob_q)) * (1.0f / 0.0016f)) *
                              (1.0f / 0.5f))
                       : 0.0f;
@@ -673,8 +674,9 @@ static float density(const scene *s, float p, float q)
         if (w > 0.0f) {
             float r = sqrtf(r2);
             float ang = dq / (fabsf(dx) + fabsf(dq) + 1e-6f);
-            float v = ridges(s->lat[LAYER_MARKINGS], ang * 9.0f + r * 3.0f, r * 7.0f, 3.0f);
-            d += lung * w * (a->marking_amp * v + 0.1f * ramp(1.0f - r2 * (1.0f / 0.005f)));
+            float v = ridges(s->lat[LAYER_MARKINGS], ang * 6.0f + r * 4.0f, r * 6.0f, 2.0f);
+            w *= ramp((r - 0.02f) * (1.0f / 0.06f)); /* the streaks must not meet in a point */
+            d += lung * (w * a->marking_amp * v + 0.1f * ramp(1.0f - r2 * (1.0f / 0.005f)));
         }
     }
 
@@ -780,7 +782,7 @@ int pt_synth_draw(uint64_t seed, uint64_t patient, uint64_t index, pt_synth_kind
         return pt_error_set(err, PT_ERR_INVALID, "synthetic film: size %dx%d outside [%d, %d]",
                             width, height, PT_SYNTH_MIN_SIDE, PT_SYNTH_MAX_SIDE);
 
-    /* Coarse grid: gw x gh samples covering the film, cells of (cw x ch) pixels. */
+    /* Coarse grid: gw x gh samples covering the film, one per cell of about cell x cell pixels. */
     int longest = width > height ? width : height;
     double cell = longest > SYNTH_GRID ? (double)longest / SYNTH_GRID : 1.0;
     int gw = (int)ceil(width / cell), gh = (int)ceil(height / cell);
@@ -820,7 +822,8 @@ int pt_synth_draw(uint64_t seed, uint64_t patient, uint64_t index, pt_synth_kind
     /* 1-2: density and film response on the coarse grid. Pixel (x, y) -> film coordinates
      * (u, v) in film heights around the centre -> patient coordinates (p, q). */
     float ref = 1.0f - expf(-f.k * 1.3f);
-    float gain = 0.7f * 255.0f / ref; /* soft tissue near 190, lungs near 110, before gamma */
+    /* puts a typical film's mean near the middle of the targets, so the gamma stays near 1 */
+    float gain = 0.7f * 255.0f / ref;
     float inv_h = 1.0f / (float)height, inv_s = 1.0f / f.scale;
     for (int j = 0; j < gh; j++) {
         float y = ((float)j + 0.5f) * (float)height / (float)gh;

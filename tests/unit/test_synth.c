@@ -498,18 +498,29 @@ static void shrink128(const uint8_t *px, int w, int h, double *out)
         }
 }
 
-/* 1 if the 128 x 128 pixel (x, y) lies well inside where the lung fields are on any film: both
- * lungs, from below the apices to above the domes, clear of the mediastinum. */
-static int in_lung_box(int x, int y)
+/* Where the lung fields are on any square film, in 128 x 128 pixels: both lungs (side < 0), the
+ * image's left one (side 0) or right one (side 1), from below the apices to above the domes,
+ * clear of the mediastinum whatever the positioning. */
+static int in_lung_box(int x, int y, int side)
 {
     double u = (x + 0.5) / 128.0 - 0.5, v = (y + 0.5) / 128.0 - 0.5;
-    return fabs(u) > 0.1 && fabs(u) < 0.27 && v > -0.2 && v < 0.1;
+    if ((side == 0 && u > 0.0) || (side == 1 && u < 0.0))
+        return 0;
+    return fabs(u) > 0.1 && fabs(u) < 0.28 && v > -0.2 && v < 0.15;
+}
+
+/* Where no film has lung: the top and bottom strips and the side margins. */
+static int outside_lungs(int x, int y)
+{
+    double u = (x + 0.5) / 128.0 - 0.5, v = (y + 0.5) / 128.0 - 0.5;
+    return v < -0.4 || v > 0.36 || fabs(u) > 0.44;
 }
 
 /* The classes differ in structure, inside the lungs: a pneumonia film and the same key drawn as
  * normal share anatomy, positioning and grain, and after shrinking to the cache's 128 x 128 they
- * must differ clearly inside the lung fields and far less outside them. Fails if opacities are
- * not drawn, are too faint to survive the shrink, or land outside the lungs. */
+ * must differ clearly inside the lung fields and far less away from them (where only the
+ * brightness remapping moves the gray levels). Fails if opacities are not drawn, are too faint
+ * to survive the shrink, or land outside the lungs. */
 Test(synth_draw, opacities_are_in_the_lungs_and_survive_128)
 {
     const int w = 256, h = 256;
@@ -528,10 +539,10 @@ Test(synth_draw, opacities_are_in_the_lungs_and_survive_128)
             for (int y = 0; y < 128; y++)
                 for (int x = 0; x < 128; x++) {
                     double d = fabs(a[y * 128 + x] - b[y * 128 + x]);
-                    if (in_lung_box(x, y)) {
+                    if (in_lung_box(x, y, -1)) {
                         in += d;
                         n_in++;
-                    } else {
+                    } else if (outside_lungs(x, y)) {
                         out += d;
                         n_out++;
                     }
@@ -547,9 +558,9 @@ Test(synth_draw, opacities_are_in_the_lungs_and_survive_128)
         double mean_in = sum_in / films, mean_out = sum_out / films;
         cr_log_info("%s vs normal at 128x128: mean |diff| in lungs %.2f (min %.2f), outside %.2f",
                     pt_synth_kind_name(k), mean_in, min_in, mean_out);
-        cr_assert_gt(mean_in, 8.0, "%s: lungs differ from normal by only %.2f gray levels",
+        cr_assert_gt(mean_in, 6.0, "%s: lungs differ from normal by only %.2f gray levels",
                      pt_synth_kind_name(k), mean_in);
-        cr_assert_gt(min_in, 2.0, "%s: a film whose lungs differ by only %.2f",
+        cr_assert_gt(min_in, 2.5, "%s: a film whose lungs differ by only %.2f",
                      pt_synth_kind_name(k), min_in);
         cr_assert_gt(mean_in, 3.0 * mean_out,
                      "%s: the difference is not concentrated in the lungs (%.2f in, %.2f out)",
@@ -559,35 +570,40 @@ Test(synth_draw, opacities_are_in_the_lungs_and_survive_128)
     free(b);
 }
 
-/* Something other than the mean does tell the classes apart at 128 x 128: the lung fields'
- * brightness relative to the film's own mean, on independent films (different anatomy). */
-Test(synth_draw, lung_brightness_relative_to_the_film_separates_classes)
+/* Something other than the mean tells the classes apart at 128 x 128, on independent films
+ * (each with its own anatomy, positioning and exposure): even a crude hand-made feature, the
+ * brighter lung box relative to the film's own mean, ranks pneumonia above normal. */
+Test(synth_draw, lungs_relative_to_the_film_separate_classes)
 {
+    enum { FILMS = 60 };
     const int w = 256, h = 256;
     double *s = malloc(128 * 128 * sizeof *s);
     cr_assert_not_null(s);
-    double score[PT_SYNTH_KIND_COUNT][40];
+    double score[PT_SYNTH_KIND_COUNT][FILMS];
     for (int k = 0; k < PT_SYNTH_KIND_COUNT; k++)
-        for (int i = 0; i < 40; i++) {
-            uint64_t idx = 1000 + (uint64_t)(k * 40 + i);
+        for (int i = 0; i < FILMS; i++) {
+            uint64_t idx = 1000 + (uint64_t)(k * FILMS + i);
             uint8_t *px = draw(31, idx, idx, (pt_synth_kind)k, w, h);
             shrink128(px, w, h, s);
-            double in = 0.0, all = 0.0;
-            int n_in = 0;
+            double lung[2] = {0.0, 0.0}, all = 0.0;
+            int n[2] = {0, 0};
             for (int j = 0; j < 128 * 128; j++) {
                 all += s[j];
-                if (in_lung_box(j % 128, j / 128)) {
-                    in += s[j];
-                    n_in++;
-                }
+                for (int side = 0; side < 2; side++)
+                    if (in_lung_box(j % 128, j / 128, side)) {
+                        lung[side] += s[j];
+                        n[side]++;
+                    }
             }
-            score[k][i] = (in / n_in) / (all / (128 * 128));
+            double l = lung[0] / n[0], r = lung[1] / n[1];
+            score[k][i] = (l > r ? l : r) / (all / (128 * 128));
             free(px);
         }
-    double ab = auc(score[0], 40, score[1], 40), av = auc(score[0], 40, score[2], 40);
-    cr_log_info("lung/film brightness AUC: bacteria %.3f, virus %.3f", ab, av);
-    cr_assert_gt(ab, 0.75, "bacterial films not told apart by their lungs: AUC %.3f", ab);
-    cr_assert_gt(av, 0.75, "viral films not told apart by their lungs: AUC %.3f", av);
+    double ab = auc(score[0], FILMS, score[1], FILMS), av = auc(score[0], FILMS, score[2], FILMS);
+    cr_log_info("brighter lung / film mean, AUC against normal: bacteria %.3f, virus %.3f", ab,
+                av);
+    cr_assert_gt(ab, 0.7, "bacterial films not told apart by their lungs: AUC %.3f", ab);
+    cr_assert_gt(av, 0.7, "viral films not told apart by their lungs: AUC %.3f", av);
     free(s);
 }
 
