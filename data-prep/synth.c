@@ -28,7 +28,8 @@
 #include "ptrain/png_io.h"
 #include "ptrain/rng.h"
 
-/* ---- names ------------------------------------------------------------------------------------ */
+/* ---- names ------------------------------------------------------------------------------------
+ */
 
 static const char *const kind_names[] = {"normal", "bacteria", "virus"};
 static const char *const kind_folders[] = {"NORMAL", "PNEUMONIA", "PNEUMONIA"};
@@ -47,19 +48,20 @@ const char *pt_synth_kind_folder(pt_synth_kind kind)
     return (unsigned)kind < PT_SYNTH_KIND_COUNT ? kind_folders[kind] : NULL;
 }
 
-/* ---- random streams --------------------------------------------------------------------------- */
+/* ---- random streams ---------------------------------------------------------------------------
+ */
 
 /* What a stream is for; combined with a key (0, a patient or an image index) into the stream id,
  * so that e.g. the anatomy of patient 3 never shares numbers with the noise of image 3. */
 enum {
-    STREAM_PLAN = 1,    /* key 0: patients, kinds, names, splits */
-    STREAM_LAYOUT,      /* key image: size, format, channels */
-    STREAM_ANATOMY,     /* key patient: body, lungs, heart, ribs */
-    STREAM_FILM,        /* key image: positioning, exposure, target brightness */
-    STREAM_OPACITY,     /* key image: where and how strong the pneumonia is */
-    STREAM_GRAIN,       /* key image: per-pixel film grain */
-    STREAM_TINT,        /* key image: the colour cast of an RGB file */
-    STREAM_LATTICE      /* key image or patient, sub = layer: value-noise lattices */
+    STREAM_PLAN = 1, /* key 0: patients, kinds, names, splits */
+    STREAM_LAYOUT,   /* key image: size, format, channels */
+    STREAM_ANATOMY,  /* key patient: body, lungs, heart, ribs */
+    STREAM_FILM,     /* key image: positioning, exposure, target brightness */
+    STREAM_OPACITY,  /* key image: where and how strong the pneumonia is */
+    STREAM_GRAIN,    /* key image: per-pixel film grain */
+    STREAM_TINT,     /* key image: the colour cast of an RGB file */
+    STREAM_LATTICE   /* key image or patient, sub = layer: value-noise lattices */
 };
 
 static void stream_init(pt_rng *rng, uint64_t seed, uint64_t key, uint64_t purpose, uint64_t sub)
@@ -72,7 +74,8 @@ static float rngf(pt_rng *rng, double lo, double hi)
     return (float)pt_rng_range(rng, lo, hi);
 }
 
-/* ---- options ---------------------------------------------------------------------------------- */
+/* ---- options ----------------------------------------------------------------------------------
+ */
 
 void pt_synth_opts_default(pt_synth_opts *opts)
 {
@@ -134,7 +137,8 @@ int64_t pt_synth_val_count(const pt_synth_opts *opts)
     return v;
 }
 
-/* ---- the plan --------------------------------------------------------------------------------- */
+/* ---- the plan ---------------------------------------------------------------------------------
+ */
 
 /* Images per patient: 1..4 with these probabilities (cumulative). */
 static const double images_per_patient_cdf[4] = {0.45, 0.75, 0.90, 1.0};
@@ -302,8 +306,7 @@ static int plan_names(pt_synth_plan *plan, const pat_rec *pats, int64_t np, pt_r
             if (pt->kind == PT_SYNTH_NORMAL) {
                 n1 = snprintf(it->patient_id, sizeof it->patient_id, "%sIM-%04lld",
                               normal2 ? "NORMAL2-" : "", (long long)number);
-                n2 = snprintf(it->name, sizeof it->name, "%s-%04d.%s", it->patient_id, j + 1,
-                              ext);
+                n2 = snprintf(it->name, sizeof it->name, "%s-%04d.%s", it->patient_id, j + 1, ext);
             } else {
                 n1 = snprintf(it->patient_id, sizeof it->patient_id, "person%lld",
                               (long long)number);
@@ -332,8 +335,8 @@ int pt_synth_plan_make(const pt_synth_opts *opts, pt_synth_plan *plan, pt_error 
     int64_t *order = malloc((size_t)n * sizeof *order);
     pt_synth_item *items = calloc((size_t)n, sizeof *items);
     if (!pats || !order || !items) {
-        status = pt_error_set(err, PT_ERR_NOMEM, "out of memory planning %lld images",
-                              (long long)n);
+        status =
+            pt_error_set(err, PT_ERR_NOMEM, "out of memory planning %lld images", (long long)n);
         goto done;
     }
 
@@ -369,14 +372,22 @@ void pt_synth_plan_free(pt_synth_plan *plan)
     memset(plan, 0, sizeof *plan);
 }
 
-/* ---- drawing: parameters ---------------------------------------------------------------------- */
+/* ---- drawing: parameters ----------------------------------------------------------------------
+ */
 
 /* Coarse grid: at most this many density samples along a film's longer side. */
 #define SYNTH_GRID 256
 /* Value-noise lattices are LAT x LAT and wrap around. */
 #define LAT 64
-enum { LAYER_MARKINGS, LAYER_MOTTLE, LAYER_OP_SHAPE, LAYER_OP_TEXTURE, LAYER_OP_LINES,
-       LAYER_OP_DOTS, LAYER_COUNT };
+enum {
+    LAYER_MARKINGS,
+    LAYER_MOTTLE,
+    LAYER_OP_SHAPE,
+    LAYER_OP_TEXTURE,
+    LAYER_OP_LINES,
+    LAYER_OP_DOTS,
+    LAYER_COUNT
+};
 
 /* Side 0 is the lung on the image's left (the patient's right), side 1 the other. */
 typedef struct anatomy {
@@ -386,7 +397,7 @@ typedef struct anatomy {
     float med[2];                    /* medial lung border (mediastinum half width) */
     float air;                       /* density the air in the lungs takes away */
     float heart_p, heart_q, heart_rx, heart_ry, heart_tilt;
-    float knob_q;                    /* aortic knob */
+    float knob_q;                      /* aortic knob */
     float body_w, shoulder_q, abdomen; /* body half width at the chest, shoulders, belly density */
     float spine_w, spine_amp, vert_period, vert_phase;
     float rib_q0, rib_sp, rib_curve, rib_rise, rib_amp;
@@ -478,8 +489,8 @@ static void draw_film_params(uint64_t seed, uint64_t index, film *f)
     f->target_mean = rngf(&r, 95.0, 150.0);
 }
 
-static void draw_opacity_params(uint64_t seed, uint64_t index, pt_synth_kind kind,
-                                const anatomy *a, opacity *o)
+static void draw_opacity_params(uint64_t seed, uint64_t index, pt_synth_kind kind, const anatomy *a,
+                                opacity *o)
 {
     pt_rng r;
     stream_init(&r, seed, index, STREAM_OPACITY, 0);
@@ -532,7 +543,8 @@ static void fill_lattice(float *lat, uint64_t seed, uint64_t key, int layer)
     }
 }
 
-/* ---- drawing: the density map ----------------------------------------------------------------- */
+/* ---- drawing: the density map -----------------------------------------------------------------
+ */
 
 static inline float clamp01(float t)
 {
@@ -639,9 +651,10 @@ static float density(const scene *s, float p, float q)
     float lung = lung_field(a, f, side, x, q, &lateral);
     float hp = (p - a->heart_p) / a->heart_rx, hq = (q - a->heart_q) / a->heart_ry;
     float heart = ramp((1.0f - (hp * hp + hq * hq - a->heart_tilt * hp * hq)) * (1.0f / 0.2f));
-    float knob = side ? ramp((1.0f - (sq(p - 0.045f) + sq(q - a->knob_q)) * (1.0f / 0.0016f)) *
-                             (1.0f / 0.5f))
-                      : 0.0f;
+    float knob =
+        side
+            ? ramp((1.0f - (sq(p - 0.045f) + sq(q - a->knob_q)) * (1.0f / 0.0016f)) * (1.0f / 0.5f))
+            : 0.0f;
     lung *= (1.0f - heart) * (1.0f - knob);
     float dome_top = a->dome_q[side] + f->inspiration;
     float dome = dome_height(a, dome_top, x);
@@ -740,17 +753,18 @@ static float density(const scene *s, float p, float q)
     } else if (lung > 0.0f && o->kind == PT_SYNTH_VIRUS) {
         float r2 = sq(x - 0.1f) + sq(q - a->hilum_q - 0.04f);
         float w = 0.5f + 0.5f * ramp(1.0f - r2 * (1.0f / 0.08f));
-        float patch = ramp((vnoise(s->lat[LAYER_OP_SHAPE], p * 10.0f, q * 10.0f) - 0.4f) *
-                           (1.0f / 0.3f));
+        float patch =
+            ramp((vnoise(s->lat[LAYER_OP_SHAPE], p * 10.0f, q * 10.0f) - 0.4f) * (1.0f / 0.3f));
         float lines = ridges(s->lat[LAYER_OP_LINES], p * 16.0f, q * 16.0f, 3.0f);
-        float dots = ramp((vnoise(s->lat[LAYER_OP_DOTS], p * 26.0f, q * 26.0f) - 0.6f) *
-                          (1.0f / 0.15f));
+        float dots =
+            ramp((vnoise(s->lat[LAYER_OP_DOTS], p * 26.0f, q * 26.0f) - 0.6f) * (1.0f / 0.15f));
         d += o->vamp * lung * w * (o->w_patch * patch + o->w_lines * lines + o->w_dots * dots);
     }
     return d;
 }
 
-/* ---- drawing: the film ------------------------------------------------------------------------ */
+/* ---- drawing: the film ------------------------------------------------------------------------
+ */
 
 /* The gamma that brings the histogram's mean to `target` (black and white stay fixed). */
 static float gamma_for_mean(const uint64_t hist[256], uint64_t n, float target)
@@ -894,7 +908,8 @@ int pt_synth_draw(uint64_t seed, uint64_t patient, uint64_t index, pt_synth_kind
     return PT_OK;
 }
 
-/* ---- writing the set -------------------------------------------------------------------------- */
+/* ---- writing the set --------------------------------------------------------------------------
+ */
 
 /* mkdir -p: creates path and its missing parents. */
 static int make_dirs(const char *path, pt_error *err)
@@ -988,8 +1003,8 @@ int pt_synth_write(const pt_synth_opts *opts, pt_synth_summary *summary, pt_erro
 
     for (int64_t i = 0; i < plan.count; i++) {
         const pt_synth_item *it = &plan.items[i];
-        int n = snprintf(path, sizeof path, "%s/%s/%s/%s", opts->out_dir,
-                         pt_split_name(it->split), kind_folders[it->kind], it->name);
+        int n = snprintf(path, sizeof path, "%s/%s/%s/%s", opts->out_dir, pt_split_name(it->split),
+                         kind_folders[it->kind], it->name);
         if (n < 0 || (size_t)n >= sizeof path) {
             status = pt_error_set(err, PT_ERR_INVALID, "%s: path too long", opts->out_dir);
             goto done;
@@ -1000,8 +1015,8 @@ int pt_synth_write(const pt_synth_opts *opts, pt_synth_summary *summary, pt_erro
             goto done;
         const uint8_t *px = gray;
         if (it->channels == 3) {
-            tint_rgb(opts->seed, (uint64_t)it->index, gray,
-                     (size_t)it->width * (size_t)it->height, rgb);
+            tint_rgb(opts->seed, (uint64_t)it->index, gray, (size_t)it->width * (size_t)it->height,
+                     rgb);
             px = rgb;
         }
         if (it->format == PT_SYNTH_PNG)

@@ -53,10 +53,10 @@ typedef struct pt_synth_opts {
     uint64_t seed;       /* default 1 */
     int min_size;        /* each side of each image in [min_size, max_size] (256, 512) */
     int max_size;
-    double png_frac;  /* fraction of images written as PNG (0.1) */
-    double rgb_frac;  /* fraction written as 3-channel RGB, slightly tinted (0.05) */
-    int quality;      /* JPEG quality 1..100 (90) */
-    double test_frac; /* fraction of images in the test split, by patient (0.1) */
+    double png_frac;   /* fraction of images written as PNG (0.1) */
+    double rgb_frac;   /* fraction written as 3-channel RGB, slightly tinted (0.05) */
+    int quality;       /* JPEG quality 1..100 (90) */
+    double test_frac;  /* fraction of images in the test split, by patient (0.1) */
     int64_t val_count; /* images in the val split, by patient; -1: default (see below) */
 } pt_synth_opts;
 

@@ -8,7 +8,7 @@
 #include "ptrain/common.h"
 #include "synth.h"
 
-#define PROG "ptrain-synth"
+#define PROG       "ptrain-synth"
 #define EXIT_USAGE 2
 
 static void usage(FILE *to)
@@ -78,15 +78,31 @@ static int parse_double(const char *s, double lo, double hi, double *out)
 /* Returns 0 to run, 1 after --help, EXIT_USAGE on a bad command line (message in err). */
 static int parse_args(int argc, char **argv, pt_synth_opts *o, pt_error *err)
 {
-    enum { O_OUT = 256, O_COUNT, O_SEED, O_MIN, O_MAX, O_PNG, O_RGB, O_QUALITY, O_TEST, O_VAL,
-           O_HELP };
-    static const struct option longopts[] = {
-        {"out", required_argument, 0, O_OUT},         {"count", required_argument, 0, O_COUNT},
-        {"seed", required_argument, 0, O_SEED},       {"min-size", required_argument, 0, O_MIN},
-        {"max-size", required_argument, 0, O_MAX},    {"png-frac", required_argument, 0, O_PNG},
-        {"rgb-frac", required_argument, 0, O_RGB},    {"quality", required_argument, 0, O_QUALITY},
-        {"test-frac", required_argument, 0, O_TEST},  {"val-count", required_argument, 0, O_VAL},
-        {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0}};
+    enum {
+        O_OUT = 256,
+        O_COUNT,
+        O_SEED,
+        O_MIN,
+        O_MAX,
+        O_PNG,
+        O_RGB,
+        O_QUALITY,
+        O_TEST,
+        O_VAL,
+        O_HELP
+    };
+    static const struct option longopts[] = {{"out", required_argument, 0, O_OUT},
+                                             {"count", required_argument, 0, O_COUNT},
+                                             {"seed", required_argument, 0, O_SEED},
+                                             {"min-size", required_argument, 0, O_MIN},
+                                             {"max-size", required_argument, 0, O_MAX},
+                                             {"png-frac", required_argument, 0, O_PNG},
+                                             {"rgb-frac", required_argument, 0, O_RGB},
+                                             {"quality", required_argument, 0, O_QUALITY},
+                                             {"test-frac", required_argument, 0, O_TEST},
+                                             {"val-count", required_argument, 0, O_VAL},
+                                             {"help", no_argument, 0, O_HELP},
+                                             {0, 0, 0, 0}};
 
     pt_synth_opts_default(o);
     opterr = 0;
@@ -114,8 +130,8 @@ static int parse_args(int argc, char **argv, pt_synth_opts *o, pt_error *err)
         case O_MAX:
             if (parse_long(optarg, PT_SYNTH_MIN_SIDE, PT_SYNTH_MAX_SIDE, &v))
                 return pt_error_set(err, EXIT_USAGE, "--%s: '%s' is not %d..%d",
-                                    c == O_MIN ? "min-size" : "max-size", optarg,
-                                    PT_SYNTH_MIN_SIDE, PT_SYNTH_MAX_SIDE);
+                                    c == O_MIN ? "min-size" : "max-size", optarg, PT_SYNTH_MIN_SIDE,
+                                    PT_SYNTH_MAX_SIDE);
             *(c == O_MIN ? &o->min_size : &o->max_size) = (int)v;
             break;
         case O_PNG:
@@ -149,8 +165,7 @@ static int parse_args(int argc, char **argv, pt_synth_opts *o, pt_error *err)
         }
     }
     if (optind < argc)
-        return pt_error_set(err, EXIT_USAGE, "unexpected argument '%s' (see --help)",
-                            argv[optind]);
+        return pt_error_set(err, EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!o->out_dir)
         return pt_error_set(err, EXIT_USAGE, "--out DIR is required (see --help)");
     /* Values that are only wrong together (--min-size above --max-size, --val-count too big). */
@@ -183,7 +198,7 @@ int main(int argc, char **argv)
     }
     double elapsed = pt_now_seconds() - t0;
     printf(PROG ": wrote %lld images (train %lld / val %lld / test %lld; normal %lld, bacteria "
-           "%lld, virus %lld) to %s in %.1f s\n",
+                "%lld, virus %lld) to %s in %.1f s\n",
            (long long)sum.images, (long long)sum.per_split[PT_SPLIT_TRAIN],
            (long long)sum.per_split[PT_SPLIT_VAL], (long long)sum.per_split[PT_SPLIT_TEST],
            (long long)sum.per_kind[PT_SYNTH_NORMAL], (long long)sum.per_kind[PT_SYNTH_BACTERIA],

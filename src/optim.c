@@ -16,6 +16,9 @@ static const int optim_buffers[] = {1, 2};
 _Static_assert(sizeof optim_buffers / sizeof optim_buffers[0] == PT_OPTIM_COUNT,
                "optim_buffers must size every pt_optim_kind");
 
+/* M_PI is POSIX, not C11. */
+#define PT_PI 3.14159265358979323846
+
 static const char *const lr_names[] = {"constant", "cosine", "step"};
 _Static_assert(sizeof lr_names / sizeof lr_names[0] == PT_LR_COUNT,
                "lr_names must name every pt_lr_kind");
@@ -135,6 +138,7 @@ static void sgd_step(const pt_optim_config *cfg, int first, float *restrict para
     const float keep = (float)(1.0 - cfg->dampening);
     const float rate = (float)lr;
     const int use_momentum = cfg->momentum != 0;
+    const int nesterov = cfg->nesterov;
     for (size_t i = 0; i < n; i++) {
         float g = grads[i];
         if (!mask || mask[i])
@@ -144,7 +148,7 @@ static void sgd_step(const pt_optim_config *cfg, int first, float *restrict para
              * from zero; a zero start would shrink the first steps by (1 - dampening). */
             float b = first ? g : mu * mom[i] + keep * g;
             mom[i] = b;
-            g = cfg->nesterov ? g + mu * b : b;
+            g = nesterov ? g + mu * b : b;
         }
         params[i] -= rate * g;
     }
@@ -288,7 +292,7 @@ double pt_lr_at(const pt_lr_schedule *s, int64_t step)
         int64_t span = s->total_steps - s->warmup_steps;
         if (span <= 0 || u >= span)
             return s->min_lr;
-        double c = 0.5 * (1.0 + cos(M_PI * (double)u / (double)span));
+        double c = 0.5 * (1.0 + cos(PT_PI * (double)u / (double)span));
         return s->min_lr + (s->base_lr - s->min_lr) * c;
     }
     case PT_LR_STEP:

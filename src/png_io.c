@@ -214,6 +214,10 @@ static int encode_rows(png_write_state *w, FILE *f, const uint8_t *pixels, int w
     static const int color_types[] = {0, PNG_COLOR_TYPE_GRAY, 0, PNG_COLOR_TYPE_RGB,
                                       PNG_COLOR_TYPE_RGB_ALPHA};
     png_init_io(w->png, f);
+    /* zlib level 1 with the Paeth-free "sub/up" filters: within a few percent of the default's
+     * size on films and plots, several times faster to write. */
+    png_set_compression_level(w->png, 1);
+    png_set_filter(w->png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB | PNG_FILTER_UP);
     png_set_IHDR(w->png, w->info, (png_uint_32)width, (png_uint_32)height, 8, color_types[channels],
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(w->png, w->info);

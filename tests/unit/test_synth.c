@@ -15,7 +15,8 @@
 #include "kermany.h"
 #include "synth.h"
 
-/* ---- helpers ---------------------------------------------------------------------------------- */
+/* ---- helpers ----------------------------------------------------------------------------------
+ */
 
 static pt_synth_plan make_plan(int64_t count, uint64_t seed, int min_size, int max_size)
 {
@@ -79,7 +80,8 @@ static uint8_t *draw(uint64_t seed, uint64_t patient, uint64_t index, pt_synth_k
     return px;
 }
 
-/* ---- options ---------------------------------------------------------------------------------- */
+/* ---- options ----------------------------------------------------------------------------------
+ */
 
 Test(synth_opts, defaults_and_val_count)
 {
@@ -126,7 +128,8 @@ Test(synth_opts, bad_values_are_refused_with_the_option_named)
 #undef BAD
 }
 
-/* ---- the plan --------------------------------------------------------------------------------- */
+/* ---- the plan ---------------------------------------------------------------------------------
+ */
 
 Test(synth_plan, same_seed_same_plan_other_seed_other_plan)
 {
@@ -205,8 +208,8 @@ Test(synth_plan, names_follow_the_kermany_patterns)
                 n_im++;
         } else {
             cr_assert_eq(regexec(&pneu_re, name, 0, NULL, 0), 0, "pneumonia file %s", name);
-            cr_assert_eq(sub, it->kind == PT_SYNTH_BACTERIA ? PT_SUBTYPE_BACTERIA
-                                                            : PT_SUBTYPE_VIRUS,
+            cr_assert_eq(sub,
+                         it->kind == PT_SYNTH_BACTERIA ? PT_SUBTYPE_BACTERIA : PT_SUBTYPE_VIRUS,
                          "%s", name);
             cr_assert_not_null(strstr(name, pt_synth_kind_name(it->kind)), "%s", name);
             cr_assert_str_eq(pt_synth_kind_folder(it->kind), "PNEUMONIA");
@@ -251,8 +254,7 @@ static void check_patients(const pt_synth_plan *p)
     for (int64_t i = 0; i < p->count;) {
         int64_t j = i;
         while (j < p->count && strcmp(by[j]->patient_id, by[i]->patient_id) == 0) {
-            cr_assert_eq(by[j]->split, by[i]->split, "patient %s in two splits",
-                         by[i]->patient_id);
+            cr_assert_eq(by[j]->split, by[i]->split, "patient %s in two splits", by[i]->patient_id);
             cr_assert_eq(by[j]->kind, by[i]->kind, "patient %s has two kinds", by[i]->patient_id);
             cr_assert_eq(by[j]->patient, by[i]->patient, "patient %s has two ordinals",
                          by[i]->patient_id);
@@ -312,8 +314,8 @@ Test(synth_plan, split_sizes)
         cr_assert(tf >= 0.07 && tf <= 0.13, "count %lld: test fraction %.3f, want ~0.1",
                   (long long)o.count, tf);
         for (int k = 0; k < PT_SYNTH_KIND_COUNT; k++)
-            cr_assert_gt(n[PT_SPLIT_TRAIN][k], 0, "count %lld: no %s in train",
-                         (long long)o.count, pt_synth_kind_name(k));
+            cr_assert_gt(n[PT_SPLIT_TRAIN][k], 0, "count %lld: no %s in train", (long long)o.count,
+                         pt_synth_kind_name(k));
         pt_synth_plan_free(&p);
     }
 
@@ -384,7 +386,8 @@ Test(synth_plan, sizes_and_formats)
     pt_synth_plan_free(&p);
 }
 
-/* ---- the films -------------------------------------------------------------------------------- */
+/* ---- the films --------------------------------------------------------------------------------
+ */
 
 Test(synth_draw, same_key_same_pixels)
 {
@@ -433,10 +436,8 @@ Test(synth_draw, films_are_not_flat)
             bright += v > 150 ? hist[v] : 0;
             levels += hist[v] > 0;
         }
-        cr_assert_gt(dark, 200 * 180 / 50, "%s: hardly any dark background",
-                     pt_synth_kind_name(k));
-        cr_assert_gt(bright, 200 * 180 / 10, "%s: hardly any bright tissue",
-                     pt_synth_kind_name(k));
+        cr_assert_gt(dark, 200 * 180 / 50, "%s: hardly any dark background", pt_synth_kind_name(k));
+        cr_assert_gt(bright, 200 * 180 / 10, "%s: hardly any bright tissue", pt_synth_kind_name(k));
         cr_assert_gt(levels, 120, "%s: only %d gray levels", pt_synth_kind_name(k), levels);
         free(px);
     }
@@ -452,8 +453,8 @@ Test(synth_draw, mean_brightness_is_not_informative)
     double sum_neg = 0.0, sum_pos = 0.0;
     for (int64_t i = 0; i < p.count; i++) {
         const pt_synth_item *it = &p.items[i];
-        uint8_t *px = draw(11, (uint64_t)it->patient, (uint64_t)it->index, it->kind, it->width,
-                           it->height);
+        uint8_t *px =
+            draw(11, (uint64_t)it->patient, (uint64_t)it->index, it->kind, it->width, it->height);
         double m = mean_of(px, (size_t)it->width * it->height);
         if (is_pneumonia(it->kind))
             sum_pos += pos[n_pos++] = m;
@@ -600,14 +601,14 @@ Test(synth_draw, lungs_relative_to_the_film_separate_classes)
             free(px);
         }
     double ab = auc(score[0], FILMS, score[1], FILMS), av = auc(score[0], FILMS, score[2], FILMS);
-    cr_log_info("brighter lung / film mean, AUC against normal: bacteria %.3f, virus %.3f", ab,
-                av);
+    cr_log_info("brighter lung / film mean, AUC against normal: bacteria %.3f, virus %.3f", ab, av);
     cr_assert_gt(ab, 0.7, "bacterial films not told apart by their lungs: AUC %.3f", ab);
     cr_assert_gt(av, 0.7, "viral films not told apart by their lungs: AUC %.3f", av);
     free(s);
 }
 
-/* ---- writing ---------------------------------------------------------------------------------- */
+/* ---- writing ----------------------------------------------------------------------------------
+ */
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -668,8 +669,7 @@ static void check_file(const char *path, const pt_synth_item *it)
         cr_assert_eq(d[24], 8, "%s: bit depth %d", path, d[24]);
         cr_assert_eq(d[25], it->channels == 3 ? 2 : 0, "%s: color type %d", path, d[25]);
     } else {
-        cr_assert(n > 4 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff, "%s: no JPEG SOI",
-                  path);
+        cr_assert(n > 4 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff, "%s: no JPEG SOI", path);
         cr_assert(d[n - 2] == 0xff && d[n - 1] == 0xd9, "%s: no JPEG EOI", path);
         /* walk the marker segments to the frame header */
         size_t i = 2;
@@ -768,8 +768,7 @@ Test(synth_write, small_set_in_the_kermany_layout)
                  pt_synth_kind_folder(it->kind), it->name);
         size_t n1, n2;
         uint8_t *d1 = slurp(path, &n1), *d2 = slurp(other, &n2);
-        cr_assert(n1 == n2 && memcmp(d1, d2, n1) == 0, "%s: bytes differ between runs",
-                  it->name);
+        cr_assert(n1 == n2 && memcmp(d1, d2, n1) == 0, "%s: bytes differ between runs", it->name);
         free(d1);
         free(d2);
     }

@@ -1,0 +1,171 @@
+/* 2-D batch normalisation. Each step is written once for one channel; the fused and the
+ * separable (sync BN) entry points both loop over channels calling them, so the two paths cannot
+ * drift apart. A channel's values are N rows of HW contiguous floats, stride C*HW. */
+#include "ptrain/batchnorm.h"
+
+#include <math.h>
+#include <stddef.h>
+
+static void channel_sums(double *sum, double *sumsq, const float *in, int c, int N, int C, int HW)
+{
+    double s = 0.0, ss = 0.0;
+    for (int n = 0; n < N; n++) {
+        const float *x = in + ((size_t)n * C + c) * HW;
+        for (int j = 0; j < HW; j++) {
+            s += x[j];
+            ss += (double)x[j] * x[j];
+        }
+    }
+    *sum = s;
+    *sumsq = ss;
+}
+
+static void channel_moments(float *mean, float *rstd, float *running_mean, float *running_var,
+                            double sum, double sumsq, double count, float momentum, float eps)
+{
+    double m = sum / count;
+    double var = sumsq / count - m * m; /* biased: what the batch is normalised with */
+    if (var < 0.0)
+        var = 0.0; /* rounding when all values are (nearly) equal */
+    *mean = (float)m;
+    *rstd = (float)(1.0 / sqrt(var + eps));
+    if (running_mean && running_var) {
+        /* PyTorch tracks the unbiased variance, an estimate of the population's. */
+        double unbiased = count > 1.0 ? var * count / (count - 1.0) : var;
+        *running_mean = (1.0f - momentum) * *running_mean + momentum * (float)m;
+        *running_var = (1.0f - momentum) * *running_var + momentum * (float)unbiased;
+    }
+}
+
+static void channel_normalize(float *out, const float *in, int c, float mean, float rstd,
+                              float gamma, float beta, int N, int C, int HW)
+{
+    /* out = x * scale + shift, one multiply-add per value. */
+    const float scale = gamma * rstd, shift = beta - mean * scale;
+    for (int n = 0; n < N; n++) {
+        size_t off = ((size_t)n * C + c) * HW;
+        for (int j = 0; j < HW; j++)
+            out[off + j] = in[off + j] * scale + shift;
+    }
+}
+
+static void channel_backward_sums(double *sum_dy, double *sum_dy_xhat, const float *dout,
+                                  const float *in, int c, float mean, float rstd, int N, int C,
+                                  int HW)
+{
+    double sdy = 0.0, sdyx = 0.0;
+    for (int n = 0; n < N; n++) {
+        size_t off = ((size_t)n * C + c) * HW;
+        for (int j = 0; j < HW; j++) {
+            float xhat = (in[off + j] - mean) * rstd;
+            sdy += dout[off + j];
+            sdyx += (double)dout[off + j] * xhat;
+        }
+    }
+    *sum_dy = sdy;
+    *sum_dy_xhat = sdyx;
+}
+
+static void channel_backward_apply(float *din, const float *dout, const float *in, int c,
+                                   float mean, float rstd, float gamma, double sum_dy,
+                                   double sum_dy_xhat, double count, int N, int C, int HW)
+{
+    /* d in = gamma*rstd * (dy - mean(dy) - xhat * mean(dy*xhat)): the two means are the
+     * gradient flowing through the batch mean and the batch variance. */
+    const float k = gamma * rstd;
+    const float mdy = (float)(sum_dy / count), mdyx = (float)(sum_dy_xhat / count);
+    for (int n = 0; n < N; n++) {
+        size_t off = ((size_t)n * C + c) * HW;
+        for (int j = 0; j < HW; j++) {
+            float xhat = (in[off + j] - mean) * rstd;
+            din[off + j] = k * (dout[off + j] - mdy - xhat * mdyx);
+        }
+    }
+}
+
+void pt_batchnorm_forward_train(float *out, float *mean, float *rstd, float *running_mean,
+                                float *running_var, const float *in, const float *gamma,
+                                const float *beta, int N, int C, int HW, float momentum, float eps)
+{
+    const double count = (double)N * HW;
+    for (int c = 0; c < C; c++) {
+        double s, ss;
+        channel_sums(&s, &ss, in, c, N, C, HW);
+        channel_moments(&mean[c], &rstd[c], running_mean ? &running_mean[c] : NULL,
+                        running_var ? &running_var[c] : NULL, s, ss, count, momentum, eps);
+        channel_normalize(out, in, c, mean[c], rstd[c], gamma[c], beta[c], N, C, HW);
+    }
+}
+
+void pt_batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
+                               const float *running_mean, const float *running_var, int N, int C,
+                               int HW, float eps)
+{
+    for (int c = 0; c < C; c++) {
+        float rstd = (float)(1.0 / sqrt((double)running_var[c] + eps));
+        channel_normalize(out, in, c, running_mean[c], rstd, gamma[c], beta[c], N, C, HW);
+    }
+}
+
+void pt_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                           const float *in, const float *mean, const float *rstd,
+                           const float *gamma, int N, int C, int HW)
+{
+    const double count = (double)N * HW;
+    for (int c = 0; c < C; c++) {
+        double sdy, sdyx;
+        channel_backward_sums(&sdy, &sdyx, dout, in, c, mean[c], rstd[c], N, C, HW);
+        if (dgamma)
+            dgamma[c] += (float)sdyx;
+        if (dbeta)
+            dbeta[c] += (float)sdy;
+        if (din)
+            channel_backward_apply(din, dout, in, c, mean[c], rstd[c], gamma[c], sdy, sdyx, count,
+                                   N, C, HW);
+    }
+}
+
+void pt_batchnorm_stats(double *sum, double *sumsq, const float *in, int N, int C, int HW)
+{
+    for (int c = 0; c < C; c++)
+        channel_sums(&sum[c], &sumsq[c], in, c, N, C, HW);
+}
+
+void pt_batchnorm_moments(float *mean, float *rstd, float *running_mean, float *running_var,
+                          const double *sum, const double *sumsq, double count, int C,
+                          float momentum, float eps)
+{
+    for (int c = 0; c < C; c++)
+        channel_moments(&mean[c], &rstd[c], running_mean ? &running_mean[c] : NULL,
+                        running_var ? &running_var[c] : NULL, sum[c], sumsq[c], count, momentum,
+                        eps);
+}
+
+void pt_batchnorm_normalize(float *out, const float *in, const float *mean, const float *rstd,
+                            const float *gamma, const float *beta, int N, int C, int HW)
+{
+    for (int c = 0; c < C; c++)
+        channel_normalize(out, in, c, mean[c], rstd[c], gamma[c], beta[c], N, C, HW);
+}
+
+void pt_batchnorm_backward_reduce(double *sum_dy, double *sum_dy_xhat, float *dgamma, float *dbeta,
+                                  const float *dout, const float *in, const float *mean,
+                                  const float *rstd, int N, int C, int HW)
+{
+    for (int c = 0; c < C; c++) {
+        channel_backward_sums(&sum_dy[c], &sum_dy_xhat[c], dout, in, c, mean[c], rstd[c], N, C, HW);
+        if (dgamma)
+            dgamma[c] += (float)sum_dy_xhat[c];
+        if (dbeta)
+            dbeta[c] += (float)sum_dy[c];
+    }
+}
+
+void pt_batchnorm_backward_apply(float *din, const float *dout, const float *in, const float *mean,
+                                 const float *rstd, const float *gamma, const double *sum_dy,
+                                 const double *sum_dy_xhat, double count, int N, int C, int HW)
+{
+    for (int c = 0; c < C; c++)
+        channel_backward_apply(din, dout, in, c, mean[c], rstd[c], gamma[c], sum_dy[c],
+                               sum_dy_xhat[c], count, N, C, HW);
+}

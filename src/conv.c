@@ -1,0 +1,344 @@
+/* 2-D convolution: im2col + cblas_sgemm over chunks of the batch, and a direct reference.
+ *
+ * GEMM formulation, for a chunk of nb images starting at image n0 (PQ = P*Q, CRS = C*R*S):
+ *   col  (CRS, nb*PQ)   col[(c,r,s)][i*PQ + (p,q)] = in[n0+i, c, p*stride-pad+r, q*stride-pad+s]
+ *                       (0 where that falls in the padding)
+ *   forward:  Y (K, nb*PQ) = weight (K, CRS) * col            then scatter Y to out (N,K,P,Q)
+ *   backward: G (K, nb*PQ) = dout gathered from (N,K,P,Q)
+ *             dweight (K, CRS) += G * col^T
+ *             dcol (CRS, nb*PQ) = weight^T * G                  then col2im into din
+ * Putting the images side by side in the columns turns N small GEMMs into one large one, which is
+ * what keeps OpenBLAS efficient on small feature maps. The price is the scatter / gather between
+ * (K, nb*PQ) and (N,K,P,Q), a copy of the output (the bias add rides along with it); with one image
+ * per chunk the two layouts coincide and the GEMM reads and writes the tensors directly. */
+#include "ptrain/conv.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <string.h>
+
+int pt_conv_out_h(const pt_conv_dims *d)
+{
+    return (d->h + 2 * d->pad - d->r) / d->stride + 1;
+}
+
+int pt_conv_out_w(const pt_conv_dims *d)
+{
+    return (d->w + 2 * d->pad - d->s) / d->stride + 1;
+}
+
+int pt_conv_check(const pt_conv_dims *d, pt_error *err)
+{
+    if (d->n < 0 || d->c < 1 || d->h < 1 || d->w < 1 || d->k < 1 || d->r < 1 || d->s < 1)
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "conv: bad shape n=%d c=%d h=%d w=%d k=%d kernel=%dx%d", d->n, d->c,
+                            d->h, d->w, d->k, d->r, d->s);
+    if (d->stride < 1 || d->pad < 0)
+        return pt_error_set(err, PT_ERR_INVALID, "conv: bad stride %d or padding %d", d->stride,
+                            d->pad);
+    if (d->h + 2 * d->pad < d->r || d->w + 2 * d->pad < d->s)
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "conv: kernel %dx%d larger than padded input %dx%d", d->r, d->s,
+                            d->h + 2 * d->pad, d->w + 2 * d->pad);
+    /* BLAS dimensions are int: one image's matrices must fit (chunks are capped to fit too). */
+    size_t crs = (size_t)d->c * d->r * d->s;
+    size_t pq = (size_t)pt_conv_out_h(d) * pt_conv_out_w(d);
+    if (crs > INT_MAX || pq > INT_MAX || (size_t)d->k * crs > INT_MAX ||
+        (size_t)d->c * d->h * d->w > INT_MAX || (size_t)d->k * pq > INT_MAX)
+        return pt_error_set(err, PT_ERR_INVALID, "conv: layer too large (C*R*S=%zu, P*Q=%zu)", crs,
+                            pq);
+    return PT_OK;
+}
+
+size_t pt_conv_workspace_size(const pt_conv_dims *d, int images_per_gemm)
+{
+    size_t crs = (size_t)d->c * d->r * d->s;
+    size_t pq = (size_t)pt_conv_out_h(d) * pt_conv_out_w(d);
+    return (size_t)images_per_gemm * (crs + (size_t)d->k) * pq;
+}
+
+/* Images per GEMM that fit in ws_floats, at least 1 (the documented minimum), at most n, and
+ * with nb*PQ within BLAS's int. */
+static int chunk_images(const pt_conv_dims *d, size_t ws_floats)
+{
+    size_t per_image = pt_conv_workspace_size(d, 1);
+    size_t pq = (size_t)pt_conv_out_h(d) * pt_conv_out_w(d);
+    size_t nb = ws_floats / per_image;
+    if (nb > (size_t)d->n)
+        nb = (size_t)d->n;
+    if (nb > INT_MAX / pq)
+        nb = INT_MAX / pq;
+    return nb < 1 ? 1 : (int)nb;
+}
+
+/* Range [lo, hi) of output columns q whose input column q*stride - pad + s lies inside [0, W):
+ * outside it the im2col entry is padding. The same formula serves rows. */
+static void valid_range(int out_size, int in_size, int stride, int pad, int offset, int *lo,
+                        int *hi)
+{
+    int first = pad - offset; /* need q*stride >= first */
+    int a = first <= 0 ? 0 : (first + stride - 1) / stride;
+    int last = in_size - 1 + pad - offset; /* need q*stride <= last */
+    int b = last < 0 ? 0 : last / stride + 1;
+    if (b > out_size)
+        b = out_size;
+    if (a > b)
+        a = b;
+    *lo = a;
+    *hi = b;
+}
+
+/* col (CRS, nb*PQ) from in (nb,C,H,W) (in points at the chunk's first image). */
+static void im2col(float *col, const float *in, const pt_conv_dims *d, int nb, int P, int Q)
+{
+    const int C = d->c, H = d->h, W = d->w, R = d->r, S = d->s;
+    const int stride = d->stride, pad = d->pad;
+    const size_t pq = (size_t)P * Q, ld = (size_t)nb * pq, hw = (size_t)H * W;
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < R; r++) {
+            int p_lo, p_hi;
+            valid_range(P, H, stride, pad, r, &p_lo, &p_hi);
+            for (int s = 0; s < S; s++) {
+                int q_lo, q_hi;
+                valid_range(Q, W, stride, pad, s, &q_lo, &q_hi);
+                float *row = col + ((size_t)(c * R + r) * S + s) * ld;
+                for (int i = 0; i < nb; i++) {
+                    const float *plane = in + ((size_t)i * C + c) * hw;
+                    float *dst = row + (size_t)i * pq;
+                    /* Rows of the output entirely in the vertical padding. */
+                    memset(dst, 0, (size_t)p_lo * Q * sizeof(float));
+                    memset(dst + (size_t)p_hi * Q, 0, (size_t)(P - p_hi) * Q * sizeof(float));
+                    for (int p = p_lo; p < p_hi; p++) {
+                        /* Input column of output q is q*stride + off, >= 0 on [q_lo, q_hi). */
+                        const float *src = plane + (size_t)(p * stride - pad + r) * W;
+                        const int off = s - pad;
+                        float *drow = dst + (size_t)p * Q;
+                        for (int q = 0; q < q_lo; q++)
+                            drow[q] = 0.0f;
+                        if (stride == 1) {
+                            memcpy(drow + q_lo, src + q_lo + off,
+                                   (size_t)(q_hi - q_lo) * sizeof(float));
+                        } else {
+                            for (int q = q_lo; q < q_hi; q++)
+                                drow[q] = src[q * stride + off];
+                        }
+                        for (int q = q_hi; q < Q; q++)
+                            drow[q] = 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* din (nb,C,H,W) = the adjoint of im2col applied to dcol (CRS, nb*PQ): every column entry is added
+ * back to the input pixel it was copied from; padding entries are dropped. */
+static void col2im(float *din, const float *dcol, const pt_conv_dims *d, int nb, int P, int Q)
+{
+    const int C = d->c, H = d->h, W = d->w, R = d->r, S = d->s;
+    const int stride = d->stride, pad = d->pad;
+    const size_t pq = (size_t)P * Q, ld = (size_t)nb * pq, hw = (size_t)H * W;
+    memset(din, 0, (size_t)nb * C * hw * sizeof(float));
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < R; r++) {
+            int p_lo, p_hi;
+            valid_range(P, H, stride, pad, r, &p_lo, &p_hi);
+            for (int s = 0; s < S; s++) {
+                int q_lo, q_hi;
+                valid_range(Q, W, stride, pad, s, &q_lo, &q_hi);
+                const float *row = dcol + ((size_t)(c * R + r) * S + s) * ld;
+                for (int i = 0; i < nb; i++) {
+                    float *plane = din + ((size_t)i * C + c) * hw;
+                    const float *src = row + (size_t)i * pq;
+                    for (int p = p_lo; p < p_hi; p++) {
+                        float *dst = plane + (size_t)(p * stride - pad + r) * W;
+                        const int off = s - pad;
+                        const float *srow = src + (size_t)p * Q;
+                        for (int q = q_lo; q < q_hi; q++)
+                            dst[q * stride + off] += srow[q];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void pt_conv_forward(float *out, const float *in, const float *weight, const float *bias,
+                     const pt_conv_dims *d, float *ws, size_t ws_floats)
+{
+    const int K = d->k, P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
+    const int crs = d->c * d->r * d->s;
+    const size_t pq = (size_t)P * Q, in_image = (size_t)d->c * d->h * d->w;
+    const int nb_max = chunk_images(d, ws_floats);
+    float *col = ws;
+    float *y = ws + (size_t)nb_max * crs * pq;
+
+    for (int n0 = 0; n0 < d->n; n0 += nb_max) {
+        const int nb = d->n - n0 < nb_max ? d->n - n0 : nb_max;
+        const int cols = nb * (int)pq;
+        float *outn = out + (size_t)n0 * K * pq;
+        im2col(col, in + (size_t)n0 * in_image, d, nb, P, Q);
+        if (nb == 1) {
+            /* (K, PQ) is already out's layout for one image: no scatter. */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, cols, crs, 1.0f, weight, crs,
+                        col, cols, 0.0f, outn, cols);
+            if (bias) {
+                for (int k = 0; k < K; k++) {
+                    float *o = outn + (size_t)k * pq;
+                    for (size_t j = 0; j < pq; j++)
+                        o[j] += bias[k];
+                }
+            }
+            continue;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, cols, crs, 1.0f, weight, crs, col,
+                    cols, 0.0f, y, cols);
+        /* y (K, nb*PQ) -> out (nb,K,P,Q), adding the bias on the way. */
+        for (int i = 0; i < nb; i++) {
+            for (int k = 0; k < K; k++) {
+                const float *src = y + (size_t)k * cols + (size_t)i * pq;
+                float *dst = outn + ((size_t)i * K + k) * pq;
+                float b = bias ? bias[k] : 0.0f;
+                for (size_t j = 0; j < pq; j++)
+                    dst[j] = src[j] + b;
+            }
+        }
+    }
+}
+
+void pt_conv_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                      const float *weight, const pt_conv_dims *d, float *ws, size_t ws_floats)
+{
+    const int K = d->k, P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
+    const int crs = d->c * d->r * d->s;
+    const size_t pq = (size_t)P * Q, in_image = (size_t)d->c * d->h * d->w;
+
+    if (dbias) {
+        /* Summed in double per channel over the whole batch, so that the result does not depend
+         * on the chunking below. */
+        for (int k = 0; k < K; k++) {
+            double acc = 0.0;
+            for (int n = 0; n < d->n; n++) {
+                const float *g = dout + ((size_t)n * K + k) * pq;
+                for (size_t j = 0; j < pq; j++)
+                    acc += g[j];
+            }
+            dbias[k] += (float)acc;
+        }
+    }
+    if (!din && !dweight)
+        return;
+
+    const int nb_max = chunk_images(d, ws_floats);
+    float *col = ws;
+    float *g = ws + (size_t)nb_max * crs * pq;
+    for (int n0 = 0; n0 < d->n; n0 += nb_max) {
+        const int nb = d->n - n0 < nb_max ? d->n - n0 : nb_max;
+        const int cols = nb * (int)pq;
+        const float *doutn = dout + (size_t)n0 * K * pq;
+        const float *gm = doutn; /* dout as a (K, nb*PQ) matrix: itself for one image */
+        if (nb > 1) {
+            for (int i = 0; i < nb; i++)
+                for (int k = 0; k < K; k++)
+                    memcpy(g + (size_t)k * cols + (size_t)i * pq, doutn + ((size_t)i * K + k) * pq,
+                           pq * sizeof(float));
+            gm = g;
+        }
+        if (dweight) {
+            im2col(col, in + (size_t)n0 * in_image, d, nb, P, Q);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, crs, cols, 1.0f, gm, cols, col,
+                        cols, 1.0f, dweight, crs);
+        }
+        if (din) {
+            /* The im2col matrix is no longer needed: its space takes dcol. */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, crs, cols, K, 1.0f, weight, crs,
+                        gm, cols, 0.0f, col, cols);
+            col2im(din + (size_t)n0 * in_image, col, d, nb, P, Q);
+        }
+    }
+}
+
+/* Input pixel read by output (p,q) through kernel tap (r,s), or -1 in the padding. */
+static long tap_index(const pt_conv_dims *d, int p, int q, int r, int s)
+{
+    int ih = p * d->stride - d->pad + r, iw = q * d->stride - d->pad + s;
+    if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w)
+        return -1;
+    return (long)ih * d->w + iw;
+}
+
+void pt_conv_forward_naive(float *out, const float *in, const float *weight, const float *bias,
+                           const pt_conv_dims *d)
+{
+    const int N = d->n, C = d->c, K = d->k, R = d->r, S = d->s;
+    const int P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
+    const size_t hw = (size_t)d->h * d->w;
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            for (int p = 0; p < P; p++)
+                for (int q = 0; q < Q; q++) {
+                    double acc = bias ? bias[k] : 0.0;
+                    for (int c = 0; c < C; c++)
+                        for (int r = 0; r < R; r++)
+                            for (int s = 0; s < S; s++) {
+                                long t = tap_index(d, p, q, r, s);
+                                if (t >= 0)
+                                    acc += (double)in[((size_t)n * C + c) * hw + t] *
+                                           weight[(((size_t)k * C + c) * R + r) * S + s];
+                            }
+                    out[(((size_t)n * K + k) * P + p) * Q + q] = (float)acc;
+                }
+}
+
+void pt_conv_backward_naive(float *din, float *dweight, float *dbias, const float *dout,
+                            const float *in, const float *weight, const pt_conv_dims *d)
+{
+    const int N = d->n, C = d->c, K = d->k, R = d->r, S = d->s;
+    const int P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
+    const size_t hw = (size_t)d->h * d->w, pq = (size_t)P * Q;
+    if (dbias)
+        for (int k = 0; k < K; k++) {
+            double acc = 0.0;
+            for (int n = 0; n < N; n++)
+                for (size_t j = 0; j < pq; j++)
+                    acc += dout[((size_t)n * K + k) * pq + j];
+            dbias[k] += (float)acc;
+        }
+    if (dweight)
+        for (int k = 0; k < K; k++)
+            for (int c = 0; c < C; c++)
+                for (int r = 0; r < R; r++)
+                    for (int s = 0; s < S; s++) {
+                        double acc = 0.0;
+                        for (int n = 0; n < N; n++)
+                            for (int p = 0; p < P; p++)
+                                for (int q = 0; q < Q; q++) {
+                                    long t = tap_index(d, p, q, r, s);
+                                    if (t >= 0)
+                                        acc += (double)dout[((size_t)n * K + k) * pq + p * Q + q] *
+                                               in[((size_t)n * C + c) * hw + t];
+                                }
+                        dweight[(((size_t)k * C + c) * R + r) * S + s] += (float)acc;
+                    }
+    if (din)
+        /* Gathered per input pixel (rather than scattered) so each sum is taken in double. */
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < C; c++)
+                for (int ih = 0; ih < d->h; ih++)
+                    for (int iw = 0; iw < d->w; iw++) {
+                        double acc = 0.0;
+                        for (int r = 0; r < R; r++)
+                            for (int s = 0; s < S; s++) {
+                                int ph = ih + d->pad - r, qw = iw + d->pad - s;
+                                if (ph < 0 || qw < 0 || ph % d->stride || qw % d->stride)
+                                    continue;
+                                int p = ph / d->stride, q = qw / d->stride;
+                                if (p >= P || q >= Q)
+                                    continue;
+                                for (int k = 0; k < K; k++)
+                                    acc += (double)dout[((size_t)n * K + k) * pq + p * Q + q] *
+                                           weight[(((size_t)k * C + c) * R + r) * S + s];
+                            }
+                        din[((size_t)n * C + c) * hw + (size_t)ih * d->w + iw] = (float)acc;
+                    }
+}
