@@ -75,7 +75,8 @@ static void usage(FILE *to)
             "  --full-decode         decode JPEGs at full size (default: reduced DCT decode\n"
             "                        when the image is at least twice the target size)\n"
             "  --deflate N           compress images with deflate level 1-9 (default 0: off)\n"
-            "  --round N             files per rank per collective write (default 32)\n"
+            "  --round N             files per rank per collective write (default: as many\n"
+            "                        as fit in 64 MiB of cached images, at most 256)\n"
             "  --quiet               no progress lines\n"
             "  --help                this text\n"
             "\n"
@@ -129,7 +130,7 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
     o->seed = 1;
     o->fit = PT_FIT_STRETCH;
     o->max_pixels = PT_DEFAULT_MAX_PIXELS;
-    o->round = 32;
+    o->round = 0; /* auto: see choose_round */
     o->scan.layout = PT_LAYOUT_AUTO;
 
     opterr = 0;
@@ -385,6 +386,18 @@ done:
     return status;
 }
 
+/* Files per rank per round. Larger rounds even out the cost of files that decode slowly (a PNG
+ * can take ten times a JPEG of the same size), because every round ends in a collective write
+ * that waits for the slowest rank; the cap keeps memory bounded at large --size. */
+static int choose_round(const prep_run *run)
+{
+    if (run->opts->round > 0)
+        return run->opts->round;
+    size_t image_bytes = (size_t)run->size * (size_t)run->size;
+    size_t fit = (64u << 20) / image_bytes;
+    return fit < 16 ? 16 : fit > 256 ? 256 : (int)fit;
+}
+
 /* Processes one split in rounds (see the top of the file). Decode failures are skips; an error
  * returned from here is fatal for the whole job. */
 static int process_split(prep_run *run, pt_split split, uint64_t done_before, pt_error *err)
@@ -402,7 +415,7 @@ static int process_split(prep_run *run, pt_split split, uint64_t done_before, pt
     if (status != PT_OK)
         return status;
 
-    const size_t B = (size_t)run->opts->round;
+    const size_t B = (size_t)choose_round(run);
     const size_t image_bytes = (size_t)run->size * (size_t)run->size;
     uint8_t *images = malloc(B * image_bytes);
     uint8_t *flags = malloc(B);
@@ -416,8 +429,12 @@ static int process_split(prep_run *run, pt_split split, uint64_t done_before, pt
     double last_report = 0.0;
     const size_t per_round = B * (size_t)comm->size;
     for (size_t base = 0; base < n; base += per_round) {
-        size_t mine = base + (size_t)comm->rank * B;
-        size_t my_n = mine >= n ? 0 : (n - mine < B ? n - mine : B);
+        /* The round's files are cut into np contiguous, balanced blocks (the last round too, so
+         * no rank idles while another decodes the tail); block r goes to rank r, so rank order
+         * is file order. */
+        size_t in_round = n - base < per_round ? n - base : per_round;
+        size_t mine = base + in_round * (size_t)comm->rank / (size_t)comm->size;
+        size_t my_n = base + in_round * (size_t)(comm->rank + 1) / (size_t)comm->size - mine;
         size_t my_ok = 0;
         memset(flags, 2, B); /* 2: no file in this slot */
         for (size_t k = 0; k < my_n; k++) {
@@ -452,7 +469,7 @@ static int process_split(prep_run *run, pt_split split, uint64_t done_before, pt
         for (int r = 0; r < comm->size; r++) {
             for (size_t k = 0; k < B; k++) {
                 uint8_t f = all_flags[(size_t)r * B + k];
-                size_t idx = base + (size_t)r * B + k;
+                size_t idx = base + in_round * (size_t)r / (size_t)comm->size + k;
                 if (f == 2)
                     continue;
                 ok[idx] = f;

@@ -1,0 +1,6 @@
+/* placeholder, being written */
+#include <criterion/criterion.h>
+
+Test(placeholder, nothing)
+{
+}
