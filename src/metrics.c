@@ -150,8 +150,8 @@ fail:
     return rc;
 }
 
-int pt_metrics_roc_curve(const float *scores, const uint8_t *labels, int64_t n,
-                         pt_roc_curve *curve, pt_error *err)
+int pt_metrics_roc_curve(const float *scores, const uint8_t *labels, int64_t n, pt_roc_curve *curve,
+                         pt_error *err)
 {
     memset(curve, 0, sizeof *curve);
     scored *a;
@@ -355,10 +355,9 @@ int pt_metrics_from_confusion(const int64_t *confusion, int n_classes, pt_metric
     int64_t total = 0;
     for (size_t i = 0; i < cells; i++) {
         if (confusion[i] < 0)
-            return pt_error_set(err, PT_ERR_INVALID,
-                                "metrics: negative count %lld in confusion cell (%zu, %zu)",
-                                (long long)confusion[i], i / (size_t)n_classes,
-                                i % (size_t)n_classes);
+            return pt_error_set(
+                err, PT_ERR_INVALID, "metrics: negative count %lld in confusion cell (%zu, %zu)",
+                (long long)confusion[i], i / (size_t)n_classes, i % (size_t)n_classes);
         total += confusion[i];
     }
     if (total == 0)
@@ -414,8 +413,8 @@ int pt_metrics_single_label(const float *probs, const int32_t *labels, int64_t n
         const float *p = probs + i * K;
         int pred = 0;
         if (K == 2) {
-            pred = p[PT_METRICS_POSITIVE] >= threshold ? PT_METRICS_POSITIVE
-                                                       : 1 - PT_METRICS_POSITIVE;
+            pred =
+                p[PT_METRICS_POSITIVE] >= threshold ? PT_METRICS_POSITIVE : 1 - PT_METRICS_POSITIVE;
         } else {
             for (int k = 1; k < K; k++)
                 if (p[k] > p[pred])
@@ -447,8 +446,7 @@ int pt_metrics_multi_label(const float *probs, const uint8_t *labels, int64_t n,
         return pt_error_set(err, PT_ERR_INVALID, "%s: %d labels, need 1 to %d", what, n_labels,
                             PT_METRICS_MAX_CLASSES);
     if (!isfinite(threshold))
-        return pt_error_set(err, PT_ERR_INVALID, "%s: threshold %g is not finite", what,
-                            threshold);
+        return pt_error_set(err, PT_ERR_INVALID, "%s: threshold %g is not finite", what, threshold);
     int rc = check_n(n, what, err);
     if (rc != PT_OK)
         return rc;

@@ -130,8 +130,8 @@ int pt_optim_state_init(pt_optim_state *state, pt_optim_kind kind, size_t n, flo
 }
 
 static void sgd_step(const pt_optim_config *cfg, int first, float *restrict params,
-                     const float *restrict grads, const uint8_t *restrict mask,
-                     float *restrict mom, size_t n, double lr)
+                     const float *restrict grads, const uint8_t *restrict mask, float *restrict mom,
+                     size_t n, double lr)
 {
     const float wd = (float)cfg->weight_decay;
     const float mu = (float)cfg->momentum;
@@ -155,8 +155,8 @@ static void sgd_step(const pt_optim_config *cfg, int first, float *restrict para
 }
 
 static void adamw_step(const pt_optim_config *cfg, int64_t t, float *restrict params,
-                       const float *restrict grads, const uint8_t *restrict mask,
-                       float *restrict m, float *restrict v, size_t n, double lr)
+                       const float *restrict grads, const uint8_t *restrict mask, float *restrict m,
+                       float *restrict v, size_t n, double lr)
 {
     const float shrink = (float)(1.0 - lr * cfg->weight_decay);
     const float b1 = (float)cfg->beta1;
@@ -183,8 +183,7 @@ static void adamw_step(const pt_optim_config *cfg, int64_t t, float *restrict pa
 }
 
 int pt_optim_step(const pt_optim_config *cfg, pt_optim_state *state, float *params,
-                  const float *grads, const uint8_t *decay_mask, size_t n, double lr,
-                  pt_error *err)
+                  const float *grads, const uint8_t *decay_mask, size_t n, double lr, pt_error *err)
 {
     int rc = pt_optim_config_check(cfg, err);
     if (rc != PT_OK)
@@ -248,8 +247,8 @@ int pt_lr_schedule_check(const pt_lr_schedule *s, pt_error *err)
         return pt_error_set(err, PT_ERR_INVALID, "lr schedule: unknown kind %d", (int)s->kind);
     const char *name = lr_names[s->kind];
     if (!isfinite(s->base_lr) || s->base_lr < 0)
-        return pt_error_set(err, PT_ERR_INVALID, "%s schedule: learning rate %g must be >= 0",
-                            name, s->base_lr);
+        return pt_error_set(err, PT_ERR_INVALID, "%s schedule: learning rate %g must be >= 0", name,
+                            s->base_lr);
     if (s->warmup_steps < 0)
         return pt_error_set(err, PT_ERR_INVALID, "%s schedule: warmup steps %lld must be >= 0",
                             name, (long long)s->warmup_steps);

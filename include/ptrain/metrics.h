@@ -45,11 +45,12 @@ typedef struct pt_class_metrics {
 } pt_class_metrics;
 
 /* Large (about 38 KB, the confusion matrix is sized for the maximum class count): keep it on the
- * heap or in a long-lived struct rather than deep in a call chain. Plain data: copy by assignment. */
+ * heap or in a long-lived struct rather than deep in a call chain. Plain data: copy it by
+ * assignment (the best epoch's metrics, say). */
 typedef struct pt_metrics {
-    int multi_label; /* 0: single-label, one class per sample; 1: multi-label */
-    int n_classes;   /* K classes, or L findings */
-    int64_t n;       /* samples */
+    int multi_label;  /* 0: single-label, one class per sample; 1: multi-label */
+    int n_classes;    /* K classes, or L findings */
+    int64_t n;        /* samples */
     double threshold; /* decision threshold on p(positive) (binary) or on each p (multi-label);
                          NaN for multi-class, which takes the argmax */
     /* Single-label only: K x K row-major, rows = true class, columns = predicted class, entry
@@ -122,8 +123,8 @@ typedef struct pt_roc_curve {
 /* The full ROC curve, one point per distinct score, thresholds descending, as scikit-learn's
  * roc_curve(drop_intermediate=False). Needs both positives and negatives (PT_ERR_INVALID
  * otherwise, or on a NaN score). Free with pt_roc_curve_free. */
-int pt_metrics_roc_curve(const float *scores, const uint8_t *labels, int64_t n,
-                         pt_roc_curve *curve, pt_error *err);
+int pt_metrics_roc_curve(const float *scores, const uint8_t *labels, int64_t n, pt_roc_curve *curve,
+                         pt_error *err);
 
 /* Frees the points and zeroes the struct; safe on a zeroed or already freed curve. */
 void pt_roc_curve_free(pt_roc_curve *curve);

@@ -96,6 +96,9 @@ int pt_optim_state_init(pt_optim_state *state, pt_optim_kind kind, size_t n, flo
  *     m = b1 * m + (1 - b1) * g;   v = b2 * v + (1 - b2) * g^2
  *     param -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  *
+ * params, grads, decay_mask and the state buffer must not overlap (the loop is compiled as if they
+ * cannot, so that it vectorises).
+ *
  * Fails with PT_ERR_INVALID (nothing changed) if cfg does not pass pt_optim_config_check, its kind
  * differs from the state's, n differs from state->n, or lr is negative or not finite. */
 int pt_optim_step(const pt_optim_config *cfg, pt_optim_state *state, float *params,

@@ -343,7 +343,8 @@ Test(maxpool, values_padding_ties_and_indices)
         cr_assert_eq(out[i], want[i], "out[%d] = %g", i, out[i]);
         cr_assert_eq(idx[i], want_idx[i], "argmax[%d] = %d", i, idx[i]);
     }
-    /* Window 3 holds -2 at index 9 and ties at -3 elsewhere; with a real tie the first wins. */
+    /* Window 2 holds -2 twice (indices 4 and 9): the first in row-major order wins, as in
+     * PyTorch. Likewise in a constant window. */
     const float flat[4] = {1, 1, 1, 1};
     pt_pool_dims d2 = {1, 1, 2, 2, 2, 2, 0};
     pt_maxpool_forward(out, idx, flat, &d2);

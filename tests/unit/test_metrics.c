@@ -105,8 +105,8 @@ Test(auc, agrees_with_brute_force_pair_count)
         double want = brute_auc(s, y, n);
         double got = auc_of(s, y, n);
         /* Both are one exact integer divided by the same product: equal to the bit. */
-        cr_assert_eq(got, want, "trial %llu: %.17g vs brute force %.17g",
-                     (unsigned long long)trial, got, want);
+        cr_assert_eq(got, want, "trial %llu: %.17g vs brute force %.17g", (unsigned long long)trial,
+                     got, want);
         cr_assert(want > 0.6, "the data should be informative, got %g", want);
 
         pt_roc_curve c;
@@ -214,8 +214,7 @@ Test(metrics, binary_at_a_threshold)
     binary_probs(probs);
     pt_metrics *m = new_metrics();
     pt_error err;
-    cr_assert_eq(pt_metrics_single_label(probs, bin_y, 10, 2, 0.5, m, &err), PT_OK, "%s",
-                 err.msg);
+    cr_assert_eq(pt_metrics_single_label(probs, bin_y, 10, 2, 0.5, m, &err), PT_OK, "%s", err.msg);
     /* confusion [[TN FP], [FN TP]] = [[3, 2], [1, 4]] */
     const int64_t want[4] = {3, 2, 1, 4};
     for (int i = 0; i < 4; i++)
@@ -428,9 +427,9 @@ Test(metrics, bad_inputs_are_refused)
     cr_assert_eq(pt_metrics_single_label(probs, bin_y, 10, 2, NAN, m, &err), PT_ERR_INVALID);
     cr_assert_eq(pt_metrics_single_label(probs, bin_y, 0, 2, 0.5, m, &err), PT_ERR_EMPTY);
     cr_assert_eq(pt_metrics_single_label(probs, bin_y, 10, 1, 0.5, m, &err), PT_ERR_INVALID);
-    cr_assert_eq(pt_metrics_single_label(probs, bin_y, 10, PT_METRICS_MAX_CLASSES + 1, 0.5, m,
-                                         &err),
-                 PT_ERR_INVALID);
+    cr_assert_eq(
+        pt_metrics_single_label(probs, bin_y, 10, PT_METRICS_MAX_CLASSES + 1, 0.5, m, &err),
+        PT_ERR_INVALID);
     free(m);
 }
 

@@ -186,11 +186,12 @@ Test(sgd, weight_decay_enters_the_momentum_buffer_and_respects_the_mask)
     r.cfg.weight_decay = 0.1;
     const uint8_t mask[2] = {1, 0};
     /* decayed, lr 0.1, grad 0.5:
-     *   step 1: g = 0.5 + 0.1 * 1 = 0.6;      buf = 0.6;                   p = 1 - 0.06      = 0.94
-     *   step 2: g = 0.5 + 0.1 * 0.94 = 0.594; buf = 0.54 + 0.594 = 1.134;  p = 0.94 - 0.1134 = 0.8266
+     *   step 1: g = 0.5 + 0.1 * 1 = 0.6;      buf = 0.6;            p = 1 - 0.06 = 0.94
+     *   step 2: g = 0.5 + 0.1 * 0.94 = 0.594; buf = 0.54 + 0.594 = 1.134;
+     *                                         p = 0.94 - 0.1134 = 0.8266
      * exempt (mask 0):
-     *   step 1: g = 0.5; buf = 0.5;                p = 0.95
-     *   step 2: g = 0.5; buf = 0.45 + 0.5 = 0.95;  p = 0.95 - 0.095 = 0.855 */
+     *   step 1: g = 0.5; buf = 0.5;               p = 0.95
+     *   step 2: g = 0.5; buf = 0.45 + 0.5 = 0.95; p = 0.95 - 0.095 = 0.855 */
     rig_step(&r, 0.5f, mask, 0.1);
     cr_assert_float_eq(r.params[0], 0.94, TOL);
     cr_assert_float_eq(r.params[1], 0.95, TOL);
@@ -290,8 +291,7 @@ Test(optim, bad_configurations_and_mismatches_change_nothing)
     pt_error err;
 
     r.cfg.nesterov = 1; /* momentum 0: PyTorch refuses this */
-    cr_assert_eq(pt_optim_step(&r.cfg, &r.st, r.params, grads, NULL, 2, 0.1, &err),
-                 PT_ERR_INVALID);
+    cr_assert_eq(pt_optim_step(&r.cfg, &r.st, r.params, grads, NULL, 2, 0.1, &err), PT_ERR_INVALID);
     cr_assert(strstr(err.msg, "nesterov") != NULL, "%s", err.msg);
     r.cfg.momentum = 0.9;
     r.cfg.dampening = 0.1;
@@ -299,16 +299,15 @@ Test(optim, bad_configurations_and_mismatches_change_nothing)
     r.cfg.dampening = 0;
     cr_assert_eq(pt_optim_config_check(&r.cfg, &err), PT_OK);
 
-    cr_assert_eq(pt_optim_step(&r.cfg, &r.st, r.params, grads, NULL, 1, 0.1, &err),
-                 PT_ERR_INVALID, "n must match the state");
+    cr_assert_eq(pt_optim_step(&r.cfg, &r.st, r.params, grads, NULL, 1, 0.1, &err), PT_ERR_INVALID,
+                 "n must match the state");
     cr_assert_eq(pt_optim_step(&r.cfg, &r.st, r.params, grads, NULL, 2, -0.1, &err),
                  PT_ERR_INVALID);
-    cr_assert_eq(pt_optim_step(&r.cfg, &r.st, r.params, grads, NULL, 2, NAN, &err),
-                 PT_ERR_INVALID);
+    cr_assert_eq(pt_optim_step(&r.cfg, &r.st, r.params, grads, NULL, 2, NAN, &err), PT_ERR_INVALID);
     pt_optim_config adam;
     pt_optim_config_default(PT_OPTIM_ADAMW, &adam);
-    cr_assert_eq(pt_optim_step(&adam, &r.st, r.params, grads, NULL, 2, 0.1, &err),
-                 PT_ERR_INVALID, "an AdamW config on SGD state must be refused");
+    cr_assert_eq(pt_optim_step(&adam, &r.st, r.params, grads, NULL, 2, 0.1, &err), PT_ERR_INVALID,
+                 "an AdamW config on SGD state must be refused");
     cr_assert(strstr(err.msg, "sgd") != NULL, "%s", err.msg);
     adam.beta2 = 1.0;
     cr_assert_eq(pt_optim_config_check(&adam, &err), PT_ERR_INVALID);
