@@ -588,11 +588,14 @@ Test(residual, gradcheck_and_accumulation)
     pt_residual_backward(da, db, t.r, t.n);
     gc_check("residual: da", residual_objective, &t, t.a, da, t.n, 1e-2f, 1e-3, 1e-4, 1000);
     gc_check("residual: db", residual_objective, &t, t.b, db, t.n, 1e-2f, 1e-3, 1e-4, 1000);
-    /* += into both: a second call doubles; NULL skips a side. */
+    /* += into each side: another call doubles it; NULL skips a side. */
     pt_residual_backward(da, NULL, t.r, t.n);
     for (size_t i = 0; i < t.n; i++) {
         cr_assert_eq(da[i], 2 * t.r[i]);
         cr_assert_eq(db[i], t.r[i]);
     }
+    pt_residual_backward(NULL, db, t.r, t.n);
+    for (size_t i = 0; i < t.n; i++)
+        cr_assert_eq(db[i], 2 * t.r[i]);
     free(t.a), free(t.b), free(t.out), free(t.r), free(da), free(db);
 }

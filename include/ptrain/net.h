@@ -1,0 +1,84 @@
+/* A network built from an architecture: shapes, the parameter table, buffers, forward and
+ * backward over a local batch.
+ *
+ * All trainable parameters live in ONE contiguous float buffer and their gradients in another
+ * with the same layout, described once by a table of {name, shape, offset}; layers hold offsets
+ * into them. The optimizer is one flat loop, a checkpoint one write, the gradient reduction one
+ * call (or a few, in buckets) over slices of one buffer. Batch-norm running statistics are not
+ * trained and live apart, in a state buffer with a table of its own.
+ *
+ * Buffers are sized once for the largest local batch: forward and backward never allocate. */
+#ifndef PTRAIN_NET_H
+#define PTRAIN_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ptrain/arch.h"
+#include "ptrain/common.h"
+
+#define PT_NET_NAME_MAX 64
+
+typedef struct pt_tensor_info {
+    char name[PT_NET_NAME_MAX]; /* "conv1.weight", "batchnorm2.running_var" */
+    char layer[PT_NET_NAME_MAX]; /* "conv1" */
+    char field[16];              /* "weight", "bias", "running_mean", ... */
+    int ndims;
+    int64_t shape[4];
+    size_t offset; /* in floats, into the parameter (or state) buffer */
+    size_t count;
+    int decay; /* 1 if weight decay applies (conv and dense weights) */
+} pt_tensor_info;
+
+typedef struct pt_net pt_net;
+
+/* Called during backward each time a layer's parameter gradients are final: floats
+ * [begin, end) of the gradient buffer. Layers finish from the last to the first. */
+typedef void (*pt_grad_ready_fn)(void *ctx, size_t begin, size_t end);
+
+/* Builds the network for inputs (channels, height, width), n_classes outputs where the
+ * architecture says outputs=classes, and local batches of up to max_batch samples. Checks every
+ * layer's shape and names the layer and the reason when one does not fit. */
+int pt_net_create(const pt_arch *arch, int channels, int height, int width, int n_classes,
+                  int max_batch, pt_net **out, pt_error *err);
+void pt_net_free(pt_net *net);
+
+/* He-normal (fan_in) conv and dense weights, zero biases, batch norm gamma 1, beta 0, running
+ * mean 0 and variance 1: what PyTorch users set. A pure function of the seed. */
+void pt_net_init_params(pt_net *net, uint64_t seed);
+
+float *pt_net_params(pt_net *net);
+float *pt_net_grads(pt_net *net);
+float *pt_net_state(pt_net *net);
+size_t pt_net_param_count(const pt_net *net);
+size_t pt_net_state_count(const pt_net *net);
+const pt_tensor_info *pt_net_param_table(const pt_net *net, int *n);
+const pt_tensor_info *pt_net_state_table(const pt_net *net, int *n);
+/* 1 byte per parameter: 1 where weight decay applies. */
+const uint8_t *pt_net_decay_mask(const pt_net *net);
+
+/* The input buffer to fill: (max_batch, C, H, W). */
+float *pt_net_input(pt_net *net);
+int pt_net_outputs(const pt_net *net);
+int pt_net_max_batch(const pt_net *net);
+
+/* Forward over the first n samples of the input buffer. train = 1: batch-norm batch statistics
+ * (running stats updated) and dropout (mask keyed by dropout_key and sample_ids); train = 0:
+ * running statistics, no dropout. Returns the logits (n, outputs), valid until the next call. */
+const float *pt_net_forward(pt_net *net, int n, int train, const int64_t *sample_ids,
+                            uint64_t dropout_key);
+
+/* Backward for the last training forward, from dlogits (n, outputs). ACCUMULATES into the
+ * gradient buffer (zero it once per step with pt_net_zero_grads). ready (may be NULL) is called
+ * as each layer's gradients become final. */
+void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, void *ctx);
+void pt_net_zero_grads(pt_net *net);
+
+/* Forward floating-point operations per sample (multiply-add = 2), for throughput reports;
+ * training costs about three times this. */
+double pt_net_flops_per_sample(const pt_net *net);
+
+/* A table of layers, output shapes and parameter counts, for the log. */
+int pt_net_describe(const pt_net *net, char *buf, size_t cap);
+
+#endif

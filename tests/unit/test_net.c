@@ -1,0 +1,261 @@
+/* The network: shapes and parameter counts of the presets, the parameter table, whole-network
+ * gradients against finite differences, and the data-parallel identity (two half batches sum to
+ * the whole batch's gradient). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ptrain/arch.h"
+#include "ptrain/loss.h"
+#include "ptrain/net.h"
+#include "ptrain/rng.h"
+
+static pt_net *build(const char *preset_or_text, int text, int c, int h, int w, int classes,
+                     int batch)
+{
+    pt_arch arch;
+    pt_error err;
+    int rc = text ? pt_arch_parse(preset_or_text, "test", &arch, &err)
+                  : pt_arch_load(preset_or_text, &arch, &err);
+    cr_assert_eq(rc, PT_OK, "%s", err.msg);
+    pt_net *net;
+    rc = pt_net_create(&arch, c, h, w, classes, batch, &net, &err);
+    cr_assert_eq(rc, PT_OK, "%s", err.msg);
+    pt_arch_free(&arch);
+    return net;
+}
+
+Test(net, preset_parameter_counts_match_pytorch)
+{
+    pt_net *net = build("fmnist", 0, 1, 28, 28, 10, 2);
+    /* conv 32*9+32, conv 64*32*9+64, dense 128*3136+128, dense 10*128+10 */
+    cr_assert_eq(pt_net_param_count(net), 421642);
+    cr_assert_eq(pt_net_outputs(net), 10);
+    pt_net_free(net);
+
+    net = build("cxr", 0, 1, 128, 128, 2, 2);
+    /* 4 conv+BN blocks (160+32, 4640+64, 18496+128, 73856+256) and dense 128*2+2 */
+    cr_assert_eq(pt_net_param_count(net), 97890);
+    cr_assert_eq(pt_net_state_count(net), 2 * (16 + 32 + 64 + 128));
+    pt_net_free(net);
+
+    net = build("resnet18", 0, 1, 224, 224, 2, 1);
+    /* torchvision resnet18: 11,689,512 with a 3-channel stem and 1000 classes; a 1-channel stem
+     * has 6,272 weights fewer, a 2-class head 513,000 - 1,026 fewer */
+    cr_assert_eq(pt_net_param_count(net), 11171266);
+    pt_net_free(net);
+}
+
+Test(net, parameter_table_is_contiguous_and_named)
+{
+    pt_net *net = build("cxr", 0, 1, 64, 64, 3, 2);
+    int n;
+    const pt_tensor_info *t = pt_net_param_table(net, &n);
+    size_t offset = 0;
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(t[i].offset, offset, "%s", t[i].name);
+        offset += t[i].count;
+    }
+    cr_assert_eq(offset, pt_net_param_count(net));
+    cr_assert_str_eq(t[0].name, "conv1.weight");
+    cr_assert_eq(t[0].ndims, 4);
+    cr_assert_eq(t[0].shape[0], 16);
+    cr_assert_eq(t[0].decay, 1);
+    cr_assert_str_eq(t[1].name, "conv1.bias");
+    cr_assert_eq(t[1].decay, 0);
+    cr_assert_str_eq(t[2].name, "batchnorm1.weight");
+    cr_assert_str_eq(t[n - 1].name, "dense1.bias");
+    const uint8_t *mask = pt_net_decay_mask(net);
+    cr_assert_eq(mask[t[0].offset], 1);
+    cr_assert_eq(mask[t[1].offset], 0);
+    const pt_tensor_info *s = pt_net_state_table(net, &n);
+    cr_assert_str_eq(s[0].name, "batchnorm1.running_mean");
+    cr_assert_float_eq(pt_net_state(net)[s[1].offset], 1.0f, 0, "running_var starts at 1");
+    pt_net_free(net);
+}
+
+Test(net, init_is_he_normal_and_seeded)
+{
+    pt_net *a = build("fmnist", 0, 1, 28, 28, 10, 1);
+    pt_net *b = build("fmnist", 0, 1, 28, 28, 10, 1);
+    pt_net_init_params(a, 5);
+    pt_net_init_params(b, 5);
+    cr_assert_eq(memcmp(pt_net_params(a), pt_net_params(b), pt_net_param_count(a) * 4), 0);
+    pt_net_init_params(b, 6);
+    cr_assert_neq(memcmp(pt_net_params(a), pt_net_params(b), pt_net_param_count(a) * 4), 0);
+    int n;
+    const pt_tensor_info *t = pt_net_param_table(a, &n);
+    /* dense1.weight: fan_in 3136, std sqrt(2/3136) = 0.02525 */
+    const pt_tensor_info *d = &t[4];
+    cr_assert_str_eq(d->name, "dense1.weight");
+    double sum2 = 0;
+    for (size_t i = 0; i < d->count; i++)
+        sum2 += (double)pt_net_params(a)[d->offset + i] * pt_net_params(a)[d->offset + i];
+    cr_assert_float_eq(sqrt(sum2 / (double)d->count), sqrt(2.0 / 3136.0), 0.0005);
+    cr_assert_float_eq(pt_net_params(a)[t[5].offset], 0.0f, 0, "biases start at zero");
+    pt_net_free(a);
+    pt_net_free(b);
+}
+
+/* A small net with every layer type, a residual fed from two places and a BN on the input. */
+static const char *small_text = "[conv]\nfilters=4\nsize=3\nstride=1\npad=1\n"
+                                "[batchnorm]\n[relu]\n"
+                                "[conv]\nfilters=4\nsize=3\nstride=1\npad=1\nbias=0\n"
+                                "[residual]\nfrom=-3\n"
+                                "[maxpool]\nsize=2\nstride=2\n"
+                                "[conv]\nfilters=3\nsize=3\nstride=2\npad=1\n"
+                                "[dropout]\np=0.0\n"
+                                "[avgpool]\n"
+                                "[dense]\noutputs=classes\n";
+
+static void fill_input(pt_net *net, int n, uint64_t seed)
+{
+    pt_rng rng;
+    pt_rng_init(&rng, seed, 1);
+    for (int i = 0; i < n * 1 * 8 * 8; i++)
+        pt_net_input(net)[i] = (float)pt_rng_normal(&rng);
+}
+
+/* Objective: sum of logits * fixed weights, accumulated in double. */
+static double objective(pt_net *net, int n, const float *r)
+{
+    const float *logits = pt_net_forward(net, n, 1, NULL, 0);
+    double s = 0;
+    for (int i = 0; i < n * 3; i++)
+        s += (double)logits[i] * r[i];
+    return s;
+}
+
+Test(net, whole_network_gradient_matches_finite_differences)
+{
+    const int n = 3;
+    pt_net *net = build(small_text, 1, 1, 8, 8, 3, n);
+    pt_net_init_params(net, 11);
+    fill_input(net, n, 2);
+    float r[9];
+    for (int i = 0; i < 9; i++)
+        r[i] = (float)(0.3 * (i % 4) - 0.4);
+
+    objective(net, n, r);
+    pt_net_zero_grads(net);
+    pt_net_backward(net, r, NULL, NULL);
+    size_t np = pt_net_param_count(net);
+    float *analytic = malloc(np * sizeof(float));
+    memcpy(analytic, pt_net_grads(net), np * sizeof(float));
+
+    /* Central differences in float with a 1e-3 step (1e-2 crosses too many ReLU / max-pool
+     * kinks: a few parameters sit near one), compared as a relative norm over all parameters
+     * so that a kink or float rounding on one of them cannot fail the test, a wrong layer can. */
+    float *p = pt_net_params(net);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < np; i++) {
+        float saved = p[i];
+        p[i] = saved + 1e-3f;
+        double up = objective(net, n, r);
+        p[i] = saved - 1e-3f;
+        double down = objective(net, n, r);
+        p[i] = saved;
+        double fd = (up - down) / 2e-3;
+        num += (fd - analytic[i]) * (fd - analytic[i]);
+        den += fd * fd;
+    }
+    double rel = sqrt(num / den);
+    cr_assert(rel < 2e-2, "relative gradient error %.4g", rel);
+    free(analytic);
+    pt_net_free(net);
+}
+
+Test(net, two_half_batches_sum_to_the_whole_batch)
+{
+    /* Without batch norm, the gradient of the global mean loss over 8 samples equals the sum of
+     * the gradients two ranks compute on 4 samples each with the global normaliser: the identity
+     * the allreduce relies on. */
+    const char *text = "[conv]\nfilters=4\nsize=3\n[relu]\n[maxpool]\n[dense]\noutputs=8\n"
+                       "[relu]\n[dense]\noutputs=classes\n";
+    pt_net *whole = build(text, 1, 1, 8, 8, 3, 8);
+    pt_net *half = build(text, 1, 1, 8, 8, 3, 4);
+    pt_net_init_params(whole, 3);
+    pt_net_init_params(half, 3);
+    fill_input(whole, 8, 9);
+    int32_t labels[8] = {0, 1, 2, 1, 0, 2, 2, 1};
+    float weights[3] = {1.0f, 2.0f, 0.5f};
+    double normalizer = pt_softmax_xent_normalizer(labels, weights, 8, 3);
+    float dlogits[24];
+
+    const float *logits = pt_net_forward(whole, 8, 1, NULL, 0);
+    pt_softmax_xent_forward_backward(dlogits, NULL, logits, labels, weights, 8, 3, normalizer);
+    pt_net_zero_grads(whole);
+    pt_net_backward(whole, dlogits, NULL, NULL);
+
+    size_t np = pt_net_param_count(half);
+    float *sum = calloc(np, sizeof(float));
+    for (int rank = 0; rank < 2; rank++) {
+        memcpy(pt_net_input(half), pt_net_input(whole) + rank * 4 * 64, 4 * 64 * sizeof(float));
+        logits = pt_net_forward(half, 4, 1, NULL, 0);
+        pt_softmax_xent_forward_backward(dlogits, NULL, logits, labels + 4 * rank, weights, 4, 3,
+                                         normalizer);
+        pt_net_zero_grads(half);
+        pt_net_backward(half, dlogits, NULL, NULL);
+        for (size_t i = 0; i < np; i++)
+            sum[i] += pt_net_grads(half)[i];
+    }
+    for (size_t i = 0; i < np; i++)
+        cr_assert_float_eq(sum[i], pt_net_grads(whole)[i], 1e-6 + 1e-4 * fabsf(sum[i]),
+                           "parameter %zu", i);
+    free(sum);
+    pt_net_free(whole);
+    pt_net_free(half);
+}
+
+static void count_ready(void *ctx, size_t begin, size_t end)
+{
+    size_t *state = ctx; /* [0]: floats reported, [1]: lowest begin so far */
+    cr_assert(end <= state[1], "layers must finish from the last parameter to the first");
+    state[0] += end - begin;
+    state[1] = begin;
+}
+
+Test(net, backward_reports_every_parameter_once_from_the_end)
+{
+    pt_net *net = build("cxr", 0, 1, 32, 32, 2, 2);
+    fill_input(net, 1, 1);
+    pt_net_forward(net, 2, 1, NULL, 0);
+    float dlogits[4] = {0.1f, -0.1f, 0.2f, -0.2f};
+    size_t state[2] = {0, pt_net_param_count(net)};
+    pt_net_zero_grads(net);
+    pt_net_backward(net, dlogits, count_ready, state);
+    cr_assert_eq(state[0], pt_net_param_count(net));
+    cr_assert_eq(state[1], 0);
+    pt_net_free(net);
+}
+
+Test(net, empty_local_batch_leaves_gradients_zero)
+{
+    pt_net *net = build("cxr", 0, 1, 32, 32, 2, 2);
+    pt_net_forward(net, 0, 1, NULL, 0);
+    pt_net_zero_grads(net);
+    pt_net_backward(net, NULL, NULL, NULL);
+    for (size_t i = 0; i < pt_net_param_count(net); i++)
+        cr_assert_eq(pt_net_grads(net)[i], 0.0f);
+    pt_net_free(net);
+}
+
+Test(net, shapes_that_do_not_fit_name_the_layer)
+{
+    pt_arch arch;
+    pt_error err;
+    pt_net *net;
+    cr_assert_eq(pt_arch_parse("[conv]\nfilters=2\nsize=5\npad=0\n[dense]\noutputs=classes\n",
+                               "t.cfg", &arch, &err),
+                 PT_OK);
+    cr_assert_eq(pt_net_create(&arch, 1, 3, 3, 2, 1, &net, &err), PT_ERR_INVALID);
+    cr_assert(strstr(err.msg, "[conv]") && strstr(err.msg, "line 1"), "%s", err.msg);
+    pt_arch_free(&arch);
+
+    cr_assert_eq(pt_arch_parse("[conv]\nfilters=2\n[dense]\noutputs=5\n", "t.cfg", &arch, &err),
+                 PT_OK);
+    cr_assert_eq(pt_net_create(&arch, 1, 8, 8, 2, 1, &net, &err), PT_ERR_INVALID);
+    cr_assert(strstr(err.msg, "2 classes"), "%s", err.msg);
+    pt_arch_free(&arch);
+}
