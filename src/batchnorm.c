@@ -23,6 +23,12 @@ static void channel_sums(double *sum, double *sumsq, const float *in, int c, int
 static void channel_moments(float *mean, float *rstd, float *running_mean, float *running_var,
                             double sum, double sumsq, double count, float momentum, float eps)
 {
+    if (count <= 0.0) {
+        /* An empty batch (a rank without samples): nothing to normalise, nothing learnt. */
+        *mean = 0.0f;
+        *rstd = 1.0f;
+        return;
+    }
     double m = sum / count;
     double var = sumsq / count - m * m; /* biased: what the batch is normalised with */
     if (var < 0.0)

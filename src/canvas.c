@@ -30,6 +30,7 @@ int pt_canvas_init(pt_canvas *c, int width, int height, pt_rgb background, pt_er
     }
     c->width = width;
     c->height = height;
+    pt_canvas_unclip(c);
     for (size_t i = 0; i < n; i++) {
         c->rgb[3 * i] = background.r;
         c->rgb[3 * i + 1] = background.g;
@@ -47,6 +48,23 @@ void pt_canvas_free(pt_canvas *c)
     memset(c, 0, sizeof *c);
 }
 
+void pt_canvas_clip(pt_canvas *c, int x, int y, int w, int h)
+{
+    int64_t x0 = x, y0 = y, x1 = (int64_t)x + (w > 0 ? w : 0), y1 = (int64_t)y + (h > 0 ? h : 0);
+    c->clip_x0 = (int)(x0 < 0 ? 0 : x0 > c->width ? c->width : x0);
+    c->clip_y0 = (int)(y0 < 0 ? 0 : y0 > c->height ? c->height : y0);
+    c->clip_x1 = (int)(x1 < c->clip_x0 ? c->clip_x0 : x1 > c->width ? c->width : x1);
+    c->clip_y1 = (int)(y1 < c->clip_y0 ? c->clip_y0 : y1 > c->height ? c->height : y1);
+}
+
+void pt_canvas_unclip(pt_canvas *c)
+{
+    c->clip_x0 = 0;
+    c->clip_y0 = 0;
+    c->clip_x1 = c->width;
+    c->clip_y1 = c->height;
+}
+
 int pt_canvas_write_png(const pt_canvas *c, const char *path, pt_error *err)
 {
     return pt_png_write_file(path, c->rgb, c->width, c->height, 3, err);
@@ -54,7 +72,7 @@ int pt_canvas_write_png(const pt_canvas *c, const char *path, pt_error *err)
 
 void pt_canvas_blend(pt_canvas *c, int x, int y, pt_rgb color, int alpha)
 {
-    if (x < 0 || y < 0 || x >= c->width || y >= c->height || alpha <= 0)
+    if (x < c->clip_x0 || y < c->clip_y0 || x >= c->clip_x1 || y >= c->clip_y1 || alpha <= 0)
         return;
     uint8_t *p = c->rgb + 3 * ((size_t)y * (size_t)c->width + (size_t)x);
     if (alpha >= 255) {
@@ -69,20 +87,21 @@ void pt_canvas_blend(pt_canvas *c, int x, int y, pt_rgb color, int alpha)
     p[2] = (uint8_t)((p[2] * inv + color.b * alpha + 127) / 255);
 }
 
-/* Clips [*lo, *hi) to [0, size); returns 0 if nothing is left. */
-static int clip_span(int64_t *lo, int64_t *hi, int size)
+/* Clips [*lo, *hi) to [min, max); returns 0 if nothing is left. */
+static int clip_span(int64_t *lo, int64_t *hi, int min, int max)
 {
-    if (*lo < 0)
-        *lo = 0;
-    if (*hi > size)
-        *hi = size;
+    if (*lo < min)
+        *lo = min;
+    if (*hi > max)
+        *hi = max;
     return *lo < *hi;
 }
 
 void pt_canvas_fill_rect(pt_canvas *c, int x, int y, int w, int h, pt_rgb color)
 {
     int64_t x0 = x, x1 = (int64_t)x + w, y0 = y, y1 = (int64_t)y + h;
-    if (w <= 0 || h <= 0 || !clip_span(&x0, &x1, c->width) || !clip_span(&y0, &y1, c->height))
+    if (w <= 0 || h <= 0 || !clip_span(&x0, &x1, c->clip_x0, c->clip_x1) ||
+        !clip_span(&y0, &y1, c->clip_y0, c->clip_y1))
         return;
     for (int64_t yy = y0; yy < y1; yy++) {
         uint8_t *p = c->rgb + 3 * ((size_t)yy * (size_t)c->width + (size_t)x0);
@@ -132,10 +151,10 @@ static void stamp_segment(pt_canvas *c, cover_box *box, double ax, double ay, do
                           double by, double hw)
 {
     double r = hw + 1.0;
-    int x0 = clamp_floor(fmin(ax, bx) - r, 0, c->width);
-    int x1 = clamp_floor(fmax(ax, bx) + r, -1, c->width - 1) + 1;
-    int y0 = clamp_floor(fmin(ay, by) - r, 0, c->height);
-    int y1 = clamp_floor(fmax(ay, by) + r, -1, c->height - 1) + 1;
+    int x0 = clamp_floor(fmin(ax, bx) - r, c->clip_x0, c->clip_x1);
+    int x1 = clamp_floor(fmax(ax, bx) + r, c->clip_x0 - 1, c->clip_x1 - 1) + 1;
+    int y0 = clamp_floor(fmin(ay, by) - r, c->clip_y0, c->clip_y1);
+    int y1 = clamp_floor(fmax(ay, by) + r, c->clip_y0 - 1, c->clip_y1 - 1) + 1;
     if (x0 >= x1 || y0 >= y1)
         return;
     double dx = bx - ax, dy = by - ay;
@@ -247,10 +266,10 @@ void pt_canvas_disc(pt_canvas *c, double cx, double cy, double radius, pt_rgb co
 {
     if (!isfinite(cx) || !isfinite(cy) || !(radius > 0) || !isfinite(radius))
         return;
-    int x0 = clamp_floor(cx - radius - 1, 0, c->width);
-    int x1 = clamp_floor(cx + radius + 1, -1, c->width - 1) + 1;
-    int y0 = clamp_floor(cy - radius - 1, 0, c->height);
-    int y1 = clamp_floor(cy + radius + 1, -1, c->height - 1) + 1;
+    int x0 = clamp_floor(cx - radius - 1, c->clip_x0, c->clip_x1);
+    int x1 = clamp_floor(cx + radius + 1, c->clip_x0 - 1, c->clip_x1 - 1) + 1;
+    int y0 = clamp_floor(cy - radius - 1, c->clip_y0, c->clip_y1);
+    int y1 = clamp_floor(cy + radius + 1, c->clip_y0 - 1, c->clip_y1 - 1) + 1;
     for (int y = y0; y < y1; y++) {
         for (int x = x0; x < x1; x++) {
             double cov = radius + 0.5 - hypot(x + 0.5 - cx, y + 0.5 - cy);
@@ -284,7 +303,8 @@ static void draw_glyph(pt_canvas *c, const pt_font *f, int scale, int64_t x, int
                     int64_t u = (int64_t)gx * scale + sx, v = (int64_t)gy * scale + sy;
                     int64_t px = up ? x + v : x + u;
                     int64_t py = up ? y - 1 - u : y + v;
-                    if (px >= 0 && py >= 0 && px < c->width && py < c->height)
+                    if (px >= c->clip_x0 && py >= c->clip_y0 && px < c->clip_x1 &&
+                        py < c->clip_y1)
                         pt_canvas_blend(c, (int)px, (int)py, color, 255);
                 }
             }
@@ -338,6 +358,8 @@ static int draw_text(pt_canvas *c, const pt_font *f, int scale, int x, int y, pt
     for (size_t i = 0; i < keep + (size_t)dots; i++) {
         unsigned char ch = i < keep ? (unsigned char)s[i] : '.';
         int64_t along = start + (up ? -(int64_t)i * cell : (int64_t)i * cell);
+        if (up ? along <= 0 : along >= c->width)
+            break; /* the rest lies beyond the canvas */
         if (up)
             draw_glyph(c, f, scale, x, along, ch, 1, color);
         else
@@ -367,14 +389,14 @@ void pt_canvas_blit_gray(pt_canvas *c, int x, int y, int dw, int dh, const uint8
         return;
     for (int dy = 0; dy < dh; dy++) {
         int64_t py = (int64_t)y + dy;
-        if (py < 0 || py >= c->height)
+        if (py < c->clip_y0 || py >= c->clip_y1)
             continue;
         int64_t sy0 = (int64_t)dy * sh / dh, sy1 = (int64_t)(dy + 1) * sh / dh;
         if (sy1 <= sy0)
             sy1 = sy0 + 1;
         for (int dx = 0; dx < dw; dx++) {
             int64_t px = (int64_t)x + dx;
-            if (px < 0 || px >= c->width)
+            if (px < c->clip_x0 || px >= c->clip_x1)
                 continue;
             int64_t sx0 = (int64_t)dx * sw / dw, sx1 = (int64_t)(dx + 1) * sw / dw;
             if (sx1 <= sx0)

@@ -18,6 +18,10 @@
         }                                                                                          \
     } while (0)
 
+struct pt_comm_node {
+    MPI_Comm comm;
+};
+
 MPI_Comm pt_comm_mpi(const pt_comm *comm)
 {
     (void)comm;
@@ -33,18 +37,23 @@ int pt_comm_init(int *argc, char ***argv, pt_comm *comm, pt_error *err)
     PT_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &comm->rank));
     PT_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &comm->size));
 
-    MPI_Comm node;
+    comm->node = malloc(sizeof *comm->node);
+    if (!comm->node)
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
     PT_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, comm->rank,
-                                     MPI_INFO_NULL, &node));
-    PT_MPI_CHECK(MPI_Comm_rank(node, &comm->node_rank));
-    PT_MPI_CHECK(MPI_Comm_size(node, &comm->node_size));
-    PT_MPI_CHECK(MPI_Comm_free(&node));
+                                     MPI_INFO_NULL, &comm->node->comm));
+    PT_MPI_CHECK(MPI_Comm_rank(comm->node->comm, &comm->node_rank));
+    PT_MPI_CHECK(MPI_Comm_size(comm->node->comm, &comm->node_size));
     return PT_OK;
 }
 
 void pt_comm_finalize(pt_comm *comm)
 {
-    (void)comm;
+    if (comm->node) {
+        MPI_Comm_free(&comm->node->comm);
+        free(comm->node);
+        comm->node = NULL;
+    }
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized)
@@ -178,4 +187,131 @@ int pt_comm_agree_status(const pt_comm *comm, int status)
     int lowest = status;
     PT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &lowest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
     return lowest;
+}
+
+void pt_comm_bcast_f32(const pt_comm *comm, float *values, size_t count, int root)
+{
+    (void)comm;
+    const size_t piece = 1u << 28;
+    for (size_t off = 0; off < count; off += piece) {
+        int n = (int)(count - off < piece ? count - off : piece);
+        PT_MPI_CHECK(MPI_Bcast(values + off, n, MPI_FLOAT, root, MPI_COMM_WORLD));
+    }
+}
+
+/* ---- node shared memory ------------------------------------------------------------------------- */
+
+struct pt_shared {
+    MPI_Win win;
+};
+
+int pt_comm_shared_alloc(const pt_comm *comm, size_t bytes, void **ptr, pt_shared **handle,
+                         pt_error *err)
+{
+    *ptr = NULL;
+    *handle = NULL;
+    pt_shared *sh = malloc(sizeof *sh);
+    int ok = sh != NULL;
+    PT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    if (!ok) {
+        free(sh);
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    }
+    /* Node rank 0 allocates everything, the others nothing: one contiguous copy per node. */
+    MPI_Aint size = comm->node_rank == 0 ? (MPI_Aint)(bytes ? bytes : 1) : 0;
+    void *base = NULL;
+    int rc = MPI_Win_allocate_shared(size, 1, MPI_INFO_NULL, comm->node->comm, &base, &sh->win);
+    ok = rc == MPI_SUCCESS;
+    PT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    if (!ok) {
+        if (rc == MPI_SUCCESS)
+            MPI_Win_free(&sh->win);
+        free(sh);
+        return pt_error_set(err, PT_ERR_NOMEM,
+                            "cannot allocate %zu bytes of node shared memory (is /dev/shm large "
+                            "enough?)",
+                            bytes);
+    }
+    MPI_Aint got_size;
+    int disp;
+    PT_MPI_CHECK(MPI_Win_shared_query(sh->win, 0, &got_size, &disp, ptr));
+    *handle = sh;
+    return PT_OK;
+}
+
+void pt_comm_shared_free(pt_shared *handle)
+{
+    if (!handle)
+        return;
+    MPI_Win_free(&handle->win);
+    free(handle);
+}
+
+void pt_comm_node_barrier(const pt_comm *comm)
+{
+    PT_MPI_CHECK(MPI_Barrier(comm->node->comm));
+}
+
+/* ---- non-blocking gradient sums ----------------------------------------------------------------- */
+
+struct pt_allreduce {
+    MPI_Comm comm;
+    MPI_Request *requests;
+    int max_pending;
+    int pending;
+};
+
+int pt_allreduce_create(const pt_comm *comm, int max_pending, pt_allreduce **out, pt_error *err)
+{
+    (void)comm;
+    *out = NULL;
+    pt_allreduce *ar = calloc(1, sizeof *ar);
+    if (ar)
+        ar->requests = calloc((size_t)max_pending, sizeof *ar->requests);
+    if (!ar || !ar->requests) {
+        free(ar);
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    }
+    ar->max_pending = max_pending;
+    PT_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &ar->comm));
+    *out = ar;
+    return PT_OK;
+}
+
+void pt_allreduce_free(pt_allreduce *ar)
+{
+    if (!ar)
+        return;
+    pt_allreduce_wait(ar);
+    MPI_Comm_free(&ar->comm);
+    free(ar->requests);
+    free(ar);
+}
+
+void pt_allreduce_start(pt_allreduce *ar, float *buf, size_t count)
+{
+    if (count > INT_MAX || ar->pending == ar->max_pending) {
+        fprintf(stderr, "ptrain: fatal: gradient bucket of %zu floats, %d in flight\n", count,
+                ar->pending);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    PT_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, buf, (int)count, MPI_FLOAT, MPI_SUM, ar->comm,
+                                &ar->requests[ar->pending]));
+    ar->pending++;
+}
+
+void pt_allreduce_progress(pt_allreduce *ar)
+{
+    if (ar->pending == 0)
+        return;
+    int done = 0;
+    PT_MPI_CHECK(MPI_Testall(ar->pending, ar->requests, &done, MPI_STATUSES_IGNORE));
+}
+
+void pt_allreduce_wait(pt_allreduce *ar)
+{
+    if (ar->pending == 0)
+        return;
+    PT_MPI_CHECK(MPI_Waitall(ar->pending, ar->requests, MPI_STATUSES_IGNORE));
+    ar->pending = 0;
 }

@@ -13,6 +13,7 @@
  * per chunk the two layouts coincide and the GEMM reads and writes the tensors directly. */
 #include "ptrain/conv.h"
 
+#include <assert.h>
 #include <cblas.h>
 #include <limits.h>
 #include <string.h>
@@ -62,6 +63,7 @@ size_t pt_conv_workspace_size(const pt_conv_dims *d, int images_per_gemm)
 static int chunk_images(const pt_conv_dims *d, size_t ws_floats)
 {
     size_t per_image = pt_conv_workspace_size(d, 1);
+    assert(d->n == 0 || ws_floats >= per_image); /* the documented minimum */
     size_t pq = (size_t)pt_conv_out_h(d) * pt_conv_out_w(d);
     size_t nb = ws_floats / per_image;
     if (nb > (size_t)d->n)

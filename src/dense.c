@@ -22,8 +22,8 @@ void pt_dense_forward(float *out, const float *in, const float *weight, const fl
                 beta, out, nout);
 }
 
-void pt_dense_backward(float *din, float *dweight, float *dbias, const float *dout,
-                       const float *in, const float *weight, int N, int nin, int nout)
+void pt_dense_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                       const float *weight, int N, int nin, int nout)
 {
     if (N <= 0)
         return;

@@ -26,8 +26,9 @@ int pt_maxpool_check(const pt_pool_dims *d, pt_error *err)
                             "maxpool: padding %d must be between 0 and half the kernel (%d)",
                             d->pad, d->kernel);
     if (d->h + 2 * d->pad < d->kernel || d->w + 2 * d->pad < d->kernel)
-        return pt_error_set(err, PT_ERR_INVALID, "maxpool: kernel %d larger than padded input %dx%d",
-                            d->kernel, d->h + 2 * d->pad, d->w + 2 * d->pad);
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "maxpool: kernel %d larger than padded input %dx%d", d->kernel,
+                            d->h + 2 * d->pad, d->w + 2 * d->pad);
     if ((size_t)d->h * d->w > INT32_MAX)
         return pt_error_set(err, PT_ERR_INVALID, "maxpool: %dx%d plane too large for int32 indices",
                             d->h, d->w);

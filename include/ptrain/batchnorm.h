@@ -20,8 +20,9 @@
  *
  * Gradients: dgamma, dbeta ACCUMULATE (+=); din is OVERWRITTEN; any may be NULL to skip.
  * Shapes: in, out, din, dout are (N,C,H,W), passed as N, C and HW = H*W.
- * Preconditions: count = N*HW >= 1 in train mode (the running variance uses the biased variance
- * when count == 1, where the unbiased one is undefined; PyTorch refuses that case). */
+ * Counts: with count = N*HW == 1 the running variance takes the biased variance (the unbiased
+ * one is undefined; PyTorch refuses that case); an empty batch (count 0) leaves the running
+ * statistics untouched. */
 #ifndef PTRAIN_BATCHNORM_H
 #define PTRAIN_BATCHNORM_H
 
@@ -51,7 +52,7 @@ void pt_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float 
                            const float *in, const float *mean, const float *rstd,
                            const float *gamma, int N, int C, int HW);
 
-/* --- the same, in separable steps (sync BN) ---------------------------------------------------- */
+/* --- the same, in separable steps (sync BN) --------------------------------------------------- */
 
 /* sum[c] = sum of in over (N,HW), sumsq[c] = sum of in^2; both (C), overwritten. */
 void pt_batchnorm_stats(double *sum, double *sumsq, const float *in, int N, int C, int HW);

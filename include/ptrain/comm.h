@@ -12,11 +12,14 @@
 
 #include "ptrain/common.h"
 
+typedef struct pt_comm_node pt_comm_node; /* the node-local communicator, opaque */
+
 typedef struct pt_comm {
     int rank;
     int size;
     int node_rank; /* rank among the ranks on this node */
     int node_size; /* ranks on this node */
+    pt_comm_node *node;
 } pt_comm;
 
 /* MPI_Init and the rank layout. Not collective-safe to call twice. */
@@ -53,5 +56,38 @@ int pt_comm_gather_bytes(const pt_comm *comm, const uint8_t *mine, size_t mine_s
 /* Status agreement: returns the lowest (most negative) status over all ranks, so that every rank
  * takes the same branch after a step that may fail on some of them. */
 int pt_comm_agree_status(const pt_comm *comm, int status);
+
+/* Broadcasts `count` floats in place from root. */
+void pt_comm_bcast_f32(const pt_comm *comm, float *values, size_t count, int root);
+
+/* ---- node shared memory: one copy of the training images per node ---- */
+
+typedef struct pt_shared pt_shared;
+
+/* Allocates `bytes` shared by the ranks of this node (node rank 0 holds the memory; every rank
+ * gets a pointer to the same bytes). Collective. */
+int pt_comm_shared_alloc(const pt_comm *comm, size_t bytes, void **ptr, pt_shared **handle,
+                         pt_error *err);
+void pt_comm_shared_free(pt_shared *handle);
+void pt_comm_node_barrier(const pt_comm *comm);
+
+/* ---- non-blocking sums of float slices (gradient buckets) ---- */
+
+typedef struct pt_allreduce pt_allreduce;
+
+/* Room for up to max_pending reductions in flight. Collective (duplicates the communicator so
+ * that gradient traffic never mixes with other messages). */
+int pt_allreduce_create(const pt_comm *comm, int max_pending, pt_allreduce **out, pt_error *err);
+void pt_allreduce_free(pt_allreduce *ar);
+
+/* Starts an in-place sum of buf[0..count) over all ranks. Every rank must start the same
+ * reductions in the same order. */
+void pt_allreduce_start(pt_allreduce *ar, float *buf, size_t count);
+
+/* Lets MPI progress the reductions in flight (call between pieces of other work). */
+void pt_allreduce_progress(pt_allreduce *ar);
+
+/* Waits for every reduction started since the last wait. */
+void pt_allreduce_wait(pt_allreduce *ar);
 
 #endif

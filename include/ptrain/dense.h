@@ -15,7 +15,7 @@ void pt_dense_forward(float *out, const float *in, const float *weight, const fl
 /* dout (N,nout), in (N,nin) the forward input, weight (nout,nin).
  * dweight (nout,nin) += dout^T * in; dbias (nout) += column sums of dout;
  * din (N,nin) = dout * weight, overwritten. */
-void pt_dense_backward(float *din, float *dweight, float *dbias, const float *dout,
-                       const float *in, const float *weight, int N, int nin, int nout);
+void pt_dense_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                       const float *weight, int N, int nin, int nout);
 
 #endif

@@ -16,8 +16,8 @@
 #include "ptrain/common.h"
 
 typedef struct pt_pool_dims {
-    int n, c; /* images, channels */
-    int h, w; /* input height, width */
+    int n, c;                /* images, channels */
+    int h, w;                /* input height, width */
     int kernel, stride, pad; /* square window, the same in both directions */
 } pt_pool_dims;
 

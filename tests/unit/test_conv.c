@@ -13,8 +13,8 @@
 
 typedef struct conv_case {
     pt_conv_dims d;
-    int bias;    /* with or without bias */
-    int naive;   /* which implementation the objective runs */
+    int bias;  /* with or without bias */
+    int naive; /* which implementation the objective runs */
     size_t n_in, n_w, n_out, ws_floats;
     float *in, *w, *b, *out, *r, *ws;
     float *din, *dw, *db;
@@ -98,8 +98,8 @@ static double conv_objective(void *ctx)
 
 static pt_conv_dims dims(int n, int c, int h, int w, int k, int r, int s, int stride, int pad)
 {
-    pt_conv_dims d = {.n = n, .c = c, .h = h, .w = w, .k = k, .r = r, .s = s, .stride = stride,
-                      .pad = pad};
+    pt_conv_dims d = {
+        .n = n, .c = c, .h = h, .w = w, .k = k, .r = r, .s = s, .stride = stride, .pad = pad};
     return d;
 }
 
@@ -149,8 +149,8 @@ static void gradcheck_conv(size_t i, int bias, int naive)
              bias ? "" : " no bias");
     gc_check(what, conv_objective, &t, t.in, t.din, t.n_in, CONV_STEP, CONV_RTOL, CONV_ATOL,
              100000);
-    snprintf(what, sizeof what, "%s conv [%s]%s: dweight", naive ? "naive" : "gemm",
-             shapes[i].name, bias ? "" : " no bias");
+    snprintf(what, sizeof what, "%s conv [%s]%s: dweight", naive ? "naive" : "gemm", shapes[i].name,
+             bias ? "" : " no bias");
     gc_check(what, conv_objective, &t, t.w, t.dw, t.n_w, CONV_STEP, CONV_RTOL, CONV_ATOL, 100000);
     if (bias) {
         snprintf(what, sizeof what, "%s conv [%s]: dbias", naive ? "naive" : "gemm",
@@ -188,7 +188,8 @@ Test(conv_gradcheck, naive_reference)
  * |a - b| <= 1e-4 * (1 + |ref|), while an indexing mistake shows up as O(1). */
 #define GEMM_TOL 1e-4
 
-static void compare_with_naive(pt_conv_dims d, int images_per_gemm, size_t extra_ws, const char *name)
+static void compare_with_naive(pt_conv_dims d, int images_per_gemm, size_t extra_ws,
+                               const char *name)
 {
     conv_case g, ref;
     conv_case_init(&g, d, 1, images_per_gemm, 7);
@@ -203,8 +204,8 @@ static void compare_with_naive(pt_conv_dims d, int images_per_gemm, size_t extra
     conv_case_forward(&g);
     conv_case_forward(&ref);
     double e = gc_max_rel_diff(g.out, ref.out, g.n_out);
-    cr_assert(e <= GEMM_TOL, "%s, %d images/GEMM: forward differs by %.3g", name,
-              images_per_gemm, e);
+    cr_assert(e <= GEMM_TOL, "%s, %d images/GEMM: forward differs by %.3g", name, images_per_gemm,
+              e);
 
     /* Backward into buffers holding garbage: din must be overwritten, dW and db accumulated. */
     for (size_t j = 0; j < g.n_in; j++)
@@ -224,11 +225,10 @@ static void compare_with_naive(pt_conv_dims d, int images_per_gemm, size_t extra
     e = gc_max_rel_diff(g.din, ref.din, g.n_in);
     cr_assert(e <= GEMM_TOL, "%s, %d images/GEMM: din differs by %.3g", name, images_per_gemm, e);
     e = gc_max_rel_diff(g.dw, ref.dw, g.n_w);
-    cr_assert(e <= GEMM_TOL, "%s, %d images/GEMM: dweight differs by %.3g", name,
-              images_per_gemm, e);
-    e = gc_max_rel_diff(g.db, ref.db, (size_t)d.k);
-    cr_assert(e <= GEMM_TOL, "%s, %d images/GEMM: dbias differs by %.3g", name, images_per_gemm,
+    cr_assert(e <= GEMM_TOL, "%s, %d images/GEMM: dweight differs by %.3g", name, images_per_gemm,
               e);
+    e = gc_max_rel_diff(g.db, ref.db, (size_t)d.k);
+    cr_assert(e <= GEMM_TOL, "%s, %d images/GEMM: dbias differs by %.3g", name, images_per_gemm, e);
     free(dw0);
     conv_case_free(&g);
     conv_case_free(&ref);
@@ -323,10 +323,8 @@ Test(conv_shape, check_rejects_bad_dims)
     cr_assert_eq(pt_conv_check(&(pt_conv_dims){1, 3, 8, 8, 4, 3, 3, 1, 1}, &err), PT_OK);
     cr_assert_eq(pt_conv_check(&(pt_conv_dims){1, 0, 8, 8, 4, 3, 3, 1, 1}, &err), PT_ERR_INVALID);
     cr_assert_eq(pt_conv_check(&(pt_conv_dims){1, 3, 8, 8, 4, 3, 3, 0, 1}, &err), PT_ERR_INVALID);
-    cr_assert_eq(pt_conv_check(&(pt_conv_dims){1, 3, 8, 8, 4, 3, 3, 1, -1}, &err),
-                 PT_ERR_INVALID);
-    cr_assert_eq(pt_conv_check(&(pt_conv_dims){1, 3, 2, 8, 4, 5, 3, 1, 1}, &err),
-                 PT_ERR_INVALID);
+    cr_assert_eq(pt_conv_check(&(pt_conv_dims){1, 3, 8, 8, 4, 3, 3, 1, -1}, &err), PT_ERR_INVALID);
+    cr_assert_eq(pt_conv_check(&(pt_conv_dims){1, 3, 2, 8, 4, 5, 3, 1, 1}, &err), PT_ERR_INVALID);
     cr_assert(strstr(err.msg, "kernel") != NULL, "%s", err.msg);
     cr_assert_eq(pt_conv_check(&(pt_conv_dims){1, 3, 2, 8, 4, 5, 3, 1, 2}, &err), PT_OK);
 }

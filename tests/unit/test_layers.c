@@ -23,7 +23,7 @@ static float *falloc(size_t n)
     return p;
 }
 
-/* ============================== batch norm ====================================================== */
+/* ============================== batch norm ==================================================== */
 
 typedef struct bn_case {
     int N, C, HW;
@@ -34,8 +34,8 @@ typedef struct bn_case {
 static double bn_objective(void *ctx)
 {
     bn_case *t = ctx;
-    pt_batchnorm_forward_train(t->out, t->mean, t->rstd, NULL, NULL, t->in, t->gamma, t->beta,
-                               t->N, t->C, t->HW, PT_BN_MOMENTUM, PT_BN_EPS);
+    pt_batchnorm_forward_train(t->out, t->mean, t->rstd, NULL, NULL, t->in, t->gamma, t->beta, t->N,
+                               t->C, t->HW, PT_BN_MOMENTUM, PT_BN_EPS);
     return gc_dot(t->out, t->r, t->n);
 }
 
@@ -82,8 +82,8 @@ Test(batchnorm, train_step_output_and_running_stats_by_hand)
     const float gamma[2] = {2.0f, 1.0f}, beta[2] = {0.5f, 0.0f};
     float out[12], mean[2], rstd[2];
     float running_mean[2] = {0.0f, 1.0f}, running_var[2] = {1.0f, 2.0f};
-    pt_batchnorm_forward_train(out, mean, rstd, running_mean, running_var, in, gamma, beta, 2, 2,
-                               3, PT_BN_MOMENTUM, PT_BN_EPS);
+    pt_batchnorm_forward_train(out, mean, rstd, running_mean, running_var, in, gamma, beta, 2, 2, 3,
+                               PT_BN_MOMENTUM, PT_BN_EPS);
     const double var0 = 35.0 / 12.0, var1 = 1.0;
     cr_assert_float_eq(mean[0], 3.5f, 1e-6);
     cr_assert_float_eq(mean[1], 3.0f, 1e-6);
@@ -105,6 +105,19 @@ Test(batchnorm, train_step_output_and_running_stats_by_hand)
             }
 }
 
+Test(batchnorm, empty_batch_leaves_running_stats_alone)
+{
+    float mean[2], rstd[2], running_mean[2] = {0.5f, 1.0f}, running_var[2] = {2.0f, 3.0f};
+    const float gamma[2] = {1, 1}, beta[2] = {0, 0};
+    pt_batchnorm_forward_train(NULL, mean, rstd, running_mean, running_var, NULL, gamma, beta, 0, 2,
+                               16, PT_BN_MOMENTUM, PT_BN_EPS);
+    cr_assert_eq(running_mean[0], 0.5f);
+    cr_assert_eq(running_mean[1], 1.0f);
+    cr_assert_eq(running_var[0], 2.0f);
+    cr_assert_eq(running_var[1], 3.0f);
+    cr_assert(isfinite(mean[0]) && isfinite(rstd[0]));
+}
+
 Test(batchnorm, eval_mode_uses_running_stats)
 {
     const float in[8] = {1, -2, 3, 0.5f, 4, 4, -1, 0};
@@ -116,9 +129,9 @@ Test(batchnorm, eval_mode_uses_running_stats)
         for (int c = 0; c < 2; c++)
             for (int j = 0; j < 2; j++) {
                 int i = (n * 2 + c) * 2 + j;
-                double want = gamma[c] * (in[i] - running_mean[c]) /
-                                  sqrt((double)running_var[c] + 1e-5) +
-                              beta[c];
+                double want =
+                    gamma[c] * (in[i] - running_mean[c]) / sqrt((double)running_var[c] + 1e-5) +
+                    beta[c];
                 cr_assert_float_eq(out[i], want, 1e-5, "out[%d] = %g, want %g", i, out[i], want);
             }
     /* And in place. */
@@ -143,8 +156,8 @@ Test(batchnorm, separable_steps_over_two_ranks_equal_the_whole_batch)
     float dgamma_ref[C] = {0}, dbeta_ref[C] = {0};
     pt_batchnorm_forward_train(out_ref, mean_ref, rstd_ref, rm_ref, rv_ref, in, gamma, beta, N, C,
                                HW, PT_BN_MOMENTUM, PT_BN_EPS);
-    pt_batchnorm_backward(din_ref, dgamma_ref, dbeta_ref, dout, in, mean_ref, rstd_ref, gamma, N,
-                          C, HW);
+    pt_batchnorm_backward(din_ref, dgamma_ref, dbeta_ref, dout, in, mean_ref, rstd_ref, gamma, N, C,
+                          HW);
 
     double sum[2][C], sumsq[2][C], tot[C], totsq[C];
     pt_batchnorm_stats(sum[0], sumsq[0], in, N / 2, C, HW);
@@ -161,8 +174,8 @@ Test(batchnorm, separable_steps_over_two_ranks_equal_the_whole_batch)
     float dgamma[C] = {0}, dbeta[C] = {0};
     pt_batchnorm_backward_reduce(sdy[0], sdyx[0], dgamma, dbeta, dout, in, mean, rstd, N / 2, C,
                                  HW);
-    pt_batchnorm_backward_reduce(sdy[1], sdyx[1], dgamma, dbeta, dout + HALF, in + HALF, mean,
-                                 rstd, N / 2, C, HW);
+    pt_batchnorm_backward_reduce(sdy[1], sdyx[1], dgamma, dbeta, dout + HALF, in + HALF, mean, rstd,
+                                 N / 2, C, HW);
     for (int c = 0; c < C; c++)
         tdy[c] = sdy[0][c] + sdy[1][c], tdyx[c] = sdyx[0][c] + sdyx[1][c];
     pt_batchnorm_backward_apply(din, dout, in, mean, rstd, gamma, tdy, tdyx, (double)N * HW, N / 2,
@@ -209,7 +222,7 @@ Test(batchnorm, backward_accumulates_parameters_and_overwrites_din)
     }
 }
 
-/* ============================== ReLU =========================================================== */
+/* ============================== ReLU ========================================================== */
 
 typedef struct unary_case {
     size_t n;
@@ -260,7 +273,7 @@ Test(relu, values_in_place_and_kink)
     cr_assert_eq(g[2], 1.0f);
 }
 
-/* ============================== max pool ======================================================= */
+/* ============================== max pool ====================================================== */
 
 typedef struct pool_case {
     pt_pool_dims d;
@@ -370,7 +383,7 @@ Test(maxpool, check_rejects_bad_dims)
     cr_assert_eq(pt_maxpool_check(&(pt_pool_dims){1, 1, 4, 4, 3, 2, 1}, &err), PT_OK);
 }
 
-/* ============================== global average pool ============================================ */
+/* ============================== global average pool =========================================== */
 
 typedef struct gap_case {
     int N, C, HW;
@@ -407,7 +420,7 @@ Test(global_avgpool, gradcheck_and_values)
     free(t.in), free(t.out), free(t.r), free(din);
 }
 
-/* ============================== dense ========================================================== */
+/* ============================== dense ========================================================= */
 
 typedef struct dense_case {
     int N, nin, nout;
@@ -466,7 +479,7 @@ Test(dense, gradcheck_and_values)
     free(t.in), free(t.w), free(t.b), free(t.out), free(t.r), free(din), free(dw), free(db);
 }
 
-/* ============================== dropout ======================================================== */
+/* ============================== dropout ======================================================= */
 
 typedef struct dropout_case {
     int N;
@@ -558,7 +571,7 @@ Test(dropout, keep_rate_and_scaling)
     free(in), free(out);
 }
 
-/* ============================== residual ======================================================= */
+/* ============================== residual ====================================================== */
 
 typedef struct residual_case {
     size_t n;

@@ -1,5 +1,6 @@
 /* Losses: softmax cross-entropy with class weights and sigmoid BCE, against central differences,
- * hand-computed values, PyTorch's definitions of the weighted means, and the data-parallel split. */
+ * hand-computed values, PyTorch's definitions of the weighted means, and the data-parallel
+ * split. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -8,7 +9,7 @@
 #include "gradcheck.h"
 #include "ptrain/loss.h"
 
-/* ============================== softmax cross-entropy ========================================== */
+/* ============================== softmax cross-entropy ========================================= */
 
 typedef struct xent_case {
     int N, K;
@@ -46,8 +47,8 @@ Test(softmax_xent, gradcheck_with_class_weights_and_normalizer)
     /* And unweighted. */
     t.weights = NULL;
     pt_softmax_xent_forward_backward(dlogits, NULL, logits, labels, NULL, N, K, t.normalizer);
-    gc_check("softmax xent: dlogits", xent_objective, &t, logits, dlogits, N * K, 1e-2f, 1e-3,
-             1e-6, 1000);
+    gc_check("softmax xent: dlogits", xent_objective, &t, logits, dlogits, N * K, 1e-2f, 1e-3, 1e-6,
+             1000);
 }
 
 Test(softmax_xent, uniform_logits_give_log_k)
@@ -78,7 +79,8 @@ Test(softmax_xent, class_weights_as_pytorch_defines_them)
     cr_assert_float_eq(norm, 4.0, 1e-12);
     cr_assert_float_eq(pt_softmax_xent_normalizer(labels, NULL, 2, 2), 2.0, 1e-12);
     float dlogits[4];
-    double sum = pt_softmax_xent_forward_backward(dlogits, NULL, logits, labels, weights, 2, 2, norm);
+    double sum =
+        pt_softmax_xent_forward_backward(dlogits, NULL, logits, labels, weights, 2, 2, norm);
     cr_assert_float_eq(sum, log(4.0 / 3.0) + 3 * log(2.0), 1e-6);
     cr_assert_float_eq(sum / norm, (log(4.0 / 3.0) + 3 * log(2.0)) / 4, 1e-6);
     /* Gradients: w (p - onehot) / norm. */
@@ -109,8 +111,8 @@ Test(softmax_xent, normalizer_scales_the_gradient_and_ranks_add_up)
     double norm = pt_softmax_xent_normalizer(labels, weights, N, K);
     double whole = pt_softmax_xent_forward_backward(g1, NULL, logits, labels, weights, N, K, norm);
     double a = pt_softmax_xent_forward_backward(ga, NULL, logits, labels, weights, 4, K, norm);
-    double b = pt_softmax_xent_forward_backward(gb, NULL, logits + 4 * K, labels + 4, weights, 2, K,
-                                                norm);
+    double b =
+        pt_softmax_xent_forward_backward(gb, NULL, logits + 4 * K, labels + 4, weights, 2, K, norm);
     cr_assert_float_eq(a + b, whole, 1e-12);
     cr_assert_arr_eq(ga, g1, 4 * K * sizeof(float));
     cr_assert_arr_eq(gb, g1 + 4 * K, 2 * K * sizeof(float));
@@ -147,7 +149,7 @@ Test(softmax_xent, bad_labels_are_caught_not_read)
     cr_assert_eq(dlogits[3], 0.0f);
 }
 
-/* ============================== sigmoid BCE ==================================================== */
+/* ============================== sigmoid BCE =================================================== */
 
 typedef struct bce_case {
     int N, L;
@@ -184,8 +186,7 @@ Test(sigmoid_bce, gradcheck_with_pos_weight)
     float logits[N * L], dlogits[N * L];
     gc_fill_normal(logits, N * L, 93, 2.0f);
     bce_case t = {N, L, targets, pos_weight, (double)N * L, logits};
-    pt_sigmoid_bce_forward_backward(dlogits, NULL, logits, targets, pos_weight, N, L,
-                                    t.normalizer);
+    pt_sigmoid_bce_forward_backward(dlogits, NULL, logits, targets, pos_weight, N, L, t.normalizer);
     gc_check("sigmoid bce pos_weight: dlogits", bce_objective, &t, logits, dlogits, N * L, 1e-2f,
              1e-3, 1e-6, 1000);
     t.pos_weight = NULL;
