@@ -113,8 +113,7 @@ void pt_canvas_fill_rect(pt_canvas *c, int x, int y, int w, int h, pt_rgb color)
     }
 }
 
-void pt_canvas_rect_outline(pt_canvas *c, int x, int y, int w, int h, int thickness,
-                            pt_rgb color)
+void pt_canvas_rect_outline(pt_canvas *c, int x, int y, int w, int h, int thickness, pt_rgb color)
 {
     if (w <= 0 || h <= 0 || thickness <= 0)
         return;
@@ -129,7 +128,7 @@ void pt_canvas_rect_outline(pt_canvas *c, int x, int y, int w, int h, int thickn
     pt_canvas_fill_rect(c, x + w - t, y + t, t, h - 2 * t, color);
 }
 
-/* ---- coverage plane ---------------------------------------------------------------------------- */
+/* ---- coverage plane -------------------------------------------------------------------------- */
 
 /* The region of the scratch plane touched since the last flush. */
 typedef struct cover_box {
@@ -147,8 +146,8 @@ static int clamp_floor(double v, int lo, int hi)
 }
 
 /* Adds the capsule of half-width hw around segment (ax, ay)-(bx, by) to the coverage plane. */
-static void stamp_segment(pt_canvas *c, cover_box *box, double ax, double ay, double bx,
-                          double by, double hw)
+static void stamp_segment(pt_canvas *c, cover_box *box, double ax, double ay, double bx, double by,
+                          double hw)
 {
     double r = hw + 1.0;
     int x0 = clamp_floor(fmin(ax, bx) - r, c->clip_x0, c->clip_x1);
@@ -279,7 +278,7 @@ void pt_canvas_disc(pt_canvas *c, double cx, double cy, double radius, pt_rgb co
     }
 }
 
-/* ---- text -------------------------------------------------------------------------------------- */
+/* ---- text ------------------------------------------------------------------------------------ */
 
 static const uint8_t *glyph_bits(const pt_font *f, unsigned char ch)
 {
@@ -303,8 +302,7 @@ static void draw_glyph(pt_canvas *c, const pt_font *f, int scale, int64_t x, int
                     int64_t u = (int64_t)gx * scale + sx, v = (int64_t)gy * scale + sy;
                     int64_t px = up ? x + v : x + u;
                     int64_t py = up ? y - 1 - u : y + v;
-                    if (px >= c->clip_x0 && py >= c->clip_y0 && px < c->clip_x1 &&
-                        py < c->clip_y1)
+                    if (px >= c->clip_x0 && py >= c->clip_y0 && px < c->clip_x1 && py < c->clip_y1)
                         pt_canvas_blend(c, (int)px, (int)py, color, 255);
                 }
             }
@@ -380,13 +378,40 @@ int pt_canvas_text_up(pt_canvas *c, const pt_font *f, int scale, int x, int y, p
     return draw_text(c, f, scale, x, y, align, max_height, s, 1, color);
 }
 
-/* ---- images ------------------------------------------------------------------------------------ */
+/* ---- images ---------------------------------------------------------------------------------- */
+
+/* Bilinear sample of src at (sx, sy) in pixel-centre coordinates, clamped at the edges. */
+static uint8_t sample_bilinear(const uint8_t *src, int sw, int sh, double sx, double sy)
+{
+    sx = sx < 0 ? 0 : sx > sw - 1 ? sw - 1 : sx;
+    sy = sy < 0 ? 0 : sy > sh - 1 ? sh - 1 : sy;
+    int x0 = (int)sx, y0 = (int)sy;
+    int x1 = x0 + 1 < sw ? x0 + 1 : x0, y1 = y0 + 1 < sh ? y0 + 1 : y0;
+    double fx = sx - x0, fy = sy - y0;
+    double top = src[(size_t)y0 * sw + x0] * (1 - fx) + src[(size_t)y0 * sw + x1] * fx;
+    double bot = src[(size_t)y1 * sw + x0] * (1 - fx) + src[(size_t)y1 * sw + x1] * fx;
+    return (uint8_t)(top * (1 - fy) + bot * fy + 0.5);
+}
+
+/* Mean of src over the box [sx0, sx1) x [sy0, sy1). */
+static uint8_t sample_area(const uint8_t *src, int sw, int64_t sx0, int64_t sx1, int64_t sy0,
+                           int64_t sy1)
+{
+    uint64_t sum = 0;
+    for (int64_t sy = sy0; sy < sy1; sy++)
+        for (int64_t sx = sx0; sx < sx1; sx++)
+            sum += src[sy * sw + sx];
+    uint64_t cnt = (uint64_t)((sy1 - sy0) * (sx1 - sx0));
+    return (uint8_t)((sum + cnt / 2) / cnt);
+}
 
 void pt_canvas_blit_gray(pt_canvas *c, int x, int y, int dw, int dh, const uint8_t *src, int sw,
                          int sh)
 {
     if (!src || dw <= 0 || dh <= 0 || sw <= 0 || sh <= 0)
         return;
+    /* Whole-number zoom keeps pixels square and sharp; other enlargements interpolate. */
+    int smooth = (dw > sw && dw % sw != 0) || (dh > sh && dh % sh != 0);
     for (int dy = 0; dy < dh; dy++) {
         int64_t py = (int64_t)y + dy;
         if (py < c->clip_y0 || py >= c->clip_y1)
@@ -398,15 +423,16 @@ void pt_canvas_blit_gray(pt_canvas *c, int x, int y, int dw, int dh, const uint8
             int64_t px = (int64_t)x + dx;
             if (px < c->clip_x0 || px >= c->clip_x1)
                 continue;
-            int64_t sx0 = (int64_t)dx * sw / dw, sx1 = (int64_t)(dx + 1) * sw / dw;
-            if (sx1 <= sx0)
-                sx1 = sx0 + 1;
-            uint64_t sum = 0;
-            for (int64_t sy = sy0; sy < sy1; sy++)
-                for (int64_t sx = sx0; sx < sx1; sx++)
-                    sum += src[sy * sw + sx];
-            uint64_t cnt = (uint64_t)((sy1 - sy0) * (sx1 - sx0));
-            uint8_t v = (uint8_t)((sum + cnt / 2) / cnt);
+            uint8_t v;
+            if (smooth) {
+                v = sample_bilinear(src, sw, sh, (dx + 0.5) * sw / dw - 0.5,
+                                    (dy + 0.5) * sh / dh - 0.5);
+            } else {
+                int64_t sx0 = (int64_t)dx * sw / dw, sx1 = (int64_t)(dx + 1) * sw / dw;
+                if (sx1 <= sx0)
+                    sx1 = sx0 + 1;
+                v = sample_area(src, sw, sx0, sx1, sy0, sy1);
+            }
             pt_canvas_blend(c, (int)px, (int)py, (pt_rgb){v, v, v}, 255);
         }
     }

@@ -64,8 +64,7 @@ void pt_canvas_blend(pt_canvas *c, int x, int y, pt_rgb color, int alpha);
 void pt_canvas_fill_rect(pt_canvas *c, int x, int y, int w, int h, pt_rgb color);
 
 /* The outline of that rectangle, thickness pixels wide, drawn inside it. */
-void pt_canvas_rect_outline(pt_canvas *c, int x, int y, int w, int h, int thickness,
-                            pt_rgb color);
+void pt_canvas_rect_outline(pt_canvas *c, int x, int y, int w, int h, int thickness, pt_rgb color);
 
 /* An anti-aliased polyline width pixels wide with round joins and caps through n points.
  * A vertex with a non-finite coordinate breaks the line (a gap); a vertex with no finite
@@ -96,7 +95,7 @@ int pt_canvas_text_up(pt_canvas *c, const pt_font *f, int scale, int x, int y, p
                       int max_height, const char *s, pt_rgb color);
 
 /* Draws the sw x sh gray image src scaled to dw x dh at (x, y): area average when shrinking,
- * nearest neighbour when enlarging. */
+ * pixel replication for a whole-number zoom, bilinear for any other enlargement. */
 void pt_canvas_blit_gray(pt_canvas *c, int x, int y, int dw, int dh, const uint8_t *src, int sw,
                          int sh);
 

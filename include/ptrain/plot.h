@@ -30,9 +30,9 @@ typedef struct pt_plot_series {
 int pt_plot_lines(const char *path, const char *title, const char *xlabel, const char *ylabel,
                   const pt_plot_series *series, int n_series, pt_error *err);
 
-/* ROC curve on square axes from 0 to 1, the chance diagonal dashed, the legend "AUC = 0.953"
- * ("AUC = n/a" when auc is NaN). fpr and tpr hold n points in drawing order (n may be 0).
- * operating_point, if not NULL, is {fpr, tpr} of the chosen threshold, marked with a dot. */
+/* ROC curve, 640x640: square axes from 0 to 1, the chance diagonal dashed, the legend
+ * "AUC = 0.953" ("AUC = n/a" when auc is NaN). fpr and tpr hold n points in drawing order (n may
+ * be 0). operating_point, if not NULL, is {fpr, tpr} of the chosen threshold, marked with a dot. */
 int pt_plot_roc(const char *path, const char *title, const double *fpr, const double *tpr, int n,
                 double auc, const double *operating_point, pt_error *err);
 
