@@ -1,7 +1,8 @@
 # Thin wrapper over CMake: the targets a user types. Everything real lives in CMakeLists.txt,
 # slurm/install-deps.sh, tests/ and data-prep/.
 #
-#   make demo    install deps, build, generate a synthetic Kermany set, prep it with 2 ranks
+#   make demo    install deps, build, generate a synthetic Kermany set, prep it and train on it
+#                with 2 ranks; the run directory lands in results/demo/run
 #   make test    install deps, build, run all tests (then the unit tests again under ASan+UBSan)
 #   make bench   benchmarks; tables go to results/
 #   make build   build only; programs land in build/bin/
@@ -12,7 +13,8 @@ JOBS        ?= $(shell nproc)
 # Warnings are errors in CI (CI=true), plain warnings for users on other compilers.
 WERROR      ?= $(if $(CI),ON,OFF)
 DEMO_DIR    ?= results/demo
-DEMO_COUNT  ?= 600
+DEMO_COUNT  ?= 800
+DEMO_EPOCHS ?= 8
 NP          ?= 2
 
 # Open MPI refuses to run as root without these; only the demo and tests set them, for root only.
@@ -39,8 +41,11 @@ demo: build
 	$(BUILD)/bin/ptrain-synth --out $(DEMO_DIR)/chest_xray --count $(DEMO_COUNT) --seed 1
 	$(MPI_ROOT_ENV) mpirun -np $(NP) $(BUILD)/bin/ptrain-prep \
 	    --src $(DEMO_DIR)/chest_xray --out $(DEMO_DIR)/cache.h5 --size 128
+	$(MPI_ROOT_ENV) mpirun -np $(NP) $(BUILD)/bin/ptrain train --data $(DEMO_DIR)/cache.h5 \
+	    --arch cxr --epochs $(DEMO_EPOCHS) --batch 32 --lr 0.05 --schedule cosine \
+	    --warmup-epochs 1 --log-seconds 20 --run-dir $(DEMO_DIR)/run
 	@echo
-	@echo "demo: cache written to $(DEMO_DIR)/cache.h5 (inspect it with: h5ls -r $(DEMO_DIR)/cache.h5)"
+	@echo "demo: the run directory is $(DEMO_DIR)/run (summary.json, metrics.csv, model.h5, *.png)"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 1

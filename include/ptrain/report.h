@@ -1,0 +1,55 @@
+/* What a training run leaves in its run directory, apart from models and checkpoints:
+ * metrics.csv (one row per epoch), summary.json, predictions.csv and the pictures. */
+#ifndef PTRAIN_REPORT_H
+#define PTRAIN_REPORT_H
+
+#include <stdint.h>
+
+#include "ptrain/common.h"
+#include "ptrain/metrics.h"
+
+/* One epoch's row of metrics.csv. NaN where a value does not exist (no validation split). */
+typedef struct pt_epoch_record {
+    int64_t epoch; /* 1-based */
+    int64_t step;  /* global steps done at the end of the epoch */
+    double lr;
+    double train_loss, train_accuracy;
+    double val_loss, val_accuracy, val_sensitivity, val_specificity, val_f1, val_auc;
+    double images_per_s;
+    double epoch_s, compute_s, allreduce_s, data_s, optim_s, eval_s;
+} pt_epoch_record;
+
+#define PT_REPORT_MAX_EPOCHS 10000
+
+typedef struct pt_history {
+    pt_epoch_record rows[PT_REPORT_MAX_EPOCHS];
+    int n;
+} pt_history;
+
+/* Appends a row to the history and rewrites run_dir/metrics.csv with every row (so a resumed
+ * run's file never holds rows of epochs that were redone). */
+int pt_report_epoch(const char *run_dir, pt_history *h, const pt_epoch_record *row, pt_error *err);
+
+/* Reads run_dir/metrics.csv back (rows up to and including max_epoch), for a resumed run. A
+ * missing file is an empty history. */
+int pt_report_load_history(const char *run_dir, int64_t max_epoch, pt_history *h, pt_error *err);
+
+/* learning_curves.png: loss (train, val) and validation AUC / accuracy per epoch. */
+int pt_report_learning_curves(const char *run_dir, const pt_history *h, pt_error *err);
+
+/* predictions.csv: source, label, predicted, then one probability column per class. */
+int pt_report_predictions(const char *path, const char *const *class_names, int n_classes,
+                          int multi_label, const char *sources, size_t source_stride,
+                          const int32_t *labels, const uint8_t *targets, const float *probs,
+                          int64_t n, double threshold, pt_error *err);
+
+/* roc.png (binary: with the chosen operating point; otherwise one curve per class, one vs
+ * rest), confusion.png (single-label) and misclassified.png (the most confidently wrong test
+ * images, single-label). */
+int pt_report_test_plots(const char *run_dir, const char *const *class_names, int n_classes,
+                         int multi_label, const int32_t *labels, const uint8_t *targets,
+                         const float *probs, int64_t n, double threshold,
+                         const pt_metrics *metrics, const uint8_t *images, int height, int width,
+                         pt_error *err);
+
+#endif

@@ -1,0 +1,57 @@
+/* The data-parallel training run: `ptrain train`.
+ *
+ * Every rank holds the whole model. Each step, rank r takes slice r of the global batch (see
+ * sampler.h), computes forward and backward on it, the gradients are summed across ranks in
+ * buckets that start while backward is still running (reducer.h), and every rank applies the
+ * same optimizer step. Rank 0 evaluates (with the other ranks' help), logs, and writes the
+ * checkpoints and the run directory. */
+#ifndef PTRAIN_TRAIN_H
+#define PTRAIN_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ptrain/comm.h"
+#include "ptrain/common.h"
+
+typedef struct pt_train_config {
+    const char *data;     /* cache.h5 */
+    const char *arch;     /* preset name or architecture file */
+    const char *run_dir;  /* results/<run-name> */
+    const char *resume;   /* NULL, "auto" or a checkpoint path */
+    int epochs;
+    int batch;            /* GLOBAL batch: hyperparameters mean the same for any -np */
+    double lr;
+    const char *opt;      /* "sgd" or "adamw" */
+    double momentum;
+    int nesterov;
+    double weight_decay;
+    const char *schedule; /* "constant", "cosine" or "step" */
+    double warmup_epochs;
+    double min_lr;
+    int step_epochs;      /* step schedule: decay every this many epochs */
+    double gamma;         /* step schedule factor */
+    uint64_t seed;
+    int64_t ckpt_every;   /* steps between checkpoints; 0: at the end of every epoch */
+    int keep_ckpts;
+    const char *class_weights; /* "auto", "none" or "w1,w2,..." */
+    const char *threshold;     /* "youden", "0.5" or a value */
+    int augment;
+    int threads;          /* OpenBLAS threads per rank; 0: cores on the node / ranks on it */
+    int drop_last;
+    double log_seconds;   /* seconds between progress lines */
+    int64_t max_steps;    /* stop after this many steps in total (0: no limit); for tests */
+    int64_t stop_after_steps; /* simulate preemption: exit after this global step, after its
+                                 checkpoint (0: off); for tests */
+    size_t bucket_floats;
+    int quiet;
+    const char *command_line; /* recorded in config.json */
+} pt_train_config;
+
+void pt_train_config_default(pt_train_config *cfg);
+
+/* Runs the training. Collective. Returns PT_OK, or an error on every rank (message on the rank
+ * that knows it). */
+int pt_train_run(const pt_train_config *cfg, const pt_comm *comm, pt_error *err);
+
+#endif

@@ -1,0 +1,190 @@
+/* `ptrain train`: command line to pt_train_config, then the run. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "ptrain/cli.h"
+#include "ptrain/train.h"
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: mpirun -np N ptrain train --data FILE.h5 [options]\n"
+            "\n"
+            "Trains a CNN on a ptrain-prep cache, data-parallel over the MPI ranks.\n"
+            "\n"
+            "  --data FILE.h5        the cache (required)\n"
+            "  --arch A              fmnist | cxr | resnet18 | a file in the text format (cxr)\n"
+            "  --epochs N            (10)\n"
+            "  --batch N             GLOBAL batch, split over the ranks (32)\n"
+            "  --lr X                base learning rate (0.01)\n"
+            "  --opt sgd|adamw       (sgd)\n"
+            "  --momentum X          SGD momentum (0.9)\n"
+            "  --nesterov            Nesterov momentum\n"
+            "  --weight-decay X      conv and dense weights only (0)\n"
+            "  --schedule S          constant | cosine | step (constant)\n"
+            "  --warmup-epochs X     linear warmup from lr/10 (0)\n"
+            "  --min-lr X            cosine floor (0)\n"
+            "  --step-epochs N       step schedule: multiply by --gamma every N epochs\n"
+            "  --gamma X             step schedule factor (0.1)\n"
+            "  --seed S              weights, shuffling, augmentation, dropout (1)\n"
+            "  --run-dir DIR         where the run is written (results/<arch>-<time>)\n"
+            "  --resume auto|PATH    continue from the newest checkpoint in DIR/checkpoints,\n"
+            "                        or from PATH; auto starts fresh if there is none\n"
+            "  --ckpt-every N        checkpoint every N steps (default: every epoch)\n"
+            "  --keep-ckpts N        checkpoints kept (3)\n"
+            "  --class-weights W     auto (inverse frequency) | none | w1,w2,... (auto)\n"
+            "  --threshold T         youden (chosen on validation) | a value in [0,1] (youden)\n"
+            "  --no-augment          no shifts, scaling, rotation or contrast changes\n"
+            "  --keep-last           train on the last, smaller batch of an epoch too\n"
+            "  --threads N           OpenBLAS threads per rank (cores on the node / ranks)\n"
+            "  --log-seconds X       seconds between progress lines (10)\n"
+            "  --max-steps N         stop after N steps in total, then evaluate as usual\n"
+            "  --bucket-mb X         gradient allreduce bucket size in MiB (4)\n"
+            "  --quiet               no progress lines\n"
+            "  --help                this text\n"
+            "\n"
+            "Exit status: 0 success, 1 runtime error, 2 usage error.\n");
+}
+
+/* The default run directory name, the same on every rank (rank 0's clock). */
+static void default_run_dir(const pt_comm *comm, const char *arch, char *out, size_t cap)
+{
+    int64_t now = comm->rank == 0 ? (int64_t)time(NULL) : 0;
+    pt_comm_bcast_i64(comm, &now, 1, 0);
+    time_t t = (time_t)now;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    const char *base = strrchr(arch, '/');
+    snprintf(out, cap, "results/%s-%s", base ? base + 1 : arch, stamp);
+}
+
+static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
+{
+    enum { O_DATA = 256, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_OPT, O_MOMENTUM, O_NESTEROV, O_WD,
+           O_SCHED, O_WARMUP, O_MINLR, O_STEPEP, O_GAMMA, O_SEED, O_RUNDIR, O_RESUME, O_CKPT,
+           O_KEEP, O_CW, O_THRESH, O_NOAUG, O_KEEPLAST, O_THREADS, O_LOGS, O_MAXSTEPS, O_STOP,
+           O_BUCKET, O_QUIET, O_HELP };
+    static const struct option opts[] = {
+        {"data", 1, 0, O_DATA},          {"arch", 1, 0, O_ARCH},
+        {"epochs", 1, 0, O_EPOCHS},      {"batch", 1, 0, O_BATCH},
+        {"lr", 1, 0, O_LR},              {"opt", 1, 0, O_OPT},
+        {"momentum", 1, 0, O_MOMENTUM},  {"nesterov", 0, 0, O_NESTEROV},
+        {"weight-decay", 1, 0, O_WD},    {"schedule", 1, 0, O_SCHED},
+        {"warmup-epochs", 1, 0, O_WARMUP}, {"min-lr", 1, 0, O_MINLR},
+        {"step-epochs", 1, 0, O_STEPEP}, {"gamma", 1, 0, O_GAMMA},
+        {"seed", 1, 0, O_SEED},          {"run-dir", 1, 0, O_RUNDIR},
+        {"resume", 1, 0, O_RESUME},      {"ckpt-every", 1, 0, O_CKPT},
+        {"keep-ckpts", 1, 0, O_KEEP},    {"class-weights", 1, 0, O_CW},
+        {"threshold", 1, 0, O_THRESH},   {"no-augment", 0, 0, O_NOAUG},
+        {"keep-last", 0, 0, O_KEEPLAST}, {"threads", 1, 0, O_THREADS},
+        {"log-seconds", 1, 0, O_LOGS},   {"max-steps", 1, 0, O_MAXSTEPS},
+        {"stop-after-steps", 1, 0, O_STOP}, {"bucket-mb", 1, 0, O_BUCKET},
+        {"quiet", 0, 0, O_QUIET},        {"help", 0, 0, O_HELP},
+        {0, 0, 0, 0}};
+    long long v;
+    double d;
+    int o;
+    opterr = 0;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        const char *a = optarg;
+        int bad = 0;
+        switch (o) {
+        case O_DATA: c->data = a; break;
+        case O_ARCH: c->arch = a; break;
+        case O_EPOCHS: bad = pt_cli_long(a, 1, 1000000, &v); c->epochs = (int)v; break;
+        case O_BATCH: bad = pt_cli_long(a, 1, 1 << 20, &v); c->batch = (int)v; break;
+        case O_LR: bad = pt_cli_double(a, 1e-12, 1e3, &c->lr); break;
+        case O_OPT:
+            bad = strcmp(a, "sgd") && strcmp(a, "adamw");
+            c->opt = a;
+            break;
+        case O_MOMENTUM: bad = pt_cli_double(a, 0, 0.9999, &c->momentum); break;
+        case O_NESTEROV: c->nesterov = 1; break;
+        case O_WD: bad = pt_cli_double(a, 0, 10, &c->weight_decay); break;
+        case O_SCHED:
+            bad = strcmp(a, "constant") && strcmp(a, "cosine") && strcmp(a, "step");
+            c->schedule = a;
+            break;
+        case O_WARMUP: bad = pt_cli_double(a, 0, 1e6, &c->warmup_epochs); break;
+        case O_MINLR: bad = pt_cli_double(a, 0, 1e3, &c->min_lr); break;
+        case O_STEPEP: bad = pt_cli_long(a, 1, 1000000, &v); c->step_epochs = (int)v; break;
+        case O_GAMMA: bad = pt_cli_double(a, 0, 1, &c->gamma); break;
+        case O_SEED: bad = pt_cli_long(a, 0, INT64_MAX, &v); c->seed = (uint64_t)v; break;
+        case O_RUNDIR: c->run_dir = a; break;
+        case O_RESUME: c->resume = a; break;
+        case O_CKPT: bad = pt_cli_long(a, 0, INT64_MAX, &v); c->ckpt_every = v; break;
+        case O_KEEP: bad = pt_cli_long(a, 1, 1000, &v); c->keep_ckpts = (int)v; break;
+        case O_CW: c->class_weights = a; break;
+        case O_THRESH:
+            bad = strcmp(a, "youden") != 0 && pt_cli_double(a, 0, 1, &d) != 0;
+            c->threshold = a;
+            break;
+        case O_NOAUG: c->augment = 0; break;
+        case O_KEEPLAST: c->drop_last = 0; break;
+        case O_THREADS: bad = pt_cli_long(a, 1, 1024, &v); c->threads = (int)v; break;
+        case O_LOGS: bad = pt_cli_double(a, 0, 1e6, &c->log_seconds); break;
+        case O_MAXSTEPS: bad = pt_cli_long(a, 1, INT64_MAX, &v); c->max_steps = v; break;
+        case O_STOP: bad = pt_cli_long(a, 1, INT64_MAX, &v); c->stop_after_steps = v; break;
+        case O_BUCKET:
+            bad = pt_cli_double(a, 0.001, 4096, &d);
+            c->bucket_floats = (size_t)(d * 1024 * 1024 / 4);
+            break;
+        case O_QUIET: c->quiet = 1; break;
+        case O_HELP: return 1;
+        default:
+            return pt_error_set(err, PT_EXIT_USAGE, "unknown or incomplete option '%s' (see --help)",
+                                argv[optind - 1]);
+        }
+        if (bad) {
+            const char *name = "?";
+            for (const struct option *p = opts; p->name; p++)
+                if (p->val == o)
+                    name = p->name;
+            return pt_error_set(err, PT_EXIT_USAGE, "--%s: bad value '%s' (see --help)", name,
+                                a ? a : "");
+        }
+    }
+    if (optind < argc)
+        return pt_error_set(err, PT_EXIT_USAGE, "unexpected argument '%s' (see --help)",
+                            argv[optind]);
+    if (!c->data)
+        return pt_error_set(err, PT_EXIT_USAGE, "--data is required (see --help)");
+    return 0;
+}
+
+int pt_cmd_train(int argc, char **argv, const pt_comm *comm, const char *command_line)
+{
+    pt_train_config cfg;
+    pt_train_config_default(&cfg);
+    cfg.command_line = command_line;
+    pt_error err;
+    pt_error_clear(&err);
+    int parsed = parse(argc, argv, &cfg, &err);
+    if (parsed == 1) {
+        if (comm->rank == 0)
+            usage(stdout);
+        return 0;
+    }
+    if (parsed != 0) {
+        if (comm->rank == 0)
+            fprintf(stderr, "ptrain train: error: %s\n", err.msg);
+        return PT_EXIT_USAGE;
+    }
+    char run_dir[1024];
+    if (!cfg.run_dir) {
+        default_run_dir(comm, cfg.arch, run_dir, sizeof run_dir);
+        cfg.run_dir = run_dir;
+    }
+    if (pt_train_run(&cfg, comm, &err) != PT_OK) {
+        pt_cli_report_error(comm, &err, "ptrain train");
+        return PT_EXIT_RUNTIME;
+    }
+    return 0;
+}

@@ -1,0 +1,6 @@
+/* being written */
+#include <criterion/criterion.h>
+
+Test(ckpt, placeholder)
+{
+}
