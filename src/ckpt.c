@@ -15,8 +15,8 @@
 
 #include "ptrain/h5util.h"
 
-#define CKPT_PREFIX "ckpt-"
-#define CKPT_DIGITS 9 /* zero padding: names sort by step in `ls` */
+#define CKPT_PREFIX  "ckpt-"
+#define CKPT_DIGITS  9 /* zero padding: names sort by step in `ls` */
 #define LAYOUT_WIDTH 256
 
 /* ---- durability ---- */
@@ -44,8 +44,8 @@ static int sync_parent_dir(const char *path, pt_error *err)
     /* Some file systems cannot fsync a directory (EINVAL, ENOTSUP); their rename is still atomic
      * and nothing more can be done there, so that is not an error. */
     if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP)
-        status = pt_error_set(err, PT_ERR_IO, "%s: cannot sync directory: %s", dir,
-                              strerror(errno));
+        status =
+            pt_error_set(err, PT_ERR_IO, "%s: cannot sync directory: %s", dir, strerror(errno));
     if (close(fd) != 0 && status == PT_OK)
         status = pt_error_set(err, PT_ERR_IO, "%s: close: %s", dir, strerror(errno));
 done:
@@ -140,8 +140,7 @@ static int attr_read_u64(hid_t obj, const char *name, uint64_t *value, const cha
     hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
     if (attr < 0)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' missing", file, name);
-    int status = H5Aread(attr, H5T_NATIVE_UINT64, value) < 0 ? pt_h5_fail(err, file, name)
-                                                              : PT_OK;
+    int status = H5Aread(attr, H5T_NATIVE_UINT64, value) < 0 ? pt_h5_fail(err, file, name) : PT_OK;
     H5Aclose(attr);
     return status;
 }
@@ -174,16 +173,16 @@ static int attr_read_string_alloc(hid_t obj, const char *name, char **out, const
 }
 
 /* A float32 dataset [n] holding data (nothing written when n is 0: an empty dataset). */
-static int write_floats(hid_t loc, const char *name, const float *data, size_t n,
-                        const char *file, pt_error *err)
+static int write_floats(hid_t loc, const char *name, const float *data, size_t n, const char *file,
+                        pt_error *err)
 {
     hsize_t dims[1] = {n};
     hid_t space = H5Screate_simple(1, dims, NULL);
     if (space < 0)
         return pt_h5_fail(err, file, name);
     int status = PT_OK;
-    hid_t dset = H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                            H5P_DEFAULT);
+    hid_t dset =
+        H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (dset < 0 ||
         (n > 0 && H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
         status = pt_h5_fail(err, file, name);
@@ -213,8 +212,7 @@ static int open_floats(hid_t loc, const char *name, size_t n, hid_t *dset, const
     if (!ok || dims[0] != n) {
         H5Dclose(*dset);
         *dset = -1;
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: dataset %s is not float[%zu]", file, name,
-                            n);
+        return pt_error_set(err, PT_ERR_FORMAT, "%s: dataset %s is not float[%zu]", file, name, n);
     }
     return PT_OK;
 }
@@ -287,8 +285,8 @@ static int check_layout(hid_t loc, const char *name, const pt_tensor_info *table
     if (space < 0 || file_type < 0 || H5Tget_class(file_type) != H5T_STRING ||
         H5Tis_variable_str(file_type) > 0 || H5Sget_simple_extent_ndims(space) != 1 ||
         H5Sget_simple_extent_dims(space, dims, NULL) != 1) {
-        status = pt_error_set(err, PT_ERR_FORMAT, "%s: dataset %s is not a list of strings",
-                              file, name);
+        status =
+            pt_error_set(err, PT_ERR_FORMAT, "%s: dataset %s is not a list of strings", file, name);
         goto done;
     }
     if (dims[0] != (hsize_t)n) {
@@ -340,8 +338,8 @@ int pt_ckpt_path(const char *dir, int64_t global_step, char *path, size_t cap, p
     if (global_step < 0)
         return pt_error_set(err, PT_ERR_INVALID, "%s: negative checkpoint step %" PRId64, dir,
                             global_step);
-    int n = snprintf(path, cap, "%s/" CKPT_PREFIX "%0*" PRId64 ".h5", dir, CKPT_DIGITS,
-                     global_step);
+    int n =
+        snprintf(path, cap, "%s/" CKPT_PREFIX "%0*" PRId64 ".h5", dir, CKPT_DIGITS, global_step);
     if (n < 0 || (size_t)n >= cap)
         return pt_error_set(err, PT_ERR_INVALID, "%s: checkpoint path too long", dir);
     return PT_OK;
@@ -415,8 +413,7 @@ static int list_dir(const char *dir, entry **out, size_t *count, pt_error *err)
         struct dirent *de = readdir(d);
         if (!de) {
             if (errno != 0)
-                status = pt_error_set(err, PT_ERR_IO, "%s: cannot list: %s", dir,
-                                      strerror(errno));
+                status = pt_error_set(err, PT_ERR_IO, "%s: cannot list: %s", dir, strerror(errno));
             break;
         }
         int64_t step;
@@ -480,9 +477,10 @@ static int check_ckpt(const pt_ckpt *ck, pt_error *err)
         return pt_error_set(err, PT_ERR_INVALID, "checkpoint: unknown optimizer kind %d",
                             (int)ck->optim->kind);
     if (ck->optim->n != ck->n_params || (ck->n_params > 0 && !ck->optim->buf))
-        return pt_error_set(err, PT_ERR_INVALID,
-                            "checkpoint: optimizer state covers %zu parameters, the network has %zu",
-                            ck->optim->n, ck->n_params);
+        return pt_error_set(
+            err, PT_ERR_INVALID,
+            "checkpoint: optimizer state covers %zu parameters, the network has %zu", ck->optim->n,
+            ck->n_params);
     int s = check_table(ck->param_table, ck->n_param_tensors, ck->n_params, "parameter", err);
     if (s == PT_OK)
         s = check_table(ck->state_table, ck->n_state_tensors, ck->n_state, "state", err);
@@ -503,21 +501,36 @@ static int write_contents(hid_t file, const pt_ckpt *ck, const char *f, pt_error
     char created[32];
     utc_now(created, sizeof created);
     int s = pt_h5_attr_write_string(file, "format", PT_CKPT_FORMAT, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "version", PT_CKPT_VERSION, f, err);
-    if (!s) s = pt_h5_attr_write_string(file, "created", created, f, err);
-    if (!s) s = pt_h5_attr_write_string(file, "generator", "ptrain " PT_VERSION, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "epoch", ck->epoch, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "step_in_epoch", ck->step_in_epoch, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "global_step", ck->global_step, f, err);
-    if (!s) s = attr_write_u64(file, "seed", ck->seed, f, err);
-    if (!s) s = pt_h5_attr_write_f64(file, "best_score", ck->best_score, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "best_epoch", ck->best_epoch, f, err);
-    if (!s) s = pt_h5_attr_write_string(file, "config", ck->config ? ck->config : "", f, err);
-    if (!s) s = pt_h5_attr_write_string(file, "arch", ck->arch_text ? ck->arch_text : "", f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "n_params", (int64_t)ck->n_params, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "n_state", (int64_t)ck->n_state, f, err);
-    if (!s) s = write_floats(file, "params", ck->params, ck->n_params, f, err);
-    if (!s) s = write_floats(file, "state", ck->state, ck->n_state, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "version", PT_CKPT_VERSION, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(file, "created", created, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(file, "generator", "ptrain " PT_VERSION, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "epoch", ck->epoch, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "step_in_epoch", ck->step_in_epoch, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "global_step", ck->global_step, f, err);
+    if (!s)
+        s = attr_write_u64(file, "seed", ck->seed, f, err);
+    if (!s)
+        s = pt_h5_attr_write_f64(file, "best_score", ck->best_score, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "best_epoch", ck->best_epoch, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(file, "config", ck->config ? ck->config : "", f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(file, "arch", ck->arch_text ? ck->arch_text : "", f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "n_params", (int64_t)ck->n_params, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "n_state", (int64_t)ck->n_state, f, err);
+    if (!s)
+        s = write_floats(file, "params", ck->params, ck->n_params, f, err);
+    if (!s)
+        s = write_floats(file, "state", ck->state, ck->n_state, f, err);
     if (s)
         return s;
 
@@ -525,7 +538,8 @@ static int write_contents(hid_t file, const pt_ckpt *ck, const char *f, pt_error
     if (layout < 0)
         return pt_h5_fail(err, f, "layout");
     s = write_layout(layout, "params", ck->param_table, ck->n_param_tensors, f, err);
-    if (!s) s = write_layout(layout, "state", ck->state_table, ck->n_state_tensors, f, err);
+    if (!s)
+        s = write_layout(layout, "state", ck->state_table, ck->n_state_tensors, f, err);
     if (H5Gclose(layout) < 0 && !s)
         s = pt_h5_fail(err, f, "layout");
     if (s)
@@ -536,7 +550,8 @@ static int write_contents(hid_t file, const pt_ckpt *ck, const char *f, pt_error
     if (optim < 0)
         return pt_h5_fail(err, f, "optim");
     s = pt_h5_attr_write_string(optim, "kind", pt_optim_name(o->kind), f, err);
-    if (!s) s = pt_h5_attr_write_i64(optim, "step", o->step, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(optim, "step", o->step, f, err);
     for (int i = 0; !s && i < pt_optim_state_buffers(o->kind); i++)
         s = write_floats(optim, pt_optim_state_buffer_name(o->kind, i), o->buf + (size_t)i * o->n,
                          o->n, f, err);
@@ -617,20 +632,28 @@ static int read_info(hid_t file, const char *f, pt_ckpt_info *info, pt_error *er
     memset(info, 0, sizeof *info);
     char kind[32] = "";
     int s = pt_h5_attr_read_i64(file, "epoch", &info->epoch, f, err);
-    if (!s) s = pt_h5_attr_read_i64(file, "step_in_epoch", &info->step_in_epoch, f, err);
-    if (!s) s = pt_h5_attr_read_i64(file, "global_step", &info->global_step, f, err);
-    if (!s) s = attr_read_u64(file, "seed", &info->seed, f, err);
-    if (!s) s = pt_h5_attr_read_f64(file, "best_score", &info->best_score, f, err);
-    if (!s) s = pt_h5_attr_read_i64(file, "best_epoch", &info->best_epoch, f, err);
-    if (!s) s = pt_h5_attr_read_i64(file, "n_params", &info->n_params, f, err);
-    if (!s) s = pt_h5_attr_read_i64(file, "n_state", &info->n_state, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(file, "step_in_epoch", &info->step_in_epoch, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(file, "global_step", &info->global_step, f, err);
+    if (!s)
+        s = attr_read_u64(file, "seed", &info->seed, f, err);
+    if (!s)
+        s = pt_h5_attr_read_f64(file, "best_score", &info->best_score, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(file, "best_epoch", &info->best_epoch, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(file, "n_params", &info->n_params, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(file, "n_state", &info->n_state, f, err);
     if (s)
         return s;
     hid_t optim = H5Gopen2(file, "optim", H5P_DEFAULT);
     if (optim < 0)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: group /optim missing", f);
     s = pt_h5_attr_read_string(optim, "kind", kind, sizeof kind, f, err);
-    if (!s) s = pt_h5_attr_read_i64(optim, "step", &info->optim_step, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(optim, "step", &info->optim_step, f, err);
     H5Gclose(optim);
     if (s)
         return s;
@@ -668,7 +691,8 @@ void pt_ckpt_free_loaded(pt_ckpt *ck)
 static int read_buffers(hid_t file, pt_ckpt *ck, const char *f, pt_error *err)
 {
     int s = read_floats(file, "params", ck->params, ck->n_params, f, err);
-    if (!s) s = read_floats(file, "state", ck->state, ck->n_state, f, err);
+    if (!s)
+        s = read_floats(file, "state", ck->state, ck->n_state, f, err);
     if (s)
         return s;
     pt_optim_state *o = ck->optim;
@@ -735,9 +759,9 @@ int pt_ckpt_load(const char *path, pt_ckpt *ck, pt_error *err)
         goto done;
     }
     if (info.optim_kind != ck->optim->kind) {
-        status = pt_error_set(err, PT_ERR_FORMAT,
-                              "%s was written with optimizer %s, this run uses %s", path,
-                              pt_optim_name(info.optim_kind), pt_optim_name(ck->optim->kind));
+        status =
+            pt_error_set(err, PT_ERR_FORMAT, "%s was written with optimizer %s, this run uses %s",
+                         path, pt_optim_name(info.optim_kind), pt_optim_name(ck->optim->kind));
         goto done;
     }
     layout = H5Gopen2(file, "layout", H5P_DEFAULT);
@@ -745,11 +769,11 @@ int pt_ckpt_load(const char *path, pt_ckpt *ck, pt_error *err)
         status = pt_error_set(err, PT_ERR_FORMAT, "%s: group /layout missing", path);
         goto done;
     }
-    status = check_layout(layout, "params", ck->param_table, ck->n_param_tensors, "parameter",
-                          path, err);
+    status = check_layout(layout, "params", ck->param_table, ck->n_param_tensors, "parameter", path,
+                          err);
     if (status == PT_OK)
-        status = check_layout(layout, "state", ck->state_table, ck->n_state_tensors, "state",
-                              path, err);
+        status =
+            check_layout(layout, "state", ck->state_table, ck->n_state_tensors, "state", path, err);
     if (status == PT_OK)
         status = check_buffers(file, ck, path, err);
     if (status == PT_OK)
@@ -820,8 +844,7 @@ static int remove_file(const char *path, pt_error *err)
 int pt_ckpt_prune(const char *dir, int keep, pt_error *err)
 {
     if (keep < 1)
-        return pt_error_set(err, PT_ERR_INVALID, "%s: keep %d checkpoints? at least 1", dir,
-                            keep);
+        return pt_error_set(err, PT_ERR_INVALID, "%s: keep %d checkpoints? at least 1", dir, keep);
     entry *list;
     size_t n;
     int status = list_dir(dir, &list, &n, err);

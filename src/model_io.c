@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ptrain/ckpt.h"
@@ -99,8 +100,8 @@ static void format_shape(const int64_t *shape, int ndims, char *buf, size_t cap)
     size_t used = 0;
     buf[0] = '\0';
     for (int d = 0; d < ndims && used < cap; d++)
-        used += (size_t)snprintf(buf + used, cap - used, "%s%lld", d ? "," : "",
-                                 (long long)shape[d]);
+        used +=
+            (size_t)snprintf(buf + used, cap - used, "%s%lld", d ? "," : "", (long long)shape[d]);
 }
 
 /* ---- saving ---- */
@@ -114,12 +115,11 @@ static int check_meta(const char *path, const pt_net *net, const pt_arch *arch,
         return pt_error_set(err, PT_ERR_INVALID, "%s: %d classes (1..%d supported)", path,
                             meta->n_classes, PT_MODEL_MAX_CLASSES);
     if (meta->n_classes != pt_net_outputs(net))
-        return pt_error_set(err, PT_ERR_INVALID,
-                            "%s: %d class names for a network with %d outputs", path,
-                            meta->n_classes, pt_net_outputs(net));
+        return pt_error_set(err, PT_ERR_INVALID, "%s: %d class names for a network with %d outputs",
+                            path, meta->n_classes, pt_net_outputs(net));
     if (meta->channels < 1 || meta->height < 1 || meta->width < 1)
-        return pt_error_set(err, PT_ERR_INVALID, "%s: input shape %dx%dx%d", path,
-                            meta->channels, meta->height, meta->width);
+        return pt_error_set(err, PT_ERR_INVALID, "%s: input shape %dx%dx%d", path, meta->channels,
+                            meta->height, meta->width);
     if (!(meta->std > 0.0) || !isfinite(meta->std) || !isfinite(meta->mean))
         return pt_error_set(err, PT_ERR_INVALID, "%s: normalisation mean %g std %g", path,
                             meta->mean, meta->std);
@@ -133,23 +133,43 @@ static int write_meta(hid_t file, const pt_arch *arch, const pt_model_meta *meta
     for (int i = 0; i < meta->n_classes; i++)
         names[i] = meta->class_names[i];
     const char *arch_name = meta->arch_name[0] ? meta->arch_name : arch->name;
+    /* A model without a date is a puzzle a year later: default to now. */
+    char now[32] = "unknown";
+    time_t t = time(NULL);
+    struct tm tm;
+    if (t != (time_t)-1 && gmtime_r(&t, &tm))
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const char *created = meta->created[0] ? meta->created : now;
     int s = pt_h5_attr_write_string(file, "format", PT_MODEL_FORMAT, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "version", PT_MODEL_VERSION, f, err);
-    if (!s) s = pt_h5_attr_write_string(file, "arch", arch->text, f, err);
-    if (!s) s = pt_h5_attr_write_string(file, "arch_name", arch_name, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "input_channels", meta->channels, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "input_height", meta->height, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "input_width", meta->width, f, err);
-    if (!s) s = pt_h5_attr_write_i64(file, "n_classes", meta->n_classes, f, err);
-    if (!s) s = pt_h5_attr_write_strings(file, "class_names", names, (size_t)meta->n_classes, f,
-                                         err);
-    if (!s) s = pt_h5_attr_write_string(file, "label_mode", meta->multi_label ? "multi" : "single",
-                                        f, err);
-    if (!s) s = pt_h5_attr_write_f64(file, "mean", meta->mean, f, err);
-    if (!s) s = pt_h5_attr_write_f64(file, "std", meta->std, f, err);
-    if (!s) s = pt_h5_attr_write_f64(file, "threshold", meta->threshold, f, err);
-    if (!s) s = pt_h5_attr_write_string(file, "created", meta->created, f, err);
-    if (!s) s = pt_h5_attr_write_string(file, "generator", meta->generator, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "version", PT_MODEL_VERSION, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(file, "arch", arch->text, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(file, "arch_name", arch_name, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "input_channels", meta->channels, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "input_height", meta->height, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "input_width", meta->width, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(file, "n_classes", meta->n_classes, f, err);
+    if (!s)
+        s = pt_h5_attr_write_strings(file, "class_names", names, (size_t)meta->n_classes, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(file, "label_mode", meta->multi_label ? "multi" : "single", f,
+                                    err);
+    if (!s)
+        s = pt_h5_attr_write_f64(file, "mean", meta->mean, f, err);
+    if (!s)
+        s = pt_h5_attr_write_f64(file, "std", meta->std, f, err);
+    if (!s)
+        s = pt_h5_attr_write_f64(file, "threshold", meta->threshold, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(file, "created", created, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(file, "generator", meta->generator, f, err);
     return s;
 }
 
@@ -174,8 +194,8 @@ static int write_tensors(hid_t model, const pt_tensor_info *table, int n, const 
         hid_t dset = space < 0 ? -1
                                : H5Dcreate2(group, t->field, H5T_IEEE_F32LE, space, H5P_DEFAULT,
                                             H5P_DEFAULT, H5P_DEFAULT);
-        if (dset < 0 || H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                 buf + t->offset) < 0)
+        if (dset < 0 ||
+            H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf + t->offset) < 0)
             status = pt_h5_fail(err, f, t->name);
         if (dset >= 0 && H5Dclose(dset) < 0 && status == PT_OK)
             status = pt_h5_fail(err, f, t->name);
@@ -243,8 +263,7 @@ static int read_meta(hid_t file, const char *f, pt_model_meta *meta, pt_error *e
     meta->generator[0] = '\0';
     char format[64] = "";
     if (H5Aexists(file, "format") <= 0)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: not a ptrain model (no format attribute)",
-                            f);
+        return pt_error_set(err, PT_ERR_FORMAT, "%s: not a ptrain model (no format attribute)", f);
     int s = pt_h5_attr_read_string(file, "format", format, sizeof format, f, err);
     if (s)
         return s;
@@ -257,22 +276,30 @@ static int read_meta(hid_t file, const char *f, pt_model_meta *meta, pt_error *e
         return s;
     if (version != PT_MODEL_VERSION)
         return pt_error_set(err, PT_ERR_UNSUPPORTED,
-                            "%s: model format version %" PRId64 ", this ptrain reads version %d",
-                            f, version, PT_MODEL_VERSION);
+                            "%s: model format version %" PRId64 ", this ptrain reads version %d", f,
+                            version, PT_MODEL_VERSION);
     char label_mode[16] = "";
     size_t n_names = 0;
-    s = pt_h5_attr_read_string(file, "arch_name", meta->arch_name, sizeof meta->arch_name, f,
-                               err);
-    if (!s) s = pt_h5_attr_read_i64(file, "input_channels", &c, f, err);
-    if (!s) s = pt_h5_attr_read_i64(file, "input_height", &h, f, err);
-    if (!s) s = pt_h5_attr_read_i64(file, "input_width", &w, f, err);
-    if (!s) s = pt_h5_attr_read_i64(file, "n_classes", &k, f, err);
-    if (!s) s = pt_h5_attr_read_strings(file, "class_names", &meta->class_names[0][0],
-                                        PT_MODEL_NAME_MAX, PT_MODEL_MAX_CLASSES, &n_names, f, err);
-    if (!s) s = pt_h5_attr_read_string(file, "label_mode", label_mode, sizeof label_mode, f, err);
-    if (!s) s = pt_h5_attr_read_f64(file, "mean", &meta->mean, f, err);
-    if (!s) s = pt_h5_attr_read_f64(file, "std", &meta->std, f, err);
-    if (!s) s = pt_h5_attr_read_f64(file, "threshold", &meta->threshold, f, err);
+    s = pt_h5_attr_read_string(file, "arch_name", meta->arch_name, sizeof meta->arch_name, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(file, "input_channels", &c, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(file, "input_height", &h, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(file, "input_width", &w, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(file, "n_classes", &k, f, err);
+    if (!s)
+        s = pt_h5_attr_read_strings(file, "class_names", &meta->class_names[0][0],
+                                    PT_MODEL_NAME_MAX, PT_MODEL_MAX_CLASSES, &n_names, f, err);
+    if (!s)
+        s = pt_h5_attr_read_string(file, "label_mode", label_mode, sizeof label_mode, f, err);
+    if (!s)
+        s = pt_h5_attr_read_f64(file, "mean", &meta->mean, f, err);
+    if (!s)
+        s = pt_h5_attr_read_f64(file, "std", &meta->std, f, err);
+    if (!s)
+        s = pt_h5_attr_read_f64(file, "threshold", &meta->threshold, f, err);
     if (s)
         return s;
     /* informational: a file written by another tool may lack them */
@@ -280,14 +307,15 @@ static int read_meta(hid_t file, const char *f, pt_model_meta *meta, pt_error *e
     pt_h5_attr_read_string(file, "generator", meta->generator, sizeof meta->generator, f, NULL);
     H5Eclear2(H5E_DEFAULT);
     if (c < 1 || h < 1 || w < 1 || c > 65536 || h > 65536 || w > 65536)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: implausible input shape %" PRId64 "x%" PRId64
-                            "x%" PRId64, f, c, h, w);
+        return pt_error_set(err, PT_ERR_FORMAT,
+                            "%s: implausible input shape %" PRId64 "x%" PRId64 "x%" PRId64, f, c, h,
+                            w);
     if (k < 1 || k > PT_MODEL_MAX_CLASSES || (size_t)k != n_names)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: n_classes is %" PRId64 " but %zu class names",
                             f, k, n_names);
     if (strcmp(label_mode, "single") != 0 && strcmp(label_mode, "multi") != 0)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: label_mode '%s' (single or multi expected)",
-                            f, label_mode);
+        return pt_error_set(err, PT_ERR_FORMAT, "%s: label_mode '%s' (single or multi expected)", f,
+                            label_mode);
     meta->channels = (int)c;
     meta->height = (int)h;
     meta->width = (int)w;
@@ -323,8 +351,7 @@ static int known_tensor(const pt_tensor_info *const tables[2], const int counts[
 /* The name of link i of group g into buf; -1 on error. */
 static int link_name(hid_t g, hsize_t i, char *buf, size_t cap)
 {
-    ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, cap,
-                                     H5P_DEFAULT);
+    ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, cap, H5P_DEFAULT);
     return len < 0 ? -1 : 0;
 }
 
@@ -376,13 +403,12 @@ static int read_tensor(hid_t model, const pt_tensor_info *t, float *buf, const c
     snprintf(name, sizeof name, "%s/%s", t->layer, t->field);
     char want[96];
     format_shape(t->shape, t->ndims, want, sizeof want);
-    htri_t exists = H5Lexists(model, t->layer, H5P_DEFAULT) > 0
-                        ? H5Lexists(model, name, H5P_DEFAULT)
-                        : 0;
+    htri_t exists =
+        H5Lexists(model, t->layer, H5P_DEFAULT) > 0 ? H5Lexists(model, name, H5P_DEFAULT) : 0;
     if (exists <= 0) {
         H5Eclear2(H5E_DEFAULT);
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: tensor %s missing (/model/%s, shape [%s])",
-                            f, t->name, name, want);
+        return pt_error_set(err, PT_ERR_FORMAT, "%s: tensor %s missing (/model/%s, shape [%s])", f,
+                            t->name, name, want);
     }
     hid_t dset = H5Dopen2(model, name, H5P_DEFAULT);
     if (dset < 0)
@@ -398,8 +424,8 @@ static int read_tensor(hid_t model, const pt_tensor_info *t, float *buf, const c
         goto done;
     }
     if (H5Tget_class(type) != H5T_FLOAT) {
-        status = pt_error_set(err, PT_ERR_FORMAT, "%s: tensor %s is not floating point", f,
-                              t->name);
+        status =
+            pt_error_set(err, PT_ERR_FORMAT, "%s: tensor %s is not floating point", f, t->name);
         goto done;
     }
     int same = ndims == t->ndims;
@@ -428,8 +454,8 @@ done:
     return status;
 }
 
-int pt_model_load(const char *path, pt_arch *arch, pt_net **net, pt_model_meta *meta,
-                  int max_batch, pt_error *err)
+int pt_model_load(const char *path, pt_arch *arch, pt_net **net, pt_model_meta *meta, int max_batch,
+                  pt_error *err)
 {
     *net = NULL;
     memset(arch, 0, sizeof *arch);
@@ -448,12 +474,11 @@ int pt_model_load(const char *path, pt_arch *arch, pt_net **net, pt_model_meta *
     pt_error inner;
     pt_error_clear(&inner);
     if (pt_arch_parse(text, meta->arch_name, arch, &inner) != PT_OK) {
-        status = pt_error_set(err, PT_ERR_FORMAT, "%s: stored architecture: %s", path,
-                              inner.msg);
+        status = pt_error_set(err, PT_ERR_FORMAT, "%s: stored architecture: %s", path, inner.msg);
         goto done;
     }
-    if (pt_net_create(arch, meta->channels, meta->height, meta->width, meta->n_classes,
-                      max_batch, &built, &inner) != PT_OK) {
+    if (pt_net_create(arch, meta->channels, meta->height, meta->width, meta->n_classes, max_batch,
+                      &built, &inner) != PT_OK) {
         status = pt_error_set(err, inner.code, "%s: stored architecture does not build: %s", path,
                               inner.msg);
         goto done;

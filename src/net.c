@@ -156,9 +156,12 @@ static int shape_layer(pt_net *net, int i, int n_classes, pt_error *err)
     default:
         break;
     }
-    if (status != PT_OK)
+    if (status != PT_OK) {
+        char reason[PT_ERROR_MSG_MAX]; /* the message is rewritten in place: copy it first */
+        pt_strlcpy(reason, err ? err->msg : "", sizeof reason);
         return pt_error_set(err, status, "layer %d [%s] (line %d): %s", i + 1, type, s->line,
-                            err ? err->msg : "");
+                            reason);
+    }
     l->size = (size_t)l->c * (size_t)l->h * (size_t)l->w;
     return PT_OK;
 }

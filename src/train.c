@@ -1049,8 +1049,11 @@ static int setup(trainer *t, pt_error *err)
     t->max_local = (cfg->batch + t->comm->size - 1) / t->comm->size;
     status = pt_net_create(&t->arch, t->info->channels, t->info->height, t->info->width,
                            t->info->n_classes, t->max_local, &t->net, err);
-    if (status != PT_OK)
-        return pt_error_set(err, status, "%s does not fit %s: %s", cfg->data, cfg->arch, err->msg);
+    if (status != PT_OK) {
+        char reason[PT_ERROR_MSG_MAX];
+        pt_strlcpy(reason, err->msg, sizeof reason);
+        return pt_error_set(err, status, "%s does not fit %s: %s", cfg->data, cfg->arch, reason);
+    }
 
     status = pt_dataset_load(t->cache, "train", t->comm, 0, &t->train, err);
     if (status == PT_OK)

@@ -27,7 +27,7 @@
 #include "ptrain/net.h"
 #include "ptrain/optim.h"
 
-#define PT_CKPT_FORMAT "ptrain-checkpoint"
+#define PT_CKPT_FORMAT  "ptrain-checkpoint"
 #define PT_CKPT_VERSION 1
 
 /* What a checkpoint holds. The trainer points the buffers at its own memory:
@@ -56,7 +56,7 @@ typedef struct pt_ckpt {
     int64_t global_step; /* optimizer updates done in the whole run; names the file */
     uint64_t seed;
     /* model selection so far */
-    double best_score; /* best validation score (NaN or -inf before the first evaluation) */
+    double best_score;  /* best validation score (NaN or -inf before the first evaluation) */
     int64_t best_epoch; /* -1 before the first evaluation */
     /* save only: strings stored as attributes (NULL = empty) */
     const char *config;    /* JSON text of the run's configuration */

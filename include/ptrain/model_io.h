@@ -23,10 +23,10 @@
 #include "ptrain/common.h"
 #include "ptrain/net.h"
 
-#define PT_MODEL_FORMAT "ptrain-model"
-#define PT_MODEL_VERSION 1
+#define PT_MODEL_FORMAT      "ptrain-model"
+#define PT_MODEL_VERSION     1
 #define PT_MODEL_MAX_CLASSES 64
-#define PT_MODEL_NAME_MAX 64
+#define PT_MODEL_NAME_MAX    64
 
 typedef struct pt_model_meta {
     char arch_name[PT_MODEL_NAME_MAX]; /* "cxr"; empty on save = arch->name */
@@ -38,9 +38,9 @@ typedef struct pt_model_meta {
     int multi_label; /* 0: softmax over classes; 1: one sigmoid per class */
     double mean;     /* input normalisation: (pixel/255 - mean) / std */
     double std;
-    double threshold;    /* on p(positive) for binary single-label models, NaN otherwise */
-    char created[64];    /* ISO 8601 time */
-    char generator[64];  /* "ptrain 0.1.0" */
+    double threshold;   /* on p(positive) for binary single-label models, NaN otherwise */
+    char created[64];   /* ISO 8601 time; empty on save = now */
+    char generator[64]; /* "ptrain 0.1.0" */
 } pt_model_meta;
 
 /* Zeroes meta and sets the defaults: mean 0, std 1, threshold NaN, generator "ptrain <version>". */
@@ -63,7 +63,7 @@ int pt_model_read_meta(const char *path, pt_model_meta *meta, pt_error *err);
  * both shapes otherwise. A missing file, a non-HDF5 file, a file of another format or version
  * fail with a one-line message naming the file and the reason. On failure *arch and *net are
  * left empty (nothing to free). */
-int pt_model_load(const char *path, pt_arch *arch, pt_net **net, pt_model_meta *meta,
-                  int max_batch, pt_error *err);
+int pt_model_load(const char *path, pt_arch *arch, pt_net **net, pt_model_meta *meta, int max_batch,
+                  pt_error *err);
 
 #endif

@@ -27,7 +27,8 @@ for attr in format version height width channels class_names label_mode created 
     expect_in "$WORK/h5dump" "ATTRIBUTE \"$attr\""
 done
 expect_in "$WORK/h5dump" '"ptrain-cache"'
-h5dump -H "$WORK/cache.h5" | grep -q 'DATASET "patient"' || fail "no patient dataset"
+h5dump -H "$WORK/cache.h5" >"$WORK/h5"
+grep -q 'DATASET "patient"' "$WORK/h5" || fail "no patient dataset"
 
 # three classes from the file names
 mpi 2 "$BIN/ptrain-prep" --src "$WORK/chest_xray" --out "$WORK/cache3.h5" --size 32 \

@@ -77,8 +77,7 @@ static void build(model *m, const char *preset, int h, int w, int classes, uint3
 {
     pt_error err;
     cr_assert_eq(pt_arch_load(preset, &m->arch, &err), PT_OK, "%s", err.msg);
-    cr_assert_eq(pt_net_create(&m->arch, 1, h, w, classes, 2, &m->net, &err), PT_OK, "%s",
-                 err.msg);
+    cr_assert_eq(pt_net_create(&m->arch, 1, h, w, classes, 2, &m->net, &err), PT_OK, "%s", err.msg);
     fill(pt_net_params(m->net), pt_net_param_count(m->net), seed);
     fill(pt_net_state(m->net), pt_net_state_count(m->net), seed + 7);
     pt_model_meta_init(&m->meta);
@@ -132,12 +131,12 @@ static void round_trip(const model *m, const char *name)
 
     cr_assert_eq(pt_net_param_count(net), pt_net_param_count(m->net));
     cr_assert_eq(pt_net_state_count(net), pt_net_state_count(m->net));
-    cr_assert_eq(memcmp(pt_net_params(net), pt_net_params(m->net),
-                        pt_net_param_count(net) * sizeof(float)),
-                 0, "parameters differ after the round trip");
-    cr_assert_eq(memcmp(pt_net_state(net), pt_net_state(m->net),
-                        pt_net_state_count(net) * sizeof(float)),
-                 0, "batch-norm state differs after the round trip");
+    cr_assert_eq(
+        memcmp(pt_net_params(net), pt_net_params(m->net), pt_net_param_count(net) * sizeof(float)),
+        0, "parameters differ after the round trip");
+    cr_assert_eq(
+        memcmp(pt_net_state(net), pt_net_state(m->net), pt_net_state_count(net) * sizeof(float)), 0,
+        "batch-norm state differs after the round trip");
 
     cr_assert_str_eq(meta.arch_name, m->arch.name); /* empty on save: taken from the arch */
     cr_assert_eq(meta.channels, m->meta.channels);
@@ -209,15 +208,19 @@ Test(model_io, saving_over_an_existing_model_replaces_it)
     char path[256];
     in_tmp(path, sizeof path, "model.h5");
     save(&a, path);
+    b.meta.created[0] = '\0'; /* defaults to the time of saving */
     save(&b, path);
     pt_arch arch;
     pt_net *net;
     pt_model_meta meta;
     pt_error err;
     cr_assert_eq(pt_model_load(path, &arch, &net, &meta, 1, &err), PT_OK, "%s", err.msg);
-    cr_assert_eq(memcmp(pt_net_params(net), pt_net_params(b.net),
-                        pt_net_param_count(net) * sizeof(float)),
-                 0);
+    cr_assert_eq(
+        memcmp(pt_net_params(net), pt_net_params(b.net), pt_net_param_count(net) * sizeof(float)),
+        0);
+    cr_assert_eq(strlen(meta.created), 20, "created '%s' is not an ISO 8601 UTC time",
+                 meta.created);
+    cr_assert_eq(meta.created[10], 'T');
     pt_net_free(net);
     pt_arch_free(&arch);
     destroy(&a);
@@ -366,8 +369,8 @@ static void replace_dataset(const char *path, const char *name, int ndims, const
     cr_assert_geq(file, 0);
     cr_assert_geq(H5Ldelete(file, name, H5P_DEFAULT), 0);
     hid_t space = H5Screate_simple(ndims, dims, NULL);
-    hid_t dset = H5Dcreate2(file, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                            H5P_DEFAULT);
+    hid_t dset =
+        H5Dcreate2(file, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     cr_assert_geq(dset, 0);
     H5Dclose(dset);
     H5Sclose(space);
@@ -468,8 +471,8 @@ Test(model_io, missing_and_extra_tensors_are_refused)
     save(&m, path);
     file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     space = H5Screate_simple(1, dims, NULL);
-    dset = H5Dcreate2(file, "/model/conv1/gamma", H5T_IEEE_F32LE, space, H5P_DEFAULT,
-                      H5P_DEFAULT, H5P_DEFAULT);
+    dset = H5Dcreate2(file, "/model/conv1/gamma", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                      H5P_DEFAULT);
     cr_assert_geq(dset, 0);
     H5Dclose(dset);
     H5Sclose(space);

@@ -1,0 +1,53 @@
+# ptrain train on a synthetic Kermany set with 2 ranks: it learns (clearly better than chance on
+# the test split), leaves the whole run directory, and its model works with eval and predict.
+# Then three classes on 3 ranks (an uneven split of the batch).
+source "$(dirname "$0")/lib.sh"
+
+synth "$WORK/chest_xray" --count 400 --min-size 128 --max-size 256 --seed 2
+mpi 2 "$BIN/ptrain-prep" --src "$WORK/chest_xray" --out "$WORK/c64.h5" --size 64 --quiet >/dev/null
+
+run="$WORK/run"
+mpi 2 "$BIN/ptrain" train --data "$WORK/c64.h5" --arch cxr --epochs 12 --batch 16 --lr 0.01 \
+    --run-dir "$run" --log-seconds 1000 >"$WORK/train.log"
+for f in config.json log.txt metrics.csv summary.json model.h5 predictions.csv \
+         learning_curves.png val_metrics.png roc.png confusion.png misclassified.png; do
+    [ -s "$run/$f" ] || fail "run directory lacks $f"
+done
+ls "$run"/checkpoints/ckpt-*.h5 >/dev/null || fail "no checkpoint"
+[ "$(grep -c '^[0-9]' "$run/metrics.csv")" -eq 12 ] || fail "metrics.csv should have 12 epochs"
+expect_in "$WORK/train.log" "epoch 12/12"
+expect_in "$WORK/train.log" "run directory: $run"
+
+# clearly better than chance on the test split
+auc=$(sed -n 's/^    "auc": \([0-9.]*\),*$/\1/p' "$run/summary.json" | head -n 1)
+acc=$(sed -n 's/^    "accuracy": \([0-9.]*\),*$/\1/p' "$run/summary.json" | head -n 1)
+echo "test auc $auc accuracy $acc"
+awk -v a="$auc" -v c="$acc" 'BEGIN { exit !(a > 0.85 && c > 0.75) }' ||
+    fail "test AUC $auc / accuracy $acc: not clearly better than chance"
+[ "$(wc -l <"$run/predictions.csv")" -eq 41 ] || fail "predictions.csv should hold 40 test images"
+
+# model.h5 is plain HDF5 with PyTorch's tensor names and shapes
+h5dump -H -d /model/conv1/weight "$run/model.h5" >"$WORK/h5"
+grep -q 'DATASPACE  SIMPLE { ( 16, 1, 3, 3 )' "$WORK/h5" || fail "model.h5 lacks /model/conv1/weight [16,1,3,3]"
+
+# eval reproduces the test metrics of the run
+mpi 1 "$BIN/ptrain" eval --model "$run/model.h5" --data "$WORK/c64.h5" --split test >"$WORK/eval.json"
+expect_in "$WORK/eval.json" "\"auc\": $auc"
+
+# predict: one line per decodable image, a broken one reported, exit 1
+imgs=$(ls "$WORK"/chest_xray/test/PNEUMONIA/* | head -n 3)
+echo "not an image" >"$WORK/broken.jpeg"
+# shellcheck disable=SC2086
+expect_exit 1 mpi 1 "$BIN/ptrain" predict --model "$run/model.h5" $imgs "$WORK/broken.jpeg"
+expect_in "$WORK/out" "file,predicted,p_normal,p_pneumonia"
+[ "$(grep -c ',pneumonia,\|,normal,' "$WORK/out")" -eq 3 ] || fail "predict printed $(cat "$WORK/out")"
+expect_in "$WORK/err" "broken.jpeg"
+
+# three classes on 3 ranks: 16 samples split 5/5/6
+mpi 2 "$BIN/ptrain-prep" --src "$WORK/chest_xray" --out "$WORK/c3.h5" --size 32 \
+    --classes normal,bacteria,virus --quiet >/dev/null
+mpi 3 "$BIN/ptrain" train --data "$WORK/c3.h5" --arch cxr --epochs 2 --batch 16 \
+    --run-dir "$WORK/run3" --quiet
+expect_in "$WORK/run3/summary.json" '"class": "virus"'
+expect_in "$WORK/run3/summary.json" '"ranks": 3'
+echo "train_synthetic: ok"
