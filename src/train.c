@@ -91,6 +91,9 @@ typedef struct trainer {
     double epoch_normalizer;
     double epoch_correct;
     double epoch_samples;
+    /* the whole run: training samples and seconds in train steps (not evaluation) */
+    double run_samples;
+    double run_step_seconds;
     pt_history *history;
     FILE *log;
     char config_json[16384];
@@ -431,6 +434,8 @@ static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
     t->epoch_normalizer += normalizer;
     t->epoch_correct += sums[1];
     t->epoch_samples += sums[2];
+    t->run_samples += sums[2];
+    t->run_step_seconds += t4 - t0;
     *step_loss = loss;
     return status;
 }
@@ -940,9 +945,8 @@ static int write_summary(trainer *t, const pt_metrics *test, double test_loss, d
     FILE *f = fopen(tmp, "w");
     if (!f)
         return pt_error_set(err, PT_ERR_IO, "%s: %s", tmp, strerror(errno));
-    double images_per_s = 0;
-    for (int i = 0; i < t->history->n; i++)
-        images_per_s += t->history->rows[i].images_per_s / t->history->n;
+    /* over the steps this process ran (a resumed run counts its own steps only) */
+    double images_per_s = t->run_step_seconds > 0 ? t->run_samples / t->run_step_seconds : NAN;
     pt_json j;
     pt_json_init(&j, f);
     pt_json_begin_object(&j, NULL);
@@ -962,6 +966,9 @@ static int write_summary(trainer *t, const pt_metrics *test, double test_loss, d
     pt_json_number(&j, "wall_seconds", wall);
     pt_json_number(&j, "train_images_per_second", images_per_s);
     pt_json_number(&j, "forward_gflop_per_image", pt_net_flops_per_sample(t->net) / 1e9);
+    /* training costs about three forward passes (forward, input and weight gradients) */
+    pt_json_number(&j, "train_gflop_per_second",
+                   3.0 * pt_net_flops_per_sample(t->net) * images_per_s / 1e9);
     if (test)
         json_metrics(&j, "test", test, test_loss, t);
     pt_json_end_object(&j);

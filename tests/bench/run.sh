@@ -5,3 +5,4 @@ set -euo pipefail
 build="${1:-build}"
 cd "$(dirname "$0")/../.."
 bash tests/bench/prep_bench.sh "$build" "${PREP_BENCH_COUNT:-2000}" "${BENCH_REPEATS:-3}"
+bash tests/bench/train_bench.sh "$build" "${BENCH_REPEATS:-3}"

@@ -1,0 +1,72 @@
+#!/bin/bash
+# Training throughput of ptrain against the OpenBLAS sgemm limit of this machine.
+# Usage: tests/bench/train_bench.sh BUILD_DIR [REPEATS]     writes results/train_throughput.md
+# fmnist (batch 64) on Fashion-MNIST and cxr (batch 32) on synthetic 128x128 films, at -np 1 with
+# 1 and 2 OpenBLAS threads and at -np 2 with 1 thread each; images/s are medians of REPEATS runs.
+set -euo pipefail
+
+build="${1:-build}"
+repeats="${2:-3}"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+data="$build/bench-data"
+out="$root/results/train_throughput.md"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+if [ "$(id -u)" -eq 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+mkdir -p "$data"
+[ -f "$data/fmnist.h5" ] ||
+    mpirun -np 2 "$build/bin/ptrain-prep" --src /usr/share/datasets/fashion-mnist \
+        --out "$data/fmnist.h5" --quiet >/dev/null
+if [ ! -f "$data/cxr128.h5" ]; then
+    "$build/bin/ptrain-synth" --out "$tmp/films" --count 1200 --min-size 256 --max-size 384 --seed 3 >/dev/null
+    mpirun -np 2 "$build/bin/ptrain-prep" --src "$tmp/films" --out "$data/cxr128.h5" --size 128 --quiet >/dev/null
+fi
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),*$/\1/p" "$2"; }
+
+# run ARCH CACHE BATCH STEPS NP THREADS -> "images/s gflop/s"
+run() {
+    local arch=$1 cache=$2 batch=$3 steps=$4 np=$5 threads=$6
+    mpirun -np "$np" "$build/bin/ptrain" train --data "$cache" --arch "$arch" --batch "$batch" \
+        --epochs 1 --max-steps "$steps" --threads "$threads" --no-augment --quiet \
+        --run-dir "$tmp/run" >/dev/null
+    echo "$(field train_images_per_second "$tmp/run/summary.json") $(field train_gflop_per_second "$tmp/run/summary.json")"
+    rm -rf "$tmp/run"
+}
+
+peak1=$("$build/tests/bin/sgemm_bench" 1 | awk '$1 == "square-2048" {print $5}')
+peak2=$("$build/tests/bin/sgemm_bench" 2 | awk '$1 == "square-2048" {print $5}')
+cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+{
+    echo "# Training throughput"
+    echo
+    echo "$(date -u +%Y-%m-%d), $cpu, $(nproc) cores. OpenBLAS sgemm (2048^3): $peak1 GFLOP/s on 1 thread, $peak2 on 2."
+    echo "Medians of $repeats runs; no augmentation; training GFLOP counted as 3 x forward."
+    echo
+    echo "| network | batch | ranks x threads | images/s | GFLOP/s | % of sgemm |"
+    echo "|---|---:|---|---:|---:|---:|"
+} >"$out"
+for cfg in "fmnist $data/fmnist.h5 64 300" "cxr $data/cxr128.h5 32 40"; do
+    read -r arch cache batch steps <<<"$cfg"
+    for layout in "1 1" "1 2" "2 1"; do
+        read -r np threads <<<"$layout"
+        ips="" gfs=""
+        for _ in $(seq "$repeats"); do
+            read -r i g <<<"$(run "$arch" "$cache" "$batch" "$steps" "$np" "$threads")"
+            ips+="$i " gfs+="$g "
+        done
+        i=$(echo "$ips" | tr ' ' '\n' | grep . | median)
+        g=$(echo "$gfs" | tr ' ' '\n' | grep . | median)
+        cores=$((np * threads))
+        peak=$([ "$cores" -eq 1 ] && echo "$peak1" || echo "$peak2")
+        pct=$(awk -v g="$g" -v p="$peak" 'BEGIN {printf "%.0f", 100 * g / p}')
+        printf '| %s | %s | %s x %s | %.0f | %.1f | %s%% |\n' "$arch" "$batch" "$np" "$threads" "$i" "$g" "$pct" >>"$out"
+        echo "train_bench: $arch np=$np threads=$threads: $i images/s"
+    done
+done
+echo >>"$out"
+echo "Command: \`make bench\` (tests/bench/train_bench.sh)." >>"$out"
+cat "$out"
