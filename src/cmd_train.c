@@ -47,7 +47,12 @@ static void usage(FILE *to)
             "  --quiet               no progress lines\n"
             "  --help                this text\n"
             "\n"
-            "Exit status: 0 success, 1 runtime error, 2 usage error.\n");
+            "SIGUSR1 or SIGTERM (SLURM's warning before preemption or the time limit): the\n"
+            "current step finishes, a checkpoint is written, and ptrain exits with status 3;\n"
+            "run the same command with --resume auto to continue.\n"
+            "\n"
+            "Exit status: 0 success, 1 runtime error, 2 usage error, 3 stopped by a signal\n"
+            "after a checkpoint.\n");
 }
 
 /* The default run directory name, the same on every rank (rank 0's clock). */
@@ -182,7 +187,10 @@ int pt_cmd_train(int argc, char **argv, const pt_comm *comm, const char *command
         default_run_dir(comm, cfg.arch, run_dir, sizeof run_dir);
         cfg.run_dir = run_dir;
     }
-    if (pt_train_run(&cfg, comm, &err) != PT_OK) {
+    int status = pt_train_run(&cfg, comm, &err);
+    if (status == PT_STOPPED)
+        return PT_EXIT_PREEMPTED;
+    if (status != PT_OK) {
         pt_cli_report_error(comm, &err, "ptrain train");
         return PT_EXIT_RUNTIME;
     }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,28 @@
 #include "ptrain/sampler.h"
 
 #define PATH_CAP 4096
+
+/* Set by SIGUSR1 / SIGTERM (SLURM's warning before preemption or the time limit): the run
+ * finishes the current step, writes a checkpoint and stops. The only global: a signal handler
+ * has nowhere else to write. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static int install_stop_handlers(pt_error *err)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return pt_error_set(err, PT_ERR_IO, "cannot install signal handlers: %s",
+                            strerror(errno));
+    return PT_OK;
+}
 
 void pt_train_config_default(pt_train_config *cfg)
 {
@@ -92,6 +115,7 @@ typedef struct trainer {
     double epoch_correct;
     double epoch_samples;
     /* the whole run: training samples and seconds in train steps (not evaluation) */
+    int stop_requested; /* a rank received SIGUSR1/SIGTERM */
     double run_samples;
     double run_step_seconds;
     pt_history *history;
@@ -410,8 +434,11 @@ static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
     pt_net_backward(t->net, t->dlogits, pt_reducer_ready, t->reducer);
     double t2 = pt_now_seconds();
     double waited = pt_reducer_finish(t->reducer);
-    double sums[3] = {n > 0 ? loss_sum : 0.0, correct, (double)n};
-    pt_comm_allreduce_sum_f64(t->comm, sums, 3);
+    /* one small allreduce: the loss, the correct count, the samples, and whether any rank was
+     * told to stop (so that every rank stops after the same step) */
+    double sums[4] = {n > 0 ? loss_sum : 0.0, correct, (double)n, stop_signal ? 1.0 : 0.0};
+    pt_comm_allreduce_sum_f64(t->comm, sums, 4);
+    t->stop_requested = sums[3] > 0;
     double t3 = pt_now_seconds();
 
     double loss = sums[0] / normalizer;
@@ -660,6 +687,13 @@ static int run_epochs(trainer *t, int *stopped_early, pt_error *err)
             int periodic = t->cfg->ckpt_every > 0 && t->global_step % t->cfg->ckpt_every == 0;
             if (status == PT_OK && (periodic || (last_of_epoch && t->cfg->ckpt_every == 0)))
                 status = save_checkpoint(t, err);
+            if (status == PT_OK && t->stop_requested) {
+                /* preemption: a checkpoint at this exact step, then out */
+                if (!periodic && !(last_of_epoch && t->cfg->ckpt_every == 0))
+                    status = save_checkpoint(t, err);
+                *stopped_early = 2;
+                return status;
+            }
             if (status == PT_OK && t->cfg->stop_after_steps > 0 &&
                 t->global_step >= t->cfg->stop_after_steps) {
                 *stopped_early = 1; /* as if preempted: no final evaluation */
@@ -1149,7 +1183,9 @@ int pt_train_run(const pt_train_config *cfg, const pt_comm *comm, pt_error *err)
         return pt_comm_agree_status(comm, pt_error_set(err, PT_ERR_NOMEM, "out of memory"));
     t->cfg = cfg;
     t->comm = comm;
-    int status = setup(t, err);
+    int status = pt_comm_agree_status(comm, install_stop_handlers(err));
+    if (status == PT_OK)
+        status = setup(t, err);
     if (status == PT_OK && cfg->resume)
         status = resume(t, err);
     if (status == PT_OK)
@@ -1157,9 +1193,15 @@ int pt_train_run(const pt_train_config *cfg, const pt_comm *comm, pt_error *err)
     int stopped_early = 0;
     if (status == PT_OK)
         status = run_epochs(t, &stopped_early, err);
-    if (status == PT_OK && stopped_early)
+    if (status == PT_OK && stopped_early == 1)
         say(t, "stopped after step %lld as asked; resume with --resume auto\n",
             (long long)t->global_step);
+    if (status == PT_OK && stopped_early == 2) {
+        say(t, "stopped by a signal after step %lld, checkpoint written; resume with --resume "
+               "auto\n",
+            (long long)t->global_step);
+        status = PT_STOPPED;
+    }
     if (status == PT_OK && !stopped_early)
         status = finish(t, wall_start, err);
     teardown(t);

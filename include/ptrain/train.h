@@ -50,8 +50,13 @@ typedef struct pt_train_config {
 
 void pt_train_config_default(pt_train_config *cfg);
 
-/* Runs the training. Collective. Returns PT_OK, or an error on every rank (message on the rank
- * that knows it). */
+/* Returned by pt_train_run when SIGUSR1 or SIGTERM stopped the run after a checkpoint: the job
+ * can be requeued and continued with resume = "auto". */
+#define PT_STOPPED 1
+
+/* Runs the training. Collective. Returns PT_OK, PT_STOPPED, or an error on every rank (message
+ * on the rank that knows it). SIGUSR1 and SIGTERM are handled: the run finishes its current
+ * step, writes a checkpoint and returns PT_STOPPED. */
 int pt_train_run(const pt_train_config *cfg, const pt_comm *comm, pt_error *err);
 
 #endif

@@ -24,6 +24,26 @@ expect_in "$WORK/c/log.txt" "resume: $WORK/c/checkpoints/ckpt-000000015.h5"
 "$PTRAIN_TEST_BIN/model_diff" "$WORK/a/model.h5" "$WORK/c/model.h5" || fail "resumed run differs"
 [ "$(grep -c '^[0-9]' "$WORK/c/metrics.csv")" -eq 3 ] || fail "metrics.csv of the resumed run"
 
+# SIGUSR1 (what SLURM sends before preemption) mid-run: the step finishes, a checkpoint is
+# written, exit status 3; --resume auto then ends bit-identical to the uninterrupted run
+long=(--data "$WORK/c.h5" --arch cxr --epochs 12 --batch 16 --lr 0.02 --quiet)
+mpi 2 "$BIN/ptrain" train "${long[@]}" --run-dir "$WORK/u"
+"$MPIEXEC" -np 2 "$BIN/ptrain" train "${long[@]}" --run-dir "$WORK/p" >/dev/null 2>&1 &
+job=$!
+for _ in $(seq 300); do
+    grep -q '^epoch 2/12' "$WORK/p/log.txt" 2>/dev/null && break
+    sleep 0.1
+done
+kill -USR1 "$job"
+set +e
+wait "$job"
+code=$?
+set -e
+[ "$code" -eq 3 ] || fail "a run stopped by SIGUSR1 exited $code, expected 3"
+expect_in "$WORK/p/log.txt" "stopped by a signal after step"
+mpi 2 "$BIN/ptrain" train "${long[@]}" --run-dir "$WORK/p" --resume auto
+"$PTRAIN_TEST_BIN/model_diff" "$WORK/u/model.h5" "$WORK/p/model.h5" || fail "preempted run differs"
+
 # -np 1 vs -np 2, no batch norm (per-rank statistics differ by design): float tolerance 1e-3 of
 # each tensor's largest magnitude after 3 epochs (30 steps) of summation-order differences
 cat >"$WORK/nobn.cfg" <<'CFG'
