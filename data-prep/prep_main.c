@@ -19,6 +19,7 @@
 
 #include "filelist.h"
 #include "ptrain/cache.h"
+#include "ptrain/cli.h"
 #include "ptrain/comm.h"
 #include "ptrain/idx.h"
 #include "ptrain/image.h"
@@ -86,28 +87,6 @@ static void usage(FILE *to)
 
 /* ---- option parsing -------------------------------------------------------------------------- */
 
-static int parse_long(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* Returns 0 to run, 1 after --help, EXIT_USAGE on a bad command line (message in err). */
 static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
 {
@@ -141,7 +120,7 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
         case O_SRC: o->src = optarg; break;
         case O_OUT: o->out = optarg; break;
         case O_SIZE:
-            if (parse_long(optarg, 4, 4096, &v))
+            if (pt_cli_long(optarg, 4, 4096, &v))
                 return pt_error_set(err, EXIT_USAGE, "--size: '%s' is not 4..4096", optarg);
             o->size = (int)v;
             break;
@@ -153,16 +132,16 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
             break;
         case O_CLASSES: o->scan.classes = optarg; break;
         case O_VAL:
-            if (parse_double(optarg, 0.0, 0.9, &o->val_frac))
+            if (pt_cli_double(optarg, 0.0, 0.9, &o->val_frac))
                 return pt_error_set(err, EXIT_USAGE, "--val-frac: '%s' is not 0..0.9", optarg);
             break;
         case O_TEST:
-            if (parse_double(optarg, 0.0, 0.9, &o->test_frac))
+            if (pt_cli_double(optarg, 0.0, 0.9, &o->test_frac))
                 return pt_error_set(err, EXIT_USAGE, "--test-frac: '%s' is not 0..0.9", optarg);
             break;
         case O_KEEPVAL: o->scan.keep_source_val = 1; break;
         case O_SEED:
-            if (parse_long(optarg, 0, INT64_MAX, &v))
+            if (pt_cli_long(optarg, 0, INT64_MAX, &v))
                 return pt_error_set(err, EXIT_USAGE, "--seed: '%s' is not a whole number >= 0",
                                     optarg);
             o->seed = (uint64_t)v;
@@ -173,7 +152,7 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
                                     optarg);
             break;
         case O_MAXPIX:
-            if (parse_long(optarg, 1, INT64_MAX, &v))
+            if (pt_cli_long(optarg, 1, INT64_MAX, &v))
                 return pt_error_set(err, EXIT_USAGE, "--max-pixels: '%s' is not a positive number",
                                     optarg);
             o->max_pixels = v;
@@ -181,12 +160,12 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
         case O_STRICT: o->strict = 1; break;
         case O_FULL: o->full_decode = 1; break;
         case O_DEFLATE:
-            if (parse_long(optarg, 0, 9, &v))
+            if (pt_cli_long(optarg, 0, 9, &v))
                 return pt_error_set(err, EXIT_USAGE, "--deflate: '%s' is not 0..9", optarg);
             o->deflate = (int)v;
             break;
         case O_ROUND:
-            if (parse_long(optarg, 1, 4096, &v))
+            if (pt_cli_long(optarg, 1, 4096, &v))
                 return pt_error_set(err, EXIT_USAGE, "--round: '%s' is not 1..4096", optarg);
             o->round = (int)v;
             break;

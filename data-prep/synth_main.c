@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ptrain/common.h"
+#include "ptrain/cli.h"
 #include "synth.h"
 
 #define PROG       "ptrain-synth"
@@ -40,17 +41,6 @@ static void usage(FILE *to)
             PT_SYNTH_MIN_SIDE, PT_SYNTH_MAX_SIDE);
 }
 
-static int parse_long(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end;
@@ -61,17 +51,6 @@ static int parse_u64(const char *s, uint64_t *out)
     if (errno || end == s || *end)
         return -1;
     *out = (uint64_t)v;
-    return 0;
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
     return 0;
 }
 
@@ -116,7 +95,7 @@ static int parse_args(int argc, char **argv, pt_synth_opts *o, pt_error *err)
             o->out_dir = optarg;
             break;
         case O_COUNT:
-            if (parse_long(optarg, 1, PT_SYNTH_MAX_COUNT, &v))
+            if (pt_cli_long(optarg, 1, PT_SYNTH_MAX_COUNT, &v))
                 return pt_error_set(err, EXIT_USAGE, "--count: '%s' is not 1..%d", optarg,
                                     PT_SYNTH_MAX_COUNT);
             o->count = v;
@@ -128,31 +107,31 @@ static int parse_args(int argc, char **argv, pt_synth_opts *o, pt_error *err)
             break;
         case O_MIN:
         case O_MAX:
-            if (parse_long(optarg, PT_SYNTH_MIN_SIDE, PT_SYNTH_MAX_SIDE, &v))
+            if (pt_cli_long(optarg, PT_SYNTH_MIN_SIDE, PT_SYNTH_MAX_SIDE, &v))
                 return pt_error_set(err, EXIT_USAGE, "--%s: '%s' is not %d..%d",
                                     c == O_MIN ? "min-size" : "max-size", optarg, PT_SYNTH_MIN_SIDE,
                                     PT_SYNTH_MAX_SIDE);
             *(c == O_MIN ? &o->min_size : &o->max_size) = (int)v;
             break;
         case O_PNG:
-            if (parse_double(optarg, 0.0, 1.0, &o->png_frac))
+            if (pt_cli_double(optarg, 0.0, 1.0, &o->png_frac))
                 return pt_error_set(err, EXIT_USAGE, "--png-frac: '%s' is not 0..1", optarg);
             break;
         case O_RGB:
-            if (parse_double(optarg, 0.0, 1.0, &o->rgb_frac))
+            if (pt_cli_double(optarg, 0.0, 1.0, &o->rgb_frac))
                 return pt_error_set(err, EXIT_USAGE, "--rgb-frac: '%s' is not 0..1", optarg);
             break;
         case O_QUALITY:
-            if (parse_long(optarg, 1, 100, &v))
+            if (pt_cli_long(optarg, 1, 100, &v))
                 return pt_error_set(err, EXIT_USAGE, "--quality: '%s' is not 1..100", optarg);
             o->quality = (int)v;
             break;
         case O_TEST:
-            if (parse_double(optarg, 0.0, 0.9, &o->test_frac))
+            if (pt_cli_double(optarg, 0.0, 0.9, &o->test_frac))
                 return pt_error_set(err, EXIT_USAGE, "--test-frac: '%s' is not 0..0.9", optarg);
             break;
         case O_VAL:
-            if (parse_long(optarg, 0, PT_SYNTH_MAX_COUNT, &v))
+            if (pt_cli_long(optarg, 0, PT_SYNTH_MAX_COUNT, &v))
                 return pt_error_set(err, EXIT_USAGE, "--val-count: '%s' is not a whole number >= 0",
                                     optarg);
             o->val_count = v;

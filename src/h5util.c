@@ -3,7 +3,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void pt_h5_quiet(void)
 {
@@ -206,4 +208,75 @@ done:
         H5Tclose(file_type);
     H5Aclose(attr);
     return status;
+}
+
+/* ---- files ---- */
+
+/* A new file whose attributes may exceed 64 KiB (a long architecture text): dense attribute
+ * storage, which needs the 1.8 file format (readable by any h5py). */
+int pt_h5_create_file(const char *path, hid_t *file, pt_error *err)
+{
+    int status = PT_OK;
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    *file = -1;
+    if (fcpl < 0 || fapl < 0 || H5Pset_attr_phase_change(fcpl, 0, 0) < 0 ||
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0)
+        status = pt_h5_fail(err, path, "cannot set file properties");
+    else if ((*file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
+        status = pt_h5_fail(err, path, "cannot create");
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return status;
+}
+
+/* Opens an existing file read-only, telling a missing file, a non-HDF5 file and a damaged one
+ * apart in the message. */
+int pt_h5_open_file(const char *path, hid_t *file, pt_error *err)
+{
+    *file = -1;
+    pt_h5_quiet();
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return pt_error_set(err, PT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return pt_error_set(err, PT_ERR_IO, "%s: is a directory", path);
+    htri_t is_hdf5 = H5Fis_hdf5(path);
+    if (is_hdf5 == 0)
+        return pt_error_set(err, PT_ERR_FORMAT, "%s: not an HDF5 file", path);
+    if (is_hdf5 < 0)
+        return pt_h5_fail(err, path, "cannot read");
+    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*file < 0)
+        return pt_h5_fail(err, path, "cannot open (damaged or truncated?)");
+    return PT_OK;
+}
+
+/* A string attribute of any length, into a malloc'd buffer. */
+int pt_h5_attr_read_string_alloc(hid_t obj, const char *name, char **out, const char *file,
+                                  pt_error *err)
+{
+    *out = NULL;
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    if (attr < 0)
+        return pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' missing", file, name);
+    hid_t type = H5Aget_type(attr);
+    size_t size = type >= 0 ? H5Tget_size(type) : 0;
+    if (type >= 0)
+        H5Tclose(type);
+    H5Aclose(attr);
+    if (size == 0)
+        return pt_h5_fail(err, file, name);
+    char *buf = malloc(size + 1);
+    if (!buf)
+        return pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", file);
+    int status = pt_h5_attr_read_string(obj, name, buf, size + 1, file, err);
+    if (status != PT_OK) {
+        free(buf);
+        return status;
+    }
+    *out = buf;
+    return PT_OK;
 }

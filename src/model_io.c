@@ -26,74 +26,8 @@ void pt_model_meta_init(pt_model_meta *meta)
 
 /* ---- HDF5 helpers ---- */
 
-/* A new file whose attributes may exceed 64 KiB (a long architecture text): dense attribute
- * storage, which needs the 1.8 file format (readable by any h5py). */
-static int create_file(const char *path, hid_t *file, pt_error *err)
-{
-    int status = PT_OK;
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    *file = -1;
-    if (fcpl < 0 || fapl < 0 || H5Pset_attr_phase_change(fcpl, 0, 0) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0)
-        status = pt_h5_fail(err, path, "cannot set file properties");
-    else if ((*file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
-        status = pt_h5_fail(err, path, "cannot create");
-    if (fcpl >= 0)
-        H5Pclose(fcpl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    return status;
-}
 
-/* Opens an existing file read-only, telling a missing file, a non-HDF5 file and a damaged one
- * apart in the message. */
-static int open_file(const char *path, hid_t *file, pt_error *err)
-{
-    *file = -1;
-    pt_h5_quiet();
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return pt_error_set(err, PT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return pt_error_set(err, PT_ERR_IO, "%s: is a directory", path);
-    htri_t is_hdf5 = H5Fis_hdf5(path);
-    if (is_hdf5 == 0)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: not an HDF5 file", path);
-    if (is_hdf5 < 0)
-        return pt_h5_fail(err, path, "cannot read");
-    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (*file < 0)
-        return pt_h5_fail(err, path, "cannot open (damaged or truncated?)");
-    return PT_OK;
-}
 
-/* A string attribute of any length, into a malloc'd buffer. */
-static int attr_read_string_alloc(hid_t obj, const char *name, char **out, const char *file,
-                                  pt_error *err)
-{
-    *out = NULL;
-    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-    if (attr < 0)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' missing", file, name);
-    hid_t type = H5Aget_type(attr);
-    size_t size = type >= 0 ? H5Tget_size(type) : 0;
-    if (type >= 0)
-        H5Tclose(type);
-    H5Aclose(attr);
-    if (size == 0)
-        return pt_h5_fail(err, file, name);
-    char *buf = malloc(size + 1);
-    if (!buf)
-        return pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", file);
-    int status = pt_h5_attr_read_string(obj, name, buf, size + 1, file, err);
-    if (status != PT_OK) {
-        free(buf);
-        return status;
-    }
-    *out = buf;
-    return PT_OK;
-}
 
 static void format_shape(const int64_t *shape, int ndims, char *buf, size_t cap)
 {
@@ -228,7 +162,7 @@ int pt_model_save(const char *path, const pt_net *net, const pt_arch *arch,
     const pt_tensor_info *params = pt_net_param_table(net, &n_params);
     const pt_tensor_info *state = pt_net_state_table(net, &n_state);
     hid_t model = -1, file = -1;
-    status = create_file(tmp, &file, err);
+    status = pt_h5_create_file(tmp, &file, err);
     if (status != PT_OK)
         goto done;
     status = write_meta(file, arch, meta, tmp, err);
@@ -327,7 +261,7 @@ static int read_meta(hid_t file, const char *f, pt_model_meta *meta, pt_error *e
 int pt_model_read_meta(const char *path, pt_model_meta *meta, pt_error *err)
 {
     hid_t file;
-    int status = open_file(path, &file, err);
+    int status = pt_h5_open_file(path, &file, err);
     if (status != PT_OK)
         return status;
     status = read_meta(file, path, meta, err);
@@ -462,12 +396,12 @@ int pt_model_load(const char *path, pt_arch *arch, pt_net **net, pt_model_meta *
     hid_t file, model = -1;
     char *text = NULL;
     pt_net *built = NULL;
-    int status = open_file(path, &file, err);
+    int status = pt_h5_open_file(path, &file, err);
     if (status != PT_OK)
         return status;
     status = read_meta(file, path, meta, err);
     if (status == PT_OK)
-        status = attr_read_string_alloc(file, "arch", &text, path, err);
+        status = pt_h5_attr_read_string_alloc(file, "arch", &text, path, err);
     if (status != PT_OK)
         goto done;
 

@@ -1051,12 +1051,15 @@ static int finish(trainer *t, double wall_start, pt_error *err)
                                           t->info->multi_label, t->test.labels, t->test.targets,
                                           res.probs, t->test.n, threshold, m, t->test.images,
                                           t->test.height, t->test.width, err);
-        if (status == PT_OK)
+        if (status == PT_OK && m->positive >= 0)
             say(t,
                 "test (best epoch %lld, threshold %.3f): accuracy %.3f sensitivity %.3f "
                 "specificity %.3f auc %.3f\n",
                 (long long)t->best_epoch, threshold, m->accuracy, m->sensitivity,
-                m->specificity, m->positive >= 0 ? m->auc : m->macro_auc);
+                m->specificity, m->auc);
+        else if (status == PT_OK)
+            say(t, "test (best epoch %lld): accuracy %.3f macro auc %.3f\n",
+                (long long)t->best_epoch, m->accuracy, m->macro_auc);
     }
     if (status == PT_OK && t->comm->rank == 0)
         status = write_summary(t, have_test ? m : NULL, res.loss, threshold,

@@ -42,4 +42,16 @@ int pt_h5_attr_read_f64(hid_t obj, const char *name, double *value, const char *
 int pt_h5_attr_read_strings(hid_t obj, const char *name, char *buf, size_t stride, size_t n_max,
                             size_t *n, const char *file, pt_error *err);
 
+/* A new file whose attributes may exceed 64 KiB (a long architecture or config text): dense
+ * attribute storage, which needs the HDF5 1.8 file format (readable by any h5py). */
+int pt_h5_create_file(const char *path, hid_t *file, pt_error *err);
+
+/* Opens an existing file read-only; the message tells a missing file, a non-HDF5 file and a
+ * damaged one apart. */
+int pt_h5_open_file(const char *path, hid_t *file, pt_error *err);
+
+/* A string attribute of any length, into a malloc'd buffer (*out, free it). */
+int pt_h5_attr_read_string_alloc(hid_t obj, const char *name, char **out, const char *file,
+                                 pt_error *err);
+
 #endif

@@ -50,3 +50,27 @@ synth() {
 digest() {
     "${PTRAIN_TEST_BIN:?}/cache_digest" "$1"
 }
+
+# make_nih_tree KERMANY_DIR OUT_DIR: an NIH ChestX-ray14-style source from synthetic films:
+# Data_Entry_2017.csv with multi-label findings (Atelectasis, Effusion, Pneumonia, No Finding),
+# images in nested images_00N/images/ folders, and a test_list.txt naming every fifth patient.
+make_nih_tree() {
+    local src="$1" out="$2" i=0 name labels
+    mkdir -p "$out/images_001/images" "$out/images_002/images"
+    echo "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age" >"$out/Data_Entry_2017.csv"
+    : >"$out/test_list.txt"
+    for f in "$src"/*/*/*; do
+        i=$((i + 1))
+        name=$(printf '%08d_%03d.png' $((i / 2)) $((i % 2)))
+        # the file keeps its JPEG or PNG content under a .png name: decoders sniff the format
+        cp "$f" "$out/images_00$((i % 2 + 1))/images/$name"
+        case $((i % 4)) in
+            0) labels="No Finding" ;;
+            1) labels="Effusion" ;;
+            2) labels="Effusion|Pneumonia" ;;
+            3) labels="Atelectasis" ;;
+        esac
+        echo "$name,$labels,0,$((i / 2)),50" >>"$out/Data_Entry_2017.csv"
+        if [ $((i / 2 % 5)) -eq 0 ]; then echo "$name" >>"$out/test_list.txt"; fi
+    done
+}

@@ -17,24 +17,7 @@ grep -q '^val count=0 ' "$WORK/d1" && fail "no validation images carved"
 grep -q '^test count=0 ' "$WORK/d1" && fail "no test images carved"
 
 # NIH CSV: multi-label, images in nested folders, test_list.txt honoured
-mkdir -p "$WORK/nih/images_001/images" "$WORK/nih/images_002/images"
-echo "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age" >"$WORK/nih/Data_Entry_2017.csv"
-: >"$WORK/nih/test_list.txt"
-i=0
-for f in "$WORK"/k/*/*/*; do
-    i=$((i + 1))
-    name=$(printf '%08d_%03d.png' $((i / 2)) $((i % 2)))
-    # every file is re-encoded by name only; the decoder sniffs the real format
-    cp "$f" "$WORK/nih/images_00$((i % 2 + 1))/images/$name"
-    case $((i % 4)) in
-        0) labels="No Finding" ;;
-        1) labels="Effusion" ;;
-        2) labels="Effusion|Pneumonia" ;;
-        3) labels="Atelectasis" ;;
-    esac
-    echo "$name,$labels,0,$((i / 2)),50" >>"$WORK/nih/Data_Entry_2017.csv"
-    [ $((i / 2 % 5)) -eq 0 ] && echo "$name" >>"$WORK/nih/test_list.txt"
-done
+make_nih_tree "$WORK/k" "$WORK/nih"
 mpi 2 "$BIN/ptrain-prep" --src "$WORK/nih" --out "$WORK/nih.h5" --size 16 --quiet >/dev/null
 digest "$WORK/nih.h5" >"$WORK/d2"
 expect_in "$WORK/d2" "classes=3 mode=multi layout=csv"

@@ -50,4 +50,14 @@ mpi 3 "$BIN/ptrain" train --data "$WORK/c3.h5" --arch cxr --epochs 2 --batch 16 
     --run-dir "$WORK/run3" --quiet
 expect_in "$WORK/run3/summary.json" '"class": "virus"'
 expect_in "$WORK/run3/summary.json" '"ranks": 3'
+# multi-label (NIH-style CSV): sigmoid cross-entropy, per-finding AUC in the summary
+make_nih_tree "$WORK/chest_xray" "$WORK/nih"
+mpi 2 "$BIN/ptrain-prep" --src "$WORK/nih" --out "$WORK/nih.h5" --size 32 --quiet >/dev/null
+mpi 2 "$BIN/ptrain" train --data "$WORK/nih.h5" --arch cxr --epochs 2 --batch 16 \
+    --run-dir "$WORK/runml" --quiet
+expect_in "$WORK/runml/summary.json" '"class": "Effusion"'
+grep -q '"auc": [0-9]' "$WORK/runml/summary.json" || fail "no per-finding AUC"
+head -n 1 "$WORK/runml/predictions.csv" >"$WORK/header"
+expect_in "$WORK/header" "label_Atelectasis,p_Atelectasis"
+[ -s "$WORK/runml/roc.png" ] || fail "no ROC curves for the findings"
 echo "train_synthetic: ok"
