@@ -45,8 +45,7 @@ static int replace_string(char **slot, const char *value, pt_error *err)
     return PT_OK;
 }
 
-int pt_filelist_set_source(pt_filelist *list, const char *root, const char *layout,
-                           pt_error *err)
+int pt_filelist_set_source(pt_filelist *list, const char *root, const char *layout, pt_error *err)
 {
     int status = replace_string(&list->root, root, err);
     if (status == PT_OK)

@@ -18,32 +18,31 @@ const char *pt_split_name(pt_split split);
 #define PT_MAX_CLASSES 64
 
 typedef struct pt_entry {
-    char *path;     /* relative to the source root (for IDX: the image file's name) */
-    char *patient;  /* patient id: no patient may appear in two splits */
-    int64_t record; /* record index inside an IDX file; -1 for an image file */
-    int32_t label;  /* class index, single-label sources */
+    char *path;      /* relative to the source root (for IDX: the image file's name) */
+    char *patient;   /* patient id: no patient may appear in two splits */
+    int64_t record;  /* record index inside an IDX file; -1 for an image file */
+    int32_t label;   /* class index, single-label sources */
     uint64_t labels; /* bit c set if class c is present, multi-label sources */
-    int split;      /* pt_split */
+    int split;       /* pt_split */
 } pt_entry;
 
 typedef struct pt_filelist {
-    char *root;         /* the source root the entry paths are relative to */
-    char *layout;       /* "kermany", "imagefolder", "csv", "idx" */
-    int multi_label;    /* 1 if labels are bit sets (NIH ChestX-ray14 findings) */
+    char *root;      /* the source root the entry paths are relative to */
+    char *layout;    /* "kermany", "imagefolder", "csv", "idx" */
+    int multi_label; /* 1 if labels are bit sets (NIH ChestX-ray14 findings) */
     int n_classes;
     char **class_names; /* n_classes names */
     pt_entry *entries;
     size_t count;
     size_t capacity;
-    char **rejected;     /* "path: reason" for files rejected while scanning (rank 0 only) */
+    char **rejected; /* "path: reason" for files rejected while scanning (rank 0 only) */
     size_t n_rejected;
 } pt_filelist;
 
 void pt_filelist_init(pt_filelist *list);
 void pt_filelist_free(pt_filelist *list);
 
-int pt_filelist_set_source(pt_filelist *list, const char *root, const char *layout,
-                           pt_error *err);
+int pt_filelist_set_source(pt_filelist *list, const char *root, const char *layout, pt_error *err);
 int pt_filelist_add_class(pt_filelist *list, const char *name, pt_error *err);
 /* Index of a class by name, or -1. */
 int pt_filelist_find_class(const pt_filelist *list, const char *name);

@@ -12,7 +12,7 @@
 
 typedef enum pt_subtype {
     PT_SUBTYPE_UNKNOWN,
-    PT_SUBTYPE_NORMAL,   /* an IM-xxxx name: the normal films */
+    PT_SUBTYPE_NORMAL, /* an IM-xxxx name: the normal films */
     PT_SUBTYPE_BACTERIA,
     PT_SUBTYPE_VIRUS
 } pt_subtype;

@@ -27,14 +27,14 @@
 #include "scan.h"
 #include "split.h"
 
-#define PROG "ptrain-prep"
+#define PROG       "ptrain-prep"
 #define EXIT_USAGE 2
-#define PATH_CAP 4096
+#define PATH_CAP   4096
 
 typedef struct prep_opts {
     const char *src;
     const char *out;
-    int size;            /* 0: default (128, or the native size of IDX images) */
+    int size; /* 0: default (128, or the native size of IDX images) */
     pt_scan_opts scan;
     double val_frac;
     double test_frac;
@@ -42,9 +42,9 @@ typedef struct prep_opts {
     pt_fit fit;
     int64_t max_pixels;
     int strict;
-    int full_decode;     /* decode JPEGs at full size even when a reduced DCT decode would do */
+    int full_decode; /* decode JPEGs at full size even when a reduced DCT decode would do */
     int deflate;
-    int round;           /* files per rank per round */
+    int round; /* files per rank per round */
     int quiet;
 } prep_opts;
 
@@ -90,18 +90,43 @@ static void usage(FILE *to)
 /* Returns 0 to run, 1 after --help, EXIT_USAGE on a bad command line (message in err). */
 static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
 {
-    enum { O_SRC = 256, O_OUT, O_SIZE, O_LAYOUT, O_CLASSES, O_VAL, O_TEST, O_KEEPVAL, O_SEED,
-           O_FIT, O_MAXPIX, O_STRICT, O_FULL, O_DEFLATE, O_ROUND, O_QUIET, O_HELP };
-    static const struct option longopts[] = {
-        {"src", required_argument, 0, O_SRC},         {"out", required_argument, 0, O_OUT},
-        {"size", required_argument, 0, O_SIZE},       {"layout", required_argument, 0, O_LAYOUT},
-        {"classes", required_argument, 0, O_CLASSES}, {"val-frac", required_argument, 0, O_VAL},
-        {"test-frac", required_argument, 0, O_TEST},  {"keep-val", no_argument, 0, O_KEEPVAL},
-        {"seed", required_argument, 0, O_SEED},       {"fit", required_argument, 0, O_FIT},
-        {"max-pixels", required_argument, 0, O_MAXPIX}, {"strict", no_argument, 0, O_STRICT},
-        {"full-decode", no_argument, 0, O_FULL},      {"deflate", required_argument, 0, O_DEFLATE},
-        {"round", required_argument, 0, O_ROUND},     {"quiet", no_argument, 0, O_QUIET},
-        {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0}};
+    enum {
+        O_SRC = 256,
+        O_OUT,
+        O_SIZE,
+        O_LAYOUT,
+        O_CLASSES,
+        O_VAL,
+        O_TEST,
+        O_KEEPVAL,
+        O_SEED,
+        O_FIT,
+        O_MAXPIX,
+        O_STRICT,
+        O_FULL,
+        O_DEFLATE,
+        O_ROUND,
+        O_QUIET,
+        O_HELP
+    };
+    static const struct option longopts[] = {{"src", required_argument, 0, O_SRC},
+                                             {"out", required_argument, 0, O_OUT},
+                                             {"size", required_argument, 0, O_SIZE},
+                                             {"layout", required_argument, 0, O_LAYOUT},
+                                             {"classes", required_argument, 0, O_CLASSES},
+                                             {"val-frac", required_argument, 0, O_VAL},
+                                             {"test-frac", required_argument, 0, O_TEST},
+                                             {"keep-val", no_argument, 0, O_KEEPVAL},
+                                             {"seed", required_argument, 0, O_SEED},
+                                             {"fit", required_argument, 0, O_FIT},
+                                             {"max-pixels", required_argument, 0, O_MAXPIX},
+                                             {"strict", no_argument, 0, O_STRICT},
+                                             {"full-decode", no_argument, 0, O_FULL},
+                                             {"deflate", required_argument, 0, O_DEFLATE},
+                                             {"round", required_argument, 0, O_ROUND},
+                                             {"quiet", no_argument, 0, O_QUIET},
+                                             {"help", no_argument, 0, O_HELP},
+                                             {0, 0, 0, 0}};
 
     memset(o, 0, sizeof *o);
     o->val_frac = 0.1;
@@ -117,8 +142,12 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
     long long v;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case O_SRC: o->src = optarg; break;
-        case O_OUT: o->out = optarg; break;
+        case O_SRC:
+            o->src = optarg;
+            break;
+        case O_OUT:
+            o->out = optarg;
+            break;
         case O_SIZE:
             if (pt_cli_long(optarg, 4, 4096, &v))
                 return pt_error_set(err, EXIT_USAGE, "--size: '%s' is not 4..4096", optarg);
@@ -130,7 +159,9 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
                                     "--layout: '%s' is not auto|kermany|imagefolder|csv|idx",
                                     optarg);
             break;
-        case O_CLASSES: o->scan.classes = optarg; break;
+        case O_CLASSES:
+            o->scan.classes = optarg;
+            break;
         case O_VAL:
             if (pt_cli_double(optarg, 0.0, 0.9, &o->val_frac))
                 return pt_error_set(err, EXIT_USAGE, "--val-frac: '%s' is not 0..0.9", optarg);
@@ -139,7 +170,9 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
             if (pt_cli_double(optarg, 0.0, 0.9, &o->test_frac))
                 return pt_error_set(err, EXIT_USAGE, "--test-frac: '%s' is not 0..0.9", optarg);
             break;
-        case O_KEEPVAL: o->scan.keep_source_val = 1; break;
+        case O_KEEPVAL:
+            o->scan.keep_source_val = 1;
+            break;
         case O_SEED:
             if (pt_cli_long(optarg, 0, INT64_MAX, &v))
                 return pt_error_set(err, EXIT_USAGE, "--seed: '%s' is not a whole number >= 0",
@@ -148,8 +181,7 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
             break;
         case O_FIT:
             if (pt_fit_parse(optarg, &o->fit) != PT_OK)
-                return pt_error_set(err, EXIT_USAGE, "--fit: '%s' is not stretch|crop|pad",
-                                    optarg);
+                return pt_error_set(err, EXIT_USAGE, "--fit: '%s' is not stretch|crop|pad", optarg);
             break;
         case O_MAXPIX:
             if (pt_cli_long(optarg, 1, INT64_MAX, &v))
@@ -157,8 +189,12 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
                                     optarg);
             o->max_pixels = v;
             break;
-        case O_STRICT: o->strict = 1; break;
-        case O_FULL: o->full_decode = 1; break;
+        case O_STRICT:
+            o->strict = 1;
+            break;
+        case O_FULL:
+            o->full_decode = 1;
+            break;
         case O_DEFLATE:
             if (pt_cli_long(optarg, 0, 9, &v))
                 return pt_error_set(err, EXIT_USAGE, "--deflate: '%s' is not 0..9", optarg);
@@ -169,22 +205,25 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
                 return pt_error_set(err, EXIT_USAGE, "--round: '%s' is not 1..4096", optarg);
             o->round = (int)v;
             break;
-        case O_QUIET: o->quiet = 1; break;
-        case O_HELP: return 1;
+        case O_QUIET:
+            o->quiet = 1;
+            break;
+        case O_HELP:
+            return 1;
         default:
             return pt_error_set(err, EXIT_USAGE, "unknown or incomplete option '%s' (see --help)",
                                 argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return pt_error_set(err, EXIT_USAGE, "unexpected argument '%s' (see --help)",
-                            argv[optind]);
+        return pt_error_set(err, EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
     if (!o->src || !o->out)
         return pt_error_set(err, EXIT_USAGE, "--src and --out are required (see --help)");
     return 0;
 }
 
-/* ---- the work of one prep run ----------------------------------------------------------------- */
+/* ---- the work of one prep run -----------------------------------------------------------------
+ */
 
 typedef struct idx_slot {
     char path[PATH_CAP];
@@ -321,14 +360,13 @@ static void report_progress(prep_run *run, pt_split split, uint64_t done, uint64
     double rate = elapsed > 0 ? (double)(done_before + done) / elapsed : 0.0;
     double eta = rate > 0 ? (double)(total - done) / rate : 0.0;
     printf(PROG ": %-5s %8" PRIu64 "/%-8" PRIu64 " files (%3.0f%%) %7.0f files/s  ETA %4.0f s\n",
-           pt_split_name(split), done, total,
-           total ? 100.0 * (double)done / (double)total : 100.0, rate, eta);
+           pt_split_name(split), done, total, total ? 100.0 * (double)done / (double)total : 100.0,
+           rate, eta);
     fflush(stdout);
 }
 
 /* Writes the labels, patients and sources of the split's successful entries. */
-static int write_split_meta(prep_run *run, size_t first, size_t n, const uint8_t *ok,
-                            pt_error *err)
+static int write_split_meta(prep_run *run, size_t first, size_t n, const uint8_t *ok, pt_error *err)
 {
     const pt_filelist *list = &run->list;
     uint64_t rows = pt_cache_writer_rows(run->writer);
@@ -501,8 +539,8 @@ static int scan_and_split(prep_run *run, pt_error *err)
         return status;
     size_t moved = 0;
     if (!pt_scan_has_split(&run->list, PT_SPLIT_TEST)) {
-        status = pt_split_carve(&run->list, PT_SPLIT_TEST, o->test_frac, o->seed ^ 0x7e57, &moved,
-                                err);
+        status =
+            pt_split_carve(&run->list, PT_SPLIT_TEST, o->test_frac, o->seed ^ 0x7e57, &moved, err);
         if (status != PT_OK)
             return status;
     }
@@ -556,7 +594,8 @@ static int choose_size(prep_run *run, pt_error *err)
         if (!idx)
             return err->code;
         if (idx->dims[1] != idx->dims[2])
-            return pt_error_set(err, PT_ERR_UNSUPPORTED, "%s: IDX images are not square; give --size",
+            return pt_error_set(err, PT_ERR_UNSUPPORTED,
+                                "%s: IDX images are not square; give --size",
                                 run->list.entries[0].path);
         run->size = (int)idx->dims[1];
     }
@@ -629,8 +668,8 @@ static int collect_skipped(prep_run *run, char **text, char ***lines, uint64_t *
 {
     uint8_t *all = NULL;
     size_t all_size = 0;
-    int status = pt_comm_gather_bytes(run->comm, (const uint8_t *)run->skipped, run->skipped_len,
-                                      0, &all, &all_size, err);
+    int status = pt_comm_gather_bytes(run->comm, (const uint8_t *)run->skipped, run->skipped_len, 0,
+                                      &all, &all_size, err);
     if (status != PT_OK)
         return status;
     if (run->comm->rank == 0) {

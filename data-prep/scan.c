@@ -36,7 +36,8 @@ int pt_layout_parse(const char *name, pt_layout *layout)
     return PT_ERR_INVALID;
 }
 
-/* ---- file system helpers ---------------------------------------------------------------------- */
+/* ---- file system helpers ----------------------------------------------------------------------
+ */
 
 static int is_dir(const char *path)
 {
@@ -153,7 +154,8 @@ static int walk_files(const char *root, const char *rel, visit_fn visit, void *c
     return status;
 }
 
-/* ---- class lists ------------------------------------------------------------------------------- */
+/* ---- class lists -------------------------------------------------------------------------------
+ */
 
 /* Adds the comma-separated names of spec as the classes, in order. */
 static int add_class_spec(pt_filelist *list, const char *spec, pt_error *err)
@@ -184,7 +186,8 @@ static int lowercase_class_index(const pt_filelist *list, const char *name)
     return -1;
 }
 
-/* ---- split folder names -------------------------------------------------------------------------- */
+/* ---- split folder names
+ * -------------------------------------------------------------------------- */
 
 static int split_from_folder(const char *name, pt_split *split)
 {
@@ -200,14 +203,15 @@ static int split_from_folder(const char *name, pt_split *split)
     return 1;
 }
 
-/* ---- Kermany and ImageFolder ------------------------------------------------------------------- */
+/* ---- Kermany and ImageFolder -------------------------------------------------------------------
+ */
 
 typedef struct folder_ctx {
     pt_filelist *list;
     const char *root;
-    int kermany;         /* use Kermany rules for labels */
-    int three_class;     /* Kermany: normal / bacteria / virus */
-    int class_index;     /* ImageFolder: the class of the folder being walked */
+    int kermany;          /* use Kermany rules for labels */
+    int three_class;      /* Kermany: normal / bacteria / virus */
+    int class_index;      /* ImageFolder: the class of the folder being walked */
     int folder_is_normal; /* Kermany: walking a NORMAL folder */
     pt_split split;
 } folder_ctx;
@@ -301,10 +305,9 @@ static int collect_folder_classes(const char *root, const name_list *splits, con
     for (size_t s = 0; s < n_parents; s++) {
         char parent[PATH_CAP];
         int status = splits->count ? join(parent, root, splits->names[s], err)
-                                   : pt_strlcpy(parent, root, sizeof parent) == 0
-                                         ? PT_OK
-                                         : pt_error_set(err, PT_ERR_INVALID, "%s: path too long",
-                                                        root);
+                     : pt_strlcpy(parent, root, sizeof parent) == 0
+                         ? PT_OK
+                         : pt_error_set(err, PT_ERR_INVALID, "%s: path too long", root);
         if (status != PT_OK)
             return status;
         name_list names;
@@ -321,13 +324,12 @@ static int collect_folder_classes(const char *root, const name_list *splits, con
     }
     /* Sorted class names give the same label numbers whatever split holds which class first. */
     if (list->n_classes > 1)
-        qsort(list->class_names, (size_t)list->n_classes, sizeof *list->class_names,
-              compare_names);
+        qsort(list->class_names, (size_t)list->n_classes, sizeof *list->class_names, compare_names);
     return PT_OK;
 }
 
-static int scan_folders(const char *root, const pt_scan_opts *opts, int kermany,
-                        pt_filelist *list, pt_error *err)
+static int scan_folders(const char *root, const pt_scan_opts *opts, int kermany, pt_filelist *list,
+                        pt_error *err)
 {
     name_list splits;
     int status = find_split_folders(root, &splits, err);
@@ -371,7 +373,8 @@ static int scan_folders(const char *root, const pt_scan_opts *opts, int kermany,
     return status;
 }
 
-/* ---- CSV (NIH ChestX-ray14) -------------------------------------------------------------------- */
+/* ---- CSV (NIH ChestX-ray14) --------------------------------------------------------------------
+ */
 
 typedef struct image_index {
     char **base; /* base names, sorted */
@@ -468,8 +471,8 @@ static int read_name_set(const char *path, name_list *set, pt_error *err)
     set->count = 0;
     FILE *f = fopen(path, "r");
     if (!f)
-        return errno == ENOENT ? PT_OK : pt_error_set(err, PT_ERR_IO, "%s: %s", path,
-                                                      strerror(errno));
+        return errno == ENOENT ? PT_OK
+                               : pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(errno));
     char line[PATH_CAP];
     size_t cap = 0;
     int status = PT_OK;
@@ -551,8 +554,7 @@ static int collect_findings(FILE *f, int col_labels, pt_filelist *list, pt_error
         }
     }
     if (status == PT_OK && list->n_classes > 1)
-        qsort(list->class_names, (size_t)list->n_classes, sizeof *list->class_names,
-              compare_names);
+        qsort(list->class_names, (size_t)list->n_classes, sizeof *list->class_names, compare_names);
     return status;
 }
 
@@ -660,8 +662,8 @@ done:
 
 /* ---- IDX (MNIST / Fashion-MNIST) ------------------------------------------------------------- */
 
-static const char *const fashion_names[10] = {"t-shirt/top", "trouser", "pullover", "dress",
-                                              "coat",        "sandal",  "shirt",    "sneaker",
+static const char *const fashion_names[10] = {"t-shirt/top", "trouser",   "pullover", "dress",
+                                              "coat",        "sandal",    "shirt",    "sneaker",
                                               "bag",         "ankle boot"};
 
 /* root/<stem> or root/<stem>.gz, whichever exists; empty if neither. */
@@ -740,7 +742,8 @@ static int scan_idx(const char *root, const pt_scan_opts *opts, pt_filelist *lis
     return status;
 }
 
-/* ---- layout detection ------------------------------------------------------------------------- */
+/* ---- layout detection -------------------------------------------------------------------------
+ */
 
 static int dir_has_idx(const char *root)
 {

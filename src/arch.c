@@ -18,7 +18,8 @@ const char *pt_layer_type_name(pt_layer_type type)
     return (unsigned)type < PT_LAYER_TYPE_COUNT ? type_names[type] : NULL;
 }
 
-/* ---- presets: the reference architectures of DESIGN.md ----------------------------------------- */
+/* ---- presets: the reference architectures of DESIGN.md -----------------------------------------
+ */
 
 static const char fmnist_text[] =
     "# fmnist: 1x28x28 -> conv3x3 32 -> ReLU -> maxpool2 -> conv3x3 64 -> ReLU -> maxpool2\n"
@@ -36,10 +37,14 @@ static const char fmnist_text[] =
 static const char cxr_text[] =
     "# cxr: 1x128x128 -> 4 x [conv3x3 (16, 32, 64, 128) -> BN -> ReLU -> maxpool2]\n"
     "#      -> global average pool -> dense (classes)\n"
-    "[conv]\nfilters=16\nsize=3\nstride=1\npad=1\n[batchnorm]\n[relu]\n[maxpool]\nsize=2\nstride=2\n"
-    "[conv]\nfilters=32\nsize=3\nstride=1\npad=1\n[batchnorm]\n[relu]\n[maxpool]\nsize=2\nstride=2\n"
-    "[conv]\nfilters=64\nsize=3\nstride=1\npad=1\n[batchnorm]\n[relu]\n[maxpool]\nsize=2\nstride=2\n"
-    "[conv]\nfilters=128\nsize=3\nstride=1\npad=1\n[batchnorm]\n[relu]\n[maxpool]\nsize=2\nstride=2\n"
+    "[conv]\nfilters=16\nsize=3\nstride=1\npad=1\n[batchnorm]\n[relu]\n[maxpool]\nsize=2\nstride="
+    "2\n"
+    "[conv]\nfilters=32\nsize=3\nstride=1\npad=1\n[batchnorm]\n[relu]\n[maxpool]\nsize=2\nstride="
+    "2\n"
+    "[conv]\nfilters=64\nsize=3\nstride=1\npad=1\n[batchnorm]\n[relu]\n[maxpool]\nsize=2\nstride="
+    "2\n"
+    "[conv]\nfilters=128\nsize=3\nstride=1\npad=1\n[batchnorm]\n[relu]\n[maxpool]\nsize=2\nstride="
+    "2\n"
     "[avgpool]\n"
     "[dense]\noutputs=classes\n";
 
@@ -98,7 +103,8 @@ static char *resnet18_text(void)
             int down = stage > 0 && block == 0;
             int w = widths[stage];
             appendf(&b, "# stage %d block %d\n", stage + 1, block + 1);
-            appendf(&b, "[conv]\nfilters=%d\nsize=3\nstride=%d\npad=1\nbias=0\n[batchnorm]\n[relu]\n",
+            appendf(&b,
+                    "[conv]\nfilters=%d\nsize=3\nstride=%d\npad=1\nbias=0\n[batchnorm]\n[relu]\n",
                     w, down ? 2 : 1);
             appendf(&b, "[conv]\nfilters=%d\nsize=3\nstride=1\npad=1\nbias=0\n[batchnorm]\n", w);
             if (down) {
@@ -129,7 +135,8 @@ char *pt_arch_preset_text(const char *preset)
     return NULL;
 }
 
-/* ---- parsing ------------------------------------------------------------------------------------ */
+/* ---- parsing ------------------------------------------------------------------------------------
+ */
 
 void pt_arch_free(pt_arch *arch)
 {
@@ -220,8 +227,8 @@ static int parse_int(const char *v, long lo, long hi, int *out)
     return 0;
 }
 
-static int set_key(pt_layer_spec *s, const char *key, const char *value, const char *name,
-                   int line, pt_error *err)
+static int set_key(pt_layer_spec *s, const char *key, const char *value, const char *name, int line,
+                   pt_error *err)
 {
     int bad = 0;
     if (!strcmp(key, "input"))
@@ -250,8 +257,8 @@ static int set_key(pt_layer_spec *s, const char *key, const char *value, const c
         s->p = (float)p;
     }
     if (bad)
-        return pt_error_set(err, PT_ERR_INVALID, "%s:%d: bad value '%s' for %s", name, line,
-                            value, key);
+        return pt_error_set(err, PT_ERR_INVALID, "%s:%d: bad value '%s' for %s", name, line, value,
+                            key);
     return PT_OK;
 }
 
@@ -265,8 +272,8 @@ static int check_layer(const pt_layer_spec *s, int index, const char *name, pt_e
         return pt_error_set(err, PT_ERR_INVALID, "%s:%d: [residual] needs from=", name, s->line);
     /* index -1 is the network input; a layer may read anything from it on */
     if (index + s->input < -1 || (s->type == PT_LAYER_RESIDUAL && index + s->from < -1))
-        return pt_error_set(err, PT_ERR_INVALID, "%s:%d: refers to a layer before the input",
-                            name, s->line);
+        return pt_error_set(err, PT_ERR_INVALID, "%s:%d: refers to a layer before the input", name,
+                            s->line);
     return PT_OK;
 }
 
@@ -300,8 +307,8 @@ int pt_arch_parse(const char *text, const char *name, pt_arch *arch, pt_error *e
         if (*t == '[') {
             char *close = strchr(t, ']');
             if (!close || *trim(close + 1)) {
-                status = pt_error_set(err, PT_ERR_INVALID, "%s:%d: bad section header '%s'",
-                                      name, line_no, t);
+                status = pt_error_set(err, PT_ERR_INVALID, "%s:%d: bad section header '%s'", name,
+                                      line_no, t);
                 break;
             }
             *close = '\0';
@@ -332,8 +339,8 @@ int pt_arch_parse(const char *text, const char *name, pt_arch *arch, pt_error *e
         }
         char *eq = strchr(t, '=');
         if (!eq) {
-            status = pt_error_set(err, PT_ERR_INVALID, "%s:%d: expected key=value, got '%s'",
-                                  name, line_no, t);
+            status = pt_error_set(err, PT_ERR_INVALID, "%s:%d: expected key=value, got '%s'", name,
+                                  line_no, t);
             break;
         }
         *eq = '\0';

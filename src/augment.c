@@ -45,8 +45,7 @@ static float sample_bilinear(const uint8_t *src, int height, int width, float x,
 }
 
 void pt_augment_sample(const pt_augment *aug, uint64_t seed, int64_t epoch, int64_t sample,
-                       const uint8_t *src, int height, int width, float mean, float std,
-                       float *dst)
+                       const uint8_t *src, int height, int width, float mean, float std, float *dst)
 {
     if (!aug || !aug->enabled) {
         pt_normalize(src, (int64_t)height * width, mean, std, dst);

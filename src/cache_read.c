@@ -59,27 +59,29 @@ static int read_header(pt_cache *c, pt_error *err)
                             f, (long long)version, PT_CACHE_VERSION);
     char label_mode[16] = "";
     size_t n_classes = 0;
-    if (!s) s = pt_h5_attr_read_i64(c->file, "height", &height, f, err);
-    if (!s) s = pt_h5_attr_read_i64(c->file, "width", &width, f, err);
-    if (!s) s = pt_h5_attr_read_i64(c->file, "channels", &channels, f, err);
-    if (!s) s = pt_h5_attr_read_strings(c->file, "class_names", &info->class_names[0][0],
-                                        PT_CACHE_NAME_MAX, PT_CACHE_MAX_CLASSES, &n_classes, f,
-                                        err);
-    if (!s) s = pt_h5_attr_read_string(c->file, "label_mode", label_mode, sizeof label_mode, f,
-                                       err);
-    if (!s) s = pt_h5_attr_read_i64(c->file, "n_skipped", &info->n_skipped, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(c->file, "height", &height, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(c->file, "width", &width, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(c->file, "channels", &channels, f, err);
+    if (!s)
+        s = pt_h5_attr_read_strings(c->file, "class_names", &info->class_names[0][0],
+                                    PT_CACHE_NAME_MAX, PT_CACHE_MAX_CLASSES, &n_classes, f, err);
+    if (!s)
+        s = pt_h5_attr_read_string(c->file, "label_mode", label_mode, sizeof label_mode, f, err);
+    if (!s)
+        s = pt_h5_attr_read_i64(c->file, "n_skipped", &info->n_skipped, f, err);
     if (s)
         return s;
     /* informational attributes: absent ones are not an error */
     pt_h5_attr_read_string(c->file, "created", info->created, sizeof info->created, f, NULL);
-    pt_h5_attr_read_string(c->file, "generator", info->generator, sizeof info->generator, f,
-                           NULL);
+    pt_h5_attr_read_string(c->file, "generator", info->generator, sizeof info->generator, f, NULL);
     pt_h5_attr_read_string(c->file, "layout", info->layout, sizeof info->layout, f, NULL);
     H5Eclear2(H5E_DEFAULT);
     if (height <= 0 || width <= 0 || channels != 1 || n_classes == 0)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: implausible shape %lldx%lldx%lld, %zu classes",
-                            f, (long long)channels, (long long)height, (long long)width,
-                            n_classes);
+                            f, (long long)channels, (long long)height, (long long)width, n_classes);
     info->height = (int)height;
     info->width = (int)width;
     info->channels = (int)channels;
@@ -211,8 +213,8 @@ static int split_dataset_name(const pt_cache *c, const char *split, const char *
                               size_t cap, pt_error *err)
 {
     if (split && pt_cache_split_index(split) < 0)
-        return pt_error_set(err, PT_ERR_INVALID, "%s: no split '%s' (train, val or test)",
-                            c->path, split);
+        return pt_error_set(err, PT_ERR_INVALID, "%s: no split '%s' (train, val or test)", c->path,
+                            split);
     snprintf(name, cap, "%s%s%s", split ? split : "", split ? "/" : "", what);
     return PT_OK;
 }

@@ -58,19 +58,30 @@ static int write_root_attrs(pt_cache_writer *w, const pt_cache_header *h, pt_err
 {
     const char *f = w->path;
     int s = PT_OK;
-    if (!s) s = pt_h5_attr_write_string(w->file, "format", PT_CACHE_FORMAT, f, err);
-    if (!s) s = pt_h5_attr_write_i64(w->file, "version", PT_CACHE_VERSION, f, err);
-    if (!s) s = pt_h5_attr_write_i64(w->file, "height", h->height, f, err);
-    if (!s) s = pt_h5_attr_write_i64(w->file, "width", h->width, f, err);
-    if (!s) s = pt_h5_attr_write_i64(w->file, "channels", 1, f, err);
-    if (!s) s = pt_h5_attr_write_strings(w->file, "class_names", h->class_names,
-                                         (size_t)h->n_classes, f, err);
-    if (!s) s = pt_h5_attr_write_string(w->file, "label_mode", h->multi_label ? "multi" : "single",
-                                        f, err);
-    if (!s) s = pt_h5_attr_write_string(w->file, "created", h->created, f, err);
-    if (!s) s = pt_h5_attr_write_string(w->file, "generator", h->generator, f, err);
-    if (!s) s = pt_h5_attr_write_string(w->file, "source", h->source, f, err);
-    if (!s) s = pt_h5_attr_write_string(w->file, "layout", h->layout, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(w->file, "format", PT_CACHE_FORMAT, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(w->file, "version", PT_CACHE_VERSION, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(w->file, "height", h->height, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(w->file, "width", h->width, f, err);
+    if (!s)
+        s = pt_h5_attr_write_i64(w->file, "channels", 1, f, err);
+    if (!s)
+        s = pt_h5_attr_write_strings(w->file, "class_names", h->class_names, (size_t)h->n_classes,
+                                     f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(w->file, "label_mode", h->multi_label ? "multi" : "single", f,
+                                    err);
+    if (!s)
+        s = pt_h5_attr_write_string(w->file, "created", h->created, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(w->file, "generator", h->generator, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(w->file, "source", h->source, f, err);
+    if (!s)
+        s = pt_h5_attr_write_string(w->file, "layout", h->layout, f, err);
     return s;
 }
 
@@ -81,8 +92,8 @@ int pt_cache_writer_open(const char *path, const pt_comm *comm, const pt_cache_h
     pt_h5_quiet();
     if (header->height <= 0 || header->width <= 0 || header->n_classes <= 0 ||
         header->n_classes > PT_CACHE_MAX_CLASSES)
-        return pt_error_set(err, PT_ERR_INVALID, "%s: bad cache shape %dx%d with %d classes",
-                            path, header->height, header->width, header->n_classes);
+        return pt_error_set(err, PT_ERR_INVALID, "%s: bad cache shape %dx%d with %d classes", path,
+                            header->height, header->width, header->n_classes);
     pt_cache_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
         free(w);
@@ -146,8 +157,7 @@ int pt_cache_writer_begin_split(pt_cache_writer *w, const char *split, pt_error 
         status = pt_h5_fail(err, w->path, "images dataset properties");
         goto done;
     }
-    w->images = H5Dcreate2(w->group, "images", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl,
-                           H5P_DEFAULT);
+    w->images = H5Dcreate2(w->group, "images", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (w->images < 0)
         status = pt_h5_fail(err, w->path, "creating images dataset");
 done:
@@ -209,8 +219,7 @@ done:
 
 /* Writes a whole 1-D or 2-D dataset from rank 0's buffer; other ranks select nothing. */
 static int write_rank0_dataset(pt_cache_writer *w, hid_t parent, const char *name, hid_t type,
-                               int rank_dims, const hsize_t *dims, const void *data,
-                               pt_error *err)
+                               int rank_dims, const hsize_t *dims, const void *data, pt_error *err)
 {
     hid_t space = H5Screate_simple(rank_dims, dims, NULL);
     if (space < 0)

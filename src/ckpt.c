@@ -76,8 +76,6 @@ int pt_ckpt_commit(const char *tmp_path, const char *path, pt_error *err)
 
 /* ---- small HDF5 helpers ---- */
 
-
-
 static int attr_write_u64(hid_t obj, const char *name, uint64_t value, const char *file,
                           pt_error *err)
 {
@@ -104,7 +102,6 @@ static int attr_read_u64(hid_t obj, const char *name, uint64_t *value, const cha
     H5Aclose(attr);
     return status;
 }
-
 
 /* A float32 dataset [n] holding data (nothing written when n is 0: an empty dataset). */
 static int write_floats(hid_t loc, const char *name, const float *data, size_t n, const char *file,

@@ -22,28 +22,33 @@ typedef struct eval_opts {
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: ptrain eval --model model.h5 --data FILE.h5 [--split val|test]\n"
-                "                   [--threshold X]\n"
-                "\n"
-                "Evaluates a trained model on a cache split (default test) and prints accuracy,\n"
-                "sensitivity, specificity, precision, F1, ROC AUC and the confusion matrix as JSON.\n"
-                "The decision threshold is the model's own (chosen on validation) unless given.\n");
+    fprintf(to,
+            "usage: ptrain eval --model model.h5 --data FILE.h5 [--split val|test]\n"
+            "                   [--threshold X]\n"
+            "\n"
+            "Evaluates a trained model on a cache split (default test) and prints accuracy,\n"
+            "sensitivity, specificity, precision, F1, ROC AUC and the confusion matrix as JSON.\n"
+            "The decision threshold is the model's own (chosen on validation) unless given.\n");
 }
 
 static int parse(int argc, char **argv, eval_opts *o, pt_error *err)
 {
     enum { O_MODEL = 256, O_DATA, O_SPLIT, O_THRESH, O_HELP };
-    static const struct option opts[] = {{"model", 1, 0, O_MODEL},   {"data", 1, 0, O_DATA},
-                                         {"split", 1, 0, O_SPLIT},   {"threshold", 1, 0, O_THRESH},
-                                         {"help", 0, 0, O_HELP},     {0, 0, 0, 0}};
+    static const struct option opts[] = {{"model", 1, 0, O_MODEL}, {"data", 1, 0, O_DATA},
+                                         {"split", 1, 0, O_SPLIT}, {"threshold", 1, 0, O_THRESH},
+                                         {"help", 0, 0, O_HELP},   {0, 0, 0, 0}};
     *o = (eval_opts){.split = "test", .threshold = NAN};
     opterr = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case O_MODEL: o->model = optarg; break;
-        case O_DATA: o->data = optarg; break;
+        case O_MODEL:
+            o->model = optarg;
+            break;
+        case O_DATA:
+            o->data = optarg;
+            break;
         case O_SPLIT:
             if (pt_cache_split_index(optarg) < 0)
                 return pt_error_set(err, PT_EXIT_USAGE, "--split: '%s' is not train, val or test",
@@ -55,7 +60,8 @@ static int parse(int argc, char **argv, eval_opts *o, pt_error *err)
                 return pt_error_set(err, PT_EXIT_USAGE, "--threshold: '%s' is not in [0, 1]",
                                     optarg);
             break;
-        case O_HELP: return 1;
+        case O_HELP:
+            return 1;
         default:
             return pt_error_set(err, PT_EXIT_USAGE, "unknown or incomplete option '%s'",
                                 argv[optind - 1]);
@@ -170,7 +176,7 @@ static int run_eval(const eval_opts *o, pt_error *err)
     if (status != PT_OK)
         goto done;
     pt_infer_probs(net, &meta, images, n, probs);
-    double threshold = isfinite(o->threshold) ? o->threshold
+    double threshold = isfinite(o->threshold)     ? o->threshold
                        : isfinite(meta.threshold) ? meta.threshold
                                                   : 0.5;
     status = meta.multi_label ? pt_metrics_multi_label(probs, targets, n, k, 0.5, m, err)

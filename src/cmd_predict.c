@@ -34,8 +34,10 @@ static void usage(FILE *to)
 static int parse(int argc, char **argv, predict_opts *o, pt_error *err)
 {
     enum { O_MODEL = 256, O_FIT, O_MAXPIX, O_HELP };
-    static const struct option opts[] = {{"model", 1, 0, O_MODEL}, {"fit", 1, 0, O_FIT},
-                                         {"max-pixels", 1, 0, O_MAXPIX}, {"help", 0, 0, O_HELP},
+    static const struct option opts[] = {{"model", 1, 0, O_MODEL},
+                                         {"fit", 1, 0, O_FIT},
+                                         {"max-pixels", 1, 0, O_MAXPIX},
+                                         {"help", 0, 0, O_HELP},
                                          {0, 0, 0, 0}};
     *o = (predict_opts){.fit = PT_FIT_STRETCH, .max_pixels = PT_DEFAULT_MAX_PIXELS};
     opterr = 0;
@@ -44,7 +46,9 @@ static int parse(int argc, char **argv, predict_opts *o, pt_error *err)
     long long v;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case O_MODEL: o->model = optarg; break;
+        case O_MODEL:
+            o->model = optarg;
+            break;
         case O_FIT:
             if (pt_fit_parse(optarg, &o->fit) != PT_OK)
                 return pt_error_set(err, PT_EXIT_USAGE, "--fit: '%s' is not stretch|crop|pad",
@@ -56,7 +60,8 @@ static int parse(int argc, char **argv, predict_opts *o, pt_error *err)
                                     optarg);
             o->max_pixels = v;
             break;
-        case O_HELP: return 1;
+        case O_HELP:
+            return 1;
         default:
             return pt_error_set(err, PT_EXIT_USAGE, "unknown or incomplete option '%s'",
                                 argv[optind - 1]);
@@ -70,8 +75,8 @@ static int parse(int argc, char **argv, predict_opts *o, pt_error *err)
 }
 
 /* Decodes and resizes one file into dst (height x width), as ptrain-prep does. */
-static int prepare(const char *path, const predict_opts *o, const pt_model_meta *meta,
-                   uint8_t *dst, pt_error *err)
+static int prepare(const char *path, const predict_opts *o, const pt_model_meta *meta, uint8_t *dst,
+                   pt_error *err)
 {
     pt_decode_opts dopts = pt_decode_opts_default();
     dopts.max_pixels = o->max_pixels;

@@ -75,8 +75,7 @@ void pt_comm_barrier(const pt_comm *comm)
     PT_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
 }
 
-int pt_comm_bcast_bytes(const pt_comm *comm, uint8_t **data, size_t *size, int root,
-                        pt_error *err)
+int pt_comm_bcast_bytes(const pt_comm *comm, uint8_t **data, size_t *size, int root, pt_error *err)
 {
     uint64_t len = comm->rank == root ? (uint64_t)*size : 0;
     PT_MPI_CHECK(MPI_Bcast(&len, 1, MPI_UINT64_T, root, MPI_COMM_WORLD));
@@ -114,8 +113,7 @@ void pt_comm_bcast_i64(const pt_comm *comm, int64_t *values, int count, int root
 void pt_comm_allreduce_sum_u64(const pt_comm *comm, uint64_t *values, int count)
 {
     (void)comm;
-    PT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_UINT64_T, MPI_SUM,
-                               MPI_COMM_WORLD));
+    PT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
 }
 
 void pt_comm_allreduce_sum_f64(const pt_comm *comm, double *values, int count)
@@ -167,8 +165,8 @@ int pt_comm_gather_bytes(const pt_comm *comm, const uint8_t *mine, size_t mine_s
         status = pt_error_set(err, PT_ERR_NOMEM, "out of memory gathering %zu bytes", total);
         goto done;
     }
-    PT_MPI_CHECK(MPI_Gatherv(mine, my_count, MPI_BYTE, buf, counts, displs, MPI_BYTE, root,
-                             MPI_COMM_WORLD));
+    PT_MPI_CHECK(
+        MPI_Gatherv(mine, my_count, MPI_BYTE, buf, counts, displs, MPI_BYTE, root, MPI_COMM_WORLD));
     if (comm->rank == root) {
         *all = buf;
         *all_size = total;
@@ -199,7 +197,8 @@ void pt_comm_bcast_f32(const pt_comm *comm, float *values, size_t count, int roo
     }
 }
 
-/* ---- node shared memory ------------------------------------------------------------------------- */
+/* ---- node shared memory -------------------------------------------------------------------------
+ */
 
 struct pt_shared {
     MPI_Win win;
@@ -252,7 +251,8 @@ void pt_comm_node_barrier(const pt_comm *comm)
     PT_MPI_CHECK(MPI_Barrier(comm->node->comm));
 }
 
-/* ---- non-blocking gradient sums ----------------------------------------------------------------- */
+/* ---- non-blocking gradient sums -----------------------------------------------------------------
+ */
 
 struct pt_allreduce {
     MPI_Comm comm;

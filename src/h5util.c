@@ -96,8 +96,7 @@ int pt_h5_attr_write_i64(hid_t obj, const char *name, int64_t value, const char 
     return write_scalar(obj, name, H5T_NATIVE_INT64, &value, file, err);
 }
 
-int pt_h5_attr_write_f64(hid_t obj, const char *name, double value, const char *file,
-                         pt_error *err)
+int pt_h5_attr_write_f64(hid_t obj, const char *name, double value, const char *file, pt_error *err)
 {
     return write_scalar(obj, name, H5T_NATIVE_DOUBLE, &value, file, err);
 }
@@ -117,9 +116,8 @@ int pt_h5_attr_write_strings(hid_t obj, const char *name, const char *const *val
     hsize_t dims[1] = {n};
     hid_t type = pt_h5_string_type(width);
     hid_t space = H5Screate_simple(1, dims, NULL);
-    int status = (type < 0 || space < 0)
-                     ? pt_h5_fail(err, file, name)
-                     : write_attr(obj, name, type, space, packed, file, err);
+    int status = (type < 0 || space < 0) ? pt_h5_fail(err, file, name)
+                                         : write_attr(obj, name, type, space, packed, file, err);
     if (type >= 0)
         H5Tclose(type);
     if (space >= 0)
@@ -145,8 +143,7 @@ int pt_h5_attr_read_i64(hid_t obj, const char *name, int64_t *value, const char 
     return read_scalar(obj, name, H5T_NATIVE_INT64, value, file, err);
 }
 
-int pt_h5_attr_read_f64(hid_t obj, const char *name, double *value, const char *file,
-                        pt_error *err)
+int pt_h5_attr_read_f64(hid_t obj, const char *name, double *value, const char *file, pt_error *err)
 {
     return read_scalar(obj, name, H5T_NATIVE_DOUBLE, value, file, err);
 }
@@ -172,15 +169,17 @@ int pt_h5_attr_read_strings(hid_t obj, const char *name, char *buf, size_t strid
     hid_t mem_type = -1;
     if (file_type < 0 || space < 0 || H5Tget_class(file_type) != H5T_STRING ||
         H5Tis_variable_str(file_type) > 0) {
-        status = pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' is not a fixed string",
-                              file, name);
+        status = pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' is not a fixed string", file,
+                              name);
         goto done;
     }
     hssize_t count = H5Sget_simple_extent_npoints(space);
     size_t width = H5Tget_size(file_type);
     if (count < 0 || (size_t)count > n_max) {
-        status = pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' has %lld values, at most "
-                              "%zu expected", file, name, (long long)count, n_max);
+        status = pt_error_set(err, PT_ERR_FORMAT,
+                              "%s: attribute '%s' has %lld values, at most "
+                              "%zu expected",
+                              file, name, (long long)count, n_max);
         goto done;
     }
     /* Read at the file's width plus one byte, then copy each value truncated into the caller's
@@ -256,7 +255,7 @@ int pt_h5_open_file(const char *path, hid_t *file, pt_error *err)
 
 /* A string attribute of any length, into a malloc'd buffer. */
 int pt_h5_attr_read_string_alloc(hid_t obj, const char *name, char **out, const char *file,
-                                  pt_error *err)
+                                 pt_error *err)
 {
     *out = NULL;
     hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);

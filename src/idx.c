@@ -32,7 +32,8 @@ int pt_idx_read(const char *path, pt_idx *idx, pt_error *err)
     memset(idx, 0, sizeof *idx);
     gzFile f = gzopen(path, "rb");
     if (!f)
-        return pt_error_set(err, PT_ERR_IO, "%s: %s", path, errno ? strerror(errno) : "cannot open");
+        return pt_error_set(err, PT_ERR_IO, "%s: %s", path,
+                            errno ? strerror(errno) : "cannot open");
 
     uint8_t header[4];
     int status = read_exact(f, header, sizeof header, path, err);

@@ -22,11 +22,21 @@ static void write_escaped(FILE *f, const char *s)
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
         default:
             if (*p < 0x20)
                 fprintf(f, "\\u%04x", *p);
@@ -74,10 +84,22 @@ static void close_level(pt_json *j, char bracket)
         fputc('\n', j->f);
 }
 
-void pt_json_begin_object(pt_json *j, const char *key) { open_level(j, key, '{'); }
-void pt_json_end_object(pt_json *j) { close_level(j, '}'); }
-void pt_json_begin_array(pt_json *j, const char *key) { open_level(j, key, '['); }
-void pt_json_end_array(pt_json *j) { close_level(j, ']'); }
+void pt_json_begin_object(pt_json *j, const char *key)
+{
+    open_level(j, key, '{');
+}
+void pt_json_end_object(pt_json *j)
+{
+    close_level(j, '}');
+}
+void pt_json_begin_array(pt_json *j, const char *key)
+{
+    open_level(j, key, '[');
+}
+void pt_json_end_array(pt_json *j)
+{
+    close_level(j, ']');
+}
 
 void pt_json_string(pt_json *j, const char *key, const char *value)
 {

@@ -26,9 +26,6 @@ void pt_model_meta_init(pt_model_meta *meta)
 
 /* ---- HDF5 helpers ---- */
 
-
-
-
 static void format_shape(const int64_t *shape, int ndims, char *buf, size_t cap)
 {
     size_t used = 0;

@@ -22,8 +22,8 @@
 typedef struct layer {
     pt_layer_spec spec;
     char name[32]; /* conv1, batchnorm12: short enough for "<name>.<field>" */
-    int input;    /* absolute index of the layer read, -1 = the network input */
-    int from;     /* residual: absolute index of the second operand */
+    int input;     /* absolute index of the layer read, -1 = the network input */
+    int from;      /* residual: absolute index of the second operand */
     int in_c, in_h, in_w;
     int c, h, w;  /* output shape per sample */
     size_t size;  /* output floats per sample */
@@ -35,8 +35,8 @@ typedef struct layer {
     size_t running_mean, running_var;
     pt_conv_dims conv;
     pt_pool_dims pool;
-    float *out;  /* (max_batch, size) */
-    float *dout; /* (max_batch, size) */
+    float *out;               /* (max_batch, size) */
+    float *dout;              /* (max_batch, size) */
     float *bn_mean, *bn_rstd; /* (c) */
     int32_t *argmax;          /* maxpool, (max_batch, size) */
     int grad_written;         /* during backward: dout already holds a contribution */
@@ -48,7 +48,7 @@ struct pt_net {
     int n_layers;
     int in_c, in_h, in_w;
     int max_batch;
-    int n; /* samples in the last forward */
+    int n;       /* samples in the last forward */
     int trained; /* the last forward was in train mode */
     const int64_t *sample_ids;
     uint64_t dropout_key;
@@ -64,11 +64,12 @@ struct pt_net {
     size_t max_size;
 };
 
-/* ---- construction ------------------------------------------------------------------------------ */
+/* ---- construction ------------------------------------------------------------------------------
+ */
 
 static int add_tensor(pt_tensor_info **table, int *n, size_t *total, const layer *l,
-                      const char *field, int ndims, const int64_t *shape, int decay,
-                      size_t *offset, pt_error *err)
+                      const char *field, int ndims, const int64_t *shape, int decay, size_t *offset,
+                      pt_error *err)
 {
     pt_tensor_info *grown = realloc(*table, (size_t)(*n + 1) * sizeof *grown);
     if (!grown)
@@ -115,9 +116,15 @@ static int shape_layer(pt_net *net, int i, int n_classes, pt_error *err)
     int status = PT_OK;
     switch (s->type) {
     case PT_LAYER_CONV:
-        l->conv = (pt_conv_dims){.n = net->max_batch, .c = l->in_c, .h = l->in_h, .w = l->in_w,
-                                 .k = s->filters, .r = s->size, .s = s->size,
-                                 .stride = s->stride, .pad = s->pad};
+        l->conv = (pt_conv_dims){.n = net->max_batch,
+                                 .c = l->in_c,
+                                 .h = l->in_h,
+                                 .w = l->in_w,
+                                 .k = s->filters,
+                                 .r = s->size,
+                                 .s = s->size,
+                                 .stride = s->stride,
+                                 .pad = s->pad};
         status = pt_conv_check(&l->conv, err);
         if (status != PT_OK)
             break;
@@ -127,8 +134,13 @@ static int shape_layer(pt_net *net, int i, int n_classes, pt_error *err)
         l->flops = 2.0 * s->filters * l->in_c * s->size * s->size * l->h * l->w;
         break;
     case PT_LAYER_MAXPOOL:
-        l->pool = (pt_pool_dims){.n = net->max_batch, .c = l->in_c, .h = l->in_h, .w = l->in_w,
-                                 .kernel = s->size, .stride = s->stride, .pad = s->pad};
+        l->pool = (pt_pool_dims){.n = net->max_batch,
+                                 .c = l->in_c,
+                                 .h = l->in_h,
+                                 .w = l->in_w,
+                                 .kernel = s->size,
+                                 .stride = s->stride,
+                                 .pad = s->pad};
         status = pt_maxpool_check(&l->pool, err);
         if (status != PT_OK)
             break;
@@ -146,11 +158,10 @@ static int shape_layer(pt_net *net, int i, int n_classes, pt_error *err)
     case PT_LAYER_RESIDUAL: {
         const layer *other = &net->layers[l->from];
         if (l->from < 0 || other->c != l->c || other->h != l->h || other->w != l->w)
-            status = pt_error_set(err, PT_ERR_INVALID,
-                                  "%s (line %d): residual adds %dx%dx%d to %dx%dx%d", l->name,
-                                  s->line, l->c, l->h, l->w, l->from >= 0 ? other->c : net->in_c,
-                                  l->from >= 0 ? other->h : net->in_h,
-                                  l->from >= 0 ? other->w : net->in_w);
+            status = pt_error_set(
+                err, PT_ERR_INVALID, "%s (line %d): residual adds %dx%dx%d to %dx%dx%d", l->name,
+                s->line, l->c, l->h, l->w, l->from >= 0 ? other->c : net->in_c,
+                l->from >= 0 ? other->h : net->in_h, l->from >= 0 ? other->w : net->in_w);
         break;
     }
     default:
@@ -176,23 +187,23 @@ static int add_layer_params(pt_net *net, layer *l, pt_error *err)
                             4, wshape, 1, &l->weight, err);
         int64_t bshape[1] = {s->filters};
         if (status == PT_OK && s->bias)
-            status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l,
-                                "bias", 1, bshape, 0, &l->bias, err);
+            status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "bias",
+                                1, bshape, 0, &l->bias, err);
     } else if (s->type == PT_LAYER_DENSE) {
         int64_t wshape[2] = {l->c, (int64_t)l->in_c * l->in_h * l->in_w};
         status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "weight",
                             2, wshape, 1, &l->weight, err);
         int64_t bshape[1] = {l->c};
         if (status == PT_OK && s->bias)
-            status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l,
-                                "bias", 1, bshape, 0, &l->bias, err);
+            status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "bias",
+                                1, bshape, 0, &l->bias, err);
     } else if (s->type == PT_LAYER_BATCHNORM) {
         int64_t shape[1] = {l->c};
         status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "weight",
                             1, shape, 0, &l->gamma, err);
         if (status == PT_OK)
-            status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l,
-                                "bias", 1, shape, 0, &l->beta, err);
+            status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "bias",
+                                1, shape, 0, &l->beta, err);
         if (status == PT_OK)
             status = add_tensor(&net->state_table, &net->n_state_tensors, &net->n_state, l,
                                 "running_mean", 1, shape, 0, &l->running_mean, err);
@@ -259,7 +270,8 @@ static int allocate_buffers(pt_net *net, pt_error *err)
         }
         if (l->spec.type == PT_LAYER_CONV) {
             int images = net->max_batch;
-            while (images > 1 && pt_conv_workspace_size(&l->conv, images) > MAX_CONV_WORKSPACE_FLOATS)
+            while (images > 1 &&
+                   pt_conv_workspace_size(&l->conv, images) > MAX_CONV_WORKSPACE_FLOATS)
                 images /= 2;
             size_t need = pt_conv_workspace_size(&l->conv, images);
             if (need > conv_ws)
@@ -279,8 +291,8 @@ int pt_net_create(const pt_arch *arch, int channels, int height, int width, int 
 {
     *out = NULL;
     if (channels <= 0 || height <= 0 || width <= 0 || n_classes <= 0 || max_batch <= 0)
-        return pt_error_set(err, PT_ERR_INVALID, "bad network input %dx%dx%d, %d classes",
-                            channels, height, width, n_classes);
+        return pt_error_set(err, PT_ERR_INVALID, "bad network input %dx%dx%d, %d classes", channels,
+                            height, width, n_classes);
     pt_net *net = calloc(1, sizeof *net);
     if (!net)
         return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
@@ -389,17 +401,45 @@ void pt_net_init_params(pt_net *net, uint64_t seed)
     }
 }
 
-/* ---- accessors ---------------------------------------------------------------------------------- */
+/* ---- accessors ----------------------------------------------------------------------------------
+ */
 
-float *pt_net_params(pt_net *net) { return net->params; }
-float *pt_net_grads(pt_net *net) { return net->grads; }
-float *pt_net_state(pt_net *net) { return net->state; }
-size_t pt_net_param_count(const pt_net *net) { return net->n_params; }
-size_t pt_net_state_count(const pt_net *net) { return net->n_state; }
-const uint8_t *pt_net_decay_mask(const pt_net *net) { return net->decay_mask; }
-float *pt_net_input(pt_net *net) { return net->input; }
-int pt_net_outputs(const pt_net *net) { return (int)net->layers[net->n_layers - 1].size; }
-int pt_net_max_batch(const pt_net *net) { return net->max_batch; }
+float *pt_net_params(pt_net *net)
+{
+    return net->params;
+}
+float *pt_net_grads(pt_net *net)
+{
+    return net->grads;
+}
+float *pt_net_state(pt_net *net)
+{
+    return net->state;
+}
+size_t pt_net_param_count(const pt_net *net)
+{
+    return net->n_params;
+}
+size_t pt_net_state_count(const pt_net *net)
+{
+    return net->n_state;
+}
+const uint8_t *pt_net_decay_mask(const pt_net *net)
+{
+    return net->decay_mask;
+}
+float *pt_net_input(pt_net *net)
+{
+    return net->input;
+}
+int pt_net_outputs(const pt_net *net)
+{
+    return (int)net->layers[net->n_layers - 1].size;
+}
+int pt_net_max_batch(const pt_net *net)
+{
+    return net->max_batch;
+}
 
 const pt_tensor_info *pt_net_param_table(const pt_net *net, int *n)
 {
@@ -426,7 +466,8 @@ double pt_net_flops_per_sample(const pt_net *net)
     return flops;
 }
 
-/* ---- forward ------------------------------------------------------------------------------------ */
+/* ---- forward ------------------------------------------------------------------------------------
+ */
 
 static const float *layer_input(const pt_net *net, const layer *l)
 {
@@ -448,14 +489,13 @@ static void forward_layer(pt_net *net, layer *l, int n, int train)
     }
     case PT_LAYER_BATCHNORM:
         if (train)
-            pt_batchnorm_forward_train(l->out, l->bn_mean, l->bn_rstd,
-                                       net->state + l->running_mean, net->state + l->running_var,
-                                       in, p + l->gamma, p + l->beta, n, l->c, l->h * l->w,
-                                       PT_BN_MOMENTUM, PT_BN_EPS);
+            pt_batchnorm_forward_train(l->out, l->bn_mean, l->bn_rstd, net->state + l->running_mean,
+                                       net->state + l->running_var, in, p + l->gamma, p + l->beta,
+                                       n, l->c, l->h * l->w, PT_BN_MOMENTUM, PT_BN_EPS);
         else
             pt_batchnorm_forward_eval(l->out, in, p + l->gamma, p + l->beta,
-                                      net->state + l->running_mean, net->state + l->running_var,
-                                      n, l->c, l->h * l->w, PT_BN_EPS);
+                                      net->state + l->running_mean, net->state + l->running_var, n,
+                                      l->c, l->h * l->w, PT_BN_EPS);
         break;
     case PT_LAYER_RELU:
         pt_relu_forward(l->out, in, (size_t)n * l->size);
@@ -503,7 +543,8 @@ const float *pt_net_forward(pt_net *net, int n, int train, const int64_t *sample
     return net->layers[net->n_layers - 1].out;
 }
 
-/* ---- backward ----------------------------------------------------------------------------------- */
+/* ---- backward -----------------------------------------------------------------------------------
+ */
 
 /* Where a layer's backward writes its input gradient: straight into the input's gradient buffer
  * if nothing is there yet, else into scratch, to be added (a block input read twice). NULL for
@@ -557,8 +598,8 @@ static void backward_layer(pt_net *net, layer *l, int n)
     case PT_LAYER_CONV: {
         pt_conv_dims d = l->conv;
         d.n = n;
-        pt_conv_backward(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL, l->dout,
-                         in, p + l->weight, &d, net->conv_ws, net->conv_ws_floats);
+        pt_conv_backward(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL, l->dout, in,
+                         p + l->weight, &d, net->conv_ws, net->conv_ws_floats);
         break;
     }
     case PT_LAYER_BATCHNORM:
@@ -566,8 +607,8 @@ static void backward_layer(pt_net *net, layer *l, int n)
             pt_batchnorm_backward(din, g + l->gamma, g + l->beta, l->dout, in, l->bn_mean,
                                   l->bn_rstd, p + l->gamma, n, l->c, l->h * l->w);
         else /* a batch norm on the raw input still trains its gamma and beta */
-            pt_batchnorm_backward(net->scratch, g + l->gamma, g + l->beta, l->dout, in,
-                                  l->bn_mean, l->bn_rstd, p + l->gamma, n, l->c, l->h * l->w);
+            pt_batchnorm_backward(net->scratch, g + l->gamma, g + l->beta, l->dout, in, l->bn_mean,
+                                  l->bn_rstd, p + l->gamma, n, l->c, l->h * l->w);
         break;
     case PT_LAYER_RELU:
         if (din)
@@ -585,8 +626,8 @@ static void backward_layer(pt_net *net, layer *l, int n)
             pt_global_avgpool_backward(din, l->dout, n, l->in_c, l->in_h * l->in_w);
         break;
     case PT_LAYER_DENSE:
-        pt_dense_backward(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL, l->dout,
-                          in, p + l->weight, n, (int)in_size, l->c);
+        pt_dense_backward(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL, l->dout, in,
+                          p + l->weight, n, (int)in_size, l->c);
         break;
     case PT_LAYER_DROPOUT:
         if (din && l->spec.p > 0.0f)
@@ -648,7 +689,8 @@ void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, 
     }
 }
 
-/* ---- description -------------------------------------------------------------------------------- */
+/* ---- description --------------------------------------------------------------------------------
+ */
 
 int pt_net_describe(const pt_net *net, char *buf, size_t cap)
 {

@@ -13,8 +13,8 @@ struct pt_reducer {
     size_t bucket_floats;
     size_t ready_from; /* gradients [ready_from, n) are final */
     size_t sent_from;  /* gradients [sent_from, n) are being reduced */
-    int buckets;      /* sent in the current step */
-    int last_buckets; /* sent in the last finished step */
+    int buckets;       /* sent in the current step */
+    int last_buckets;  /* sent in the last finished step */
 };
 
 int pt_reducer_create(const pt_comm *comm, float *grads, size_t n, size_t bucket_floats,

@@ -81,18 +81,17 @@ int pt_report_load_history(const char *run_dir, int64_t max_epoch, pt_history *h
         return status;
     FILE *f = fopen(path, "r");
     if (!f)
-        return errno == ENOENT ? PT_OK : pt_error_set(err, PT_ERR_IO, "%s: %s", path,
-                                                      strerror(errno));
+        return errno == ENOENT ? PT_OK
+                               : pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(errno));
     char line[1024];
     while (fgets(line, sizeof line, f) && h->n < PT_REPORT_MAX_EPOCHS) {
         pt_epoch_record r;
         long long epoch, step;
-        int got = sscanf(line,
-                         "%lld,%lld,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf",
-                         &epoch, &step, &r.lr, &r.train_loss, &r.train_accuracy, &r.val_loss,
-                         &r.val_accuracy, &r.val_sensitivity, &r.val_specificity, &r.val_f1,
-                         &r.val_auc, &r.images_per_s, &r.epoch_s, &r.compute_s, &r.allreduce_s,
-                         &r.data_s, &r.optim_s, &r.eval_s);
+        int got = sscanf(
+            line, "%lld,%lld,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf",
+            &epoch, &step, &r.lr, &r.train_loss, &r.train_accuracy, &r.val_loss, &r.val_accuracy,
+            &r.val_sensitivity, &r.val_specificity, &r.val_f1, &r.val_auc, &r.images_per_s,
+            &r.epoch_s, &r.compute_s, &r.allreduce_s, &r.data_s, &r.optim_s, &r.eval_s);
         if (got != 18 || epoch > max_epoch)
             continue; /* the header, or an epoch the resumed run will redo */
         r.epoch = epoch;
@@ -125,8 +124,7 @@ int pt_report_learning_curves(const char *run_dir, const pt_history *h, pt_error
     status = pt_plot_lines(path, "Loss per epoch", "epoch", "loss", loss, 2, err);
     if (status == PT_OK)
         status = join(path, run_dir, "val_metrics.png", err);
-    pt_plot_series quality[2] = {{"val AUC", x, val_auc, h->n},
-                                 {"val accuracy", x, val_acc, h->n}};
+    pt_plot_series quality[2] = {{"val AUC", x, val_auc, h->n}, {"val accuracy", x, val_acc, h->n}};
     if (status == PT_OK)
         status = pt_plot_lines(path, "Validation AUC and accuracy", "epoch", "", quality, 2, err);
     free(x);
@@ -261,14 +259,14 @@ static int roc_plot(const char *run_dir, const char *const *class_names, int k, 
                             c, &data[n_curves], &points, &auc, &local) != PT_OK)
             continue; /* a class with no positives (or no negatives) has no curve */
         snprintf(names[n_curves], sizeof names[0], "%s (AUC %.3f)", class_names[c], auc);
-        curves[n_curves] = (pt_plot_series){names[n_curves], data[n_curves],
-                                            data[n_curves] + points, points};
+        curves[n_curves] =
+            (pt_plot_series){names[n_curves], data[n_curves], data[n_curves] + points, points};
         n_curves++;
     }
     if (n_curves > 0) {
         double op[2] = {1.0 - m->specificity, m->sensitivity};
-        status = pt_plot_roc_curves(path, binary ? "ROC curve (test)" : "ROC curves (test)",
-                                    curves, n_curves, binary ? op : NULL, err);
+        status = pt_plot_roc_curves(path, binary ? "ROC curve (test)" : "ROC curves (test)", curves,
+                                    n_curves, binary ? op : NULL, err);
     }
     for (int i = 0; i < n_curves; i++)
         free(data[i]);
@@ -332,9 +330,8 @@ static int misclassified_grid(const char *run_dir, const char *const *class_name
 
 int pt_report_test_plots(const char *run_dir, const char *const *class_names, int n_classes,
                          int multi_label, const int32_t *labels, const uint8_t *targets,
-                         const float *probs, int64_t n, double threshold,
-                         const pt_metrics *metrics, const uint8_t *images, int height, int width,
-                         pt_error *err)
+                         const float *probs, int64_t n, double threshold, const pt_metrics *metrics,
+                         const uint8_t *images, int height, int width, pt_error *err)
 {
     int status = roc_plot(run_dir, class_names, n_classes, multi_label, labels, targets, probs, n,
                           metrics, err);

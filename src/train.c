@@ -48,8 +48,7 @@ static int install_stop_handlers(pt_error *err)
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGUSR1, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        return pt_error_set(err, PT_ERR_IO, "cannot install signal handlers: %s",
-                            strerror(errno));
+        return pt_error_set(err, PT_ERR_IO, "cannot install signal handlers: %s", strerror(errno));
     return PT_OK;
 }
 
@@ -123,7 +122,8 @@ typedef struct trainer {
     char config_json[16384];
 } trainer;
 
-/* ---- messages (rank 0) ------------------------------------------------------------------------ */
+/* ---- messages (rank 0) ------------------------------------------------------------------------
+ */
 
 static void say(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -146,7 +146,8 @@ static void say(trainer *t, const char *fmt, ...)
     }
 }
 
-/* ---- set-up ------------------------------------------------------------------------------------ */
+/* ---- set-up ------------------------------------------------------------------------------------
+ */
 
 static int mkdir_p(const char *path, pt_error *err)
 {
@@ -238,8 +239,8 @@ static int setup_optimizer(trainer *t, pt_error *err)
     t->schedule.warmup_steps = (int64_t)llround(cfg->warmup_epochs * (double)t->steps_per_epoch);
     t->schedule.total_steps = t->total_steps;
     t->schedule.min_lr = cfg->min_lr;
-    t->schedule.step_size = (int64_t)(cfg->step_epochs > 0 ? cfg->step_epochs : 1) *
-                            t->steps_per_epoch;
+    t->schedule.step_size =
+        (int64_t)(cfg->step_epochs > 0 ? cfg->step_epochs : 1) * t->steps_per_epoch;
     t->schedule.gamma = cfg->gamma;
     return pt_lr_schedule_check(&t->schedule, err);
 }
@@ -352,7 +353,8 @@ static int open_run_dir(trainer *t, pt_error *err)
     return write_text_file(t->cfg->run_dir, "config.json", t->config_json, err);
 }
 
-/* ---- one training step ------------------------------------------------------------------------- */
+/* ---- one training step -------------------------------------------------------------------------
+ */
 
 /* Fills the input buffer with this rank's slice of global batch b; returns its size. */
 static int load_batch(trainer *t, int64_t b, double *global_normalizer)
@@ -366,9 +368,9 @@ static int load_batch(trainer *t, int64_t b, double *global_normalizer)
     for (int64_t j = 0; j < count; j++) {
         int64_t idx = t->perm[begin + j];
         t->sample_ids[j] = idx;
-        pt_augment_sample(&t->augment, t->cfg->seed, t->epoch, idx, ds->images + (size_t)idx * image,
-                          ds->height, ds->width, (float)t->info->mean, (float)t->info->std,
-                          input + (size_t)j * image);
+        pt_augment_sample(&t->augment, t->cfg->seed, t->epoch, idx,
+                          ds->images + (size_t)idx * image, ds->height, ds->width,
+                          (float)t->info->mean, (float)t->info->std, input + (size_t)j * image);
         if (ds->multi_label)
             memcpy(t->targets + j * k, ds->targets + idx * k, (size_t)k);
         else
@@ -422,13 +424,12 @@ static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
 
     uint64_t dropout_key = pt_rng_hash3(t->cfg->seed, (uint64_t)t->global_step, 0x44524f50ULL);
     const float *logits = pt_net_forward(t->net, n, 1, t->sample_ids, dropout_key);
-    double loss_sum =
-        t->train.multi_label
-            ? pt_sigmoid_bce_forward_backward(t->dlogits, NULL, logits, t->targets, NULL, n, k,
-                                              normalizer)
-            : pt_softmax_xent_forward_backward(t->dlogits, NULL, logits, t->labels,
-                                               t->use_class_weights ? t->class_weights : NULL, n,
-                                               k, normalizer);
+    double loss_sum = t->train.multi_label
+                          ? pt_sigmoid_bce_forward_backward(t->dlogits, NULL, logits, t->targets,
+                                                            NULL, n, k, normalizer)
+                          : pt_softmax_xent_forward_backward(
+                                t->dlogits, NULL, logits, t->labels,
+                                t->use_class_weights ? t->class_weights : NULL, n, k, normalizer);
     double correct = count_correct(t, logits, n);
     pt_net_zero_grads(t->net);
     pt_net_backward(t->net, t->dlogits, pt_reducer_ready, t->reducer);
@@ -449,9 +450,8 @@ static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
                             isnan(loss) ? "NaN" : "infinite", (long long)t->global_step + 1,
                             (long long)t->epoch + 1);
     double lr = pt_lr_at(&t->schedule, t->opt_state.step);
-    int status = pt_optim_step(&t->opt, &t->opt_state, pt_net_params(t->net),
-                               pt_net_grads(t->net), pt_net_decay_mask(t->net),
-                               pt_net_param_count(t->net), lr, err);
+    int status = pt_optim_step(&t->opt, &t->opt_state, pt_net_params(t->net), pt_net_grads(t->net),
+                               pt_net_decay_mask(t->net), pt_net_param_count(t->net), lr, err);
     double t4 = pt_now_seconds();
     t->t_data += t1 - t0;
     t->t_compute += (t2 - t1) + (t3 - t2 - waited);
@@ -507,9 +507,8 @@ static int evaluate(trainer *t, const pt_dataset *ds, eval_result *res, pt_error
     if (ds->multi_label)
         normalizer = (double)ds->n * k;
     else
-        normalizer = pt_softmax_xent_normalizer(ds->labels, t->use_class_weights ? t->class_weights
-                                                                                 : NULL,
-                                                (int)ds->n, k);
+        normalizer = pt_softmax_xent_normalizer(
+            ds->labels, t->use_class_weights ? t->class_weights : NULL, (int)ds->n, k);
     pt_comm_allreduce_sum_f64(t->comm, &loss_sum, 1);
     res->loss = normalizer > 0 ? loss_sum / normalizer : NAN;
 
@@ -549,7 +548,8 @@ static double fixed_threshold(const trainer *t)
     return strtod(spec, NULL);
 }
 
-/* ---- epochs ------------------------------------------------------------------------------------ */
+/* ---- epochs ------------------------------------------------------------------------------------
+ */
 
 static void reset_epoch_counters(trainer *t)
 {
@@ -581,8 +581,8 @@ static void progress_line(trainer *t, double step_loss, double epoch_start, doub
     char eta[32];
     format_duration(rate > 0 ? (double)left * t->cfg->batch / rate : NAN, eta, sizeof eta);
     say(t, "epoch %lld/%d step %lld/%lld loss %.4f %.0f img/s ETA %s\n", (long long)t->epoch + 1,
-        t->cfg->epochs, (long long)t->step_in_epoch, (long long)t->steps_per_epoch, step_loss,
-        rate, eta);
+        t->cfg->epochs, (long long)t->step_in_epoch, (long long)t->steps_per_epoch, step_loss, rate,
+        eta);
 }
 
 /* Rank 0 saves model.h5 with the current parameters; every rank learns the outcome. */
@@ -643,8 +643,8 @@ static int end_epoch(trainer *t, double epoch_start, pt_error *err)
         "epoch %lld/%d  train loss %.4f acc %.3f  val loss %.4f acc %.3f auc %.3f  %.0f img/s  "
         "(compute %.1fs, allreduce wait %.2fs, data %.2fs, eval %.1fs)\n",
         (long long)row.epoch, t->cfg->epochs, row.train_loss, row.train_accuracy, row.val_loss,
-        row.val_accuracy, row.val_auc, row.images_per_s, row.compute_s, row.allreduce_s,
-        row.data_s, row.eval_s);
+        row.val_accuracy, row.val_auc, row.images_per_s, row.compute_s, row.allreduce_s, row.data_s,
+        row.eval_s);
 
     if (t->comm->rank == 0) {
         status = pt_report_epoch(t->cfg->run_dir, t->history, &row, err);
@@ -708,7 +708,8 @@ static int run_epochs(trainer *t, int *stopped_early, pt_error *err)
     return status;
 }
 
-/* ---- model, checkpoints, resume ---------------------------------------------------------------- */
+/* ---- model, checkpoints, resume ----------------------------------------------------------------
+ */
 
 static void iso_now(char *buf, size_t cap)
 {
@@ -837,8 +838,8 @@ static int resume(trainer *t, pt_error *err)
         return status;
     int64_t best_bits;
     memcpy(&best_bits, &t->best_score, sizeof best_bits);
-    int64_t scalars[7] = {found, t->epoch, t->step_in_epoch, t->global_step, t->best_epoch,
-                          best_bits, t->opt_state.step};
+    int64_t scalars[7] = {found,         t->epoch,  t->step_in_epoch, t->global_step,
+                          t->best_epoch, best_bits, t->opt_state.step};
     pt_comm_bcast_i64(t->comm, scalars, 7, 0);
     if (!scalars[0])
         return PT_OK;
@@ -850,14 +851,15 @@ static int resume(trainer *t, pt_error *err)
     t->opt_state.step = scalars[6];
     pt_comm_bcast_f32(t->comm, pt_net_params(t->net), pt_net_param_count(t->net), 0);
     pt_comm_bcast_f32(t->comm, pt_net_state(t->net), pt_net_state_count(t->net), 0);
-    pt_comm_bcast_f32(t->comm, t->opt_buf,
-                      pt_optim_state_floats(t->opt_state.kind, t->opt_state.n), 0);
+    pt_comm_bcast_f32(t->comm, t->opt_buf, pt_optim_state_floats(t->opt_state.kind, t->opt_state.n),
+                      0);
     if (t->comm->rank == 0)
         status = pt_report_load_history(t->cfg->run_dir, t->epoch, t->history, err);
     return pt_comm_agree_status(t->comm, status);
 }
 
-/* ---- the end: best model, threshold, test set, summary ---------------------------------------- */
+/* ---- the end: best model, threshold, test set, summary ----------------------------------------
+ */
 
 /* Loads run_dir/model.h5 (the best epoch's model) into the net on every rank. */
 static int restore_best_model(trainer *t, pt_error *err)
@@ -1055,8 +1057,8 @@ static int finish(trainer *t, double wall_start, pt_error *err)
             say(t,
                 "test (best epoch %lld, threshold %.3f): accuracy %.3f sensitivity %.3f "
                 "specificity %.3f auc %.3f\n",
-                (long long)t->best_epoch, threshold, m->accuracy, m->sensitivity,
-                m->specificity, m->auc);
+                (long long)t->best_epoch, threshold, m->accuracy, m->sensitivity, m->specificity,
+                m->auc);
         else if (status == PT_OK)
             say(t, "test (best epoch %lld): accuracy %.3f macro auc %.3f\n",
                 (long long)t->best_epoch, m->accuracy, m->macro_auc);
@@ -1071,7 +1073,8 @@ static int finish(trainer *t, double wall_start, pt_error *err)
     return pt_comm_agree_status(t->comm, status);
 }
 
-/* ---- the run ------------------------------------------------------------------------------------- */
+/* ---- the run
+ * ------------------------------------------------------------------------------------- */
 
 static int setup(trainer *t, pt_error *err)
 {
@@ -1165,8 +1168,9 @@ static void log_start(trainer *t)
     say(t, "ptrain %s: %s on %s (%lld train, %lld val, %lld test images, %dx%d, %d classes)\n",
         PT_VERSION, t->arch.name, t->cfg->data, (long long)t->train.n, (long long)t->val.n,
         (long long)t->test.n, t->info->height, t->info->width, t->info->n_classes);
-    say(t, "%d rank(s) x %d OpenBLAS thread(s); global batch %d (%d per rank at most); %lld "
-           "steps per epoch; %.3f GFLOP forward per image\n",
+    say(t,
+        "%d rank(s) x %d OpenBLAS thread(s); global batch %d (%d per rank at most); %lld "
+        "steps per epoch; %.3f GFLOP forward per image\n",
         t->comm->size, choose_threads(t), t->cfg->batch, t->max_local,
         (long long)t->steps_per_epoch, pt_net_flops_per_sample(t->net) / 1e9);
     if (t->use_class_weights) {
@@ -1200,8 +1204,9 @@ int pt_train_run(const pt_train_config *cfg, const pt_comm *comm, pt_error *err)
         say(t, "stopped after step %lld as asked; resume with --resume auto\n",
             (long long)t->global_step);
     if (status == PT_OK && stopped_early == 2) {
-        say(t, "stopped by a signal after step %lld, checkpoint written; resume with --resume "
-               "auto\n",
+        say(t,
+            "stopped by a signal after step %lld, checkpoint written; resume with --resume "
+            "auto\n",
             (long long)t->global_step);
         status = PT_STOPPED;
     }

@@ -20,10 +20,10 @@
 #include "ptrain/comm.h"
 #include "ptrain/common.h"
 
-#define PT_CACHE_FORMAT "ptrain-cache"
-#define PT_CACHE_VERSION 1
+#define PT_CACHE_FORMAT      "ptrain-cache"
+#define PT_CACHE_VERSION     1
 #define PT_CACHE_MAX_CLASSES 64
-#define PT_CACHE_NAME_MAX 64
+#define PT_CACHE_NAME_MAX    64
 
 /* ---- writing (collective: every rank calls every function with the same arguments unless a
  * comment says otherwise) ---- */

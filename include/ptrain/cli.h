@@ -8,8 +8,8 @@
 #include "ptrain/comm.h"
 #include "ptrain/common.h"
 
-#define PT_EXIT_RUNTIME 1
-#define PT_EXIT_USAGE 2
+#define PT_EXIT_RUNTIME   1
+#define PT_EXIT_USAGE     2
 #define PT_EXIT_PREEMPTED 3 /* stopped by SIGUSR1/SIGTERM after writing a checkpoint */
 
 /* Whole number in [lo, hi]; 0 on success, -1 otherwise. */

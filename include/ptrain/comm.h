@@ -34,8 +34,7 @@ _Noreturn void pt_comm_abort(const pt_comm *comm, int code);
 void pt_comm_barrier(const pt_comm *comm);
 
 /* Broadcasts a byte buffer from root. On other ranks *data is malloc'd and *size set. */
-int pt_comm_bcast_bytes(const pt_comm *comm, uint8_t **data, size_t *size, int root,
-                        pt_error *err);
+int pt_comm_bcast_bytes(const pt_comm *comm, uint8_t **data, size_t *size, int root, pt_error *err);
 
 /* Broadcasts `count` int64 values in place from root. */
 void pt_comm_bcast_i64(const pt_comm *comm, int64_t *values, int count, int root);

@@ -9,9 +9,9 @@
 #include "ptrain/common.h"
 
 typedef struct pt_idx {
-    int n_dims;       /* 1 for labels, 3 for images */
-    int64_t dims[3];  /* dims[0] = number of records */
-    uint8_t *data;    /* prod(dims) bytes, owned */
+    int n_dims;      /* 1 for labels, 3 for images */
+    int64_t dims[3]; /* dims[0] = number of records */
+    uint8_t *data;   /* prod(dims) bytes, owned */
 } pt_idx;
 
 /* Reads an unsigned-byte IDX file (magic 0x00000801 or 0x00000803), gzipped or plain. */

@@ -18,7 +18,7 @@ int pt_jpeg_decode(const uint8_t *data, size_t size, const char *name, const pt_
                    pt_image *out, pt_error *err);
 
 /* Writes 8-bit pixels with 1 (gray) or 3 (RGB) channels at quality 1..100. */
-int pt_jpeg_write_file(const char *path, const uint8_t *pixels, int width, int height,
-                       int channels, int quality, pt_error *err);
+int pt_jpeg_write_file(const char *path, const uint8_t *pixels, int width, int height, int channels,
+                       int quality, pt_error *err);
 
 #endif

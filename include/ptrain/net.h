@@ -20,7 +20,7 @@
 #define PT_NET_NAME_MAX 64
 
 typedef struct pt_tensor_info {
-    char name[PT_NET_NAME_MAX]; /* "conv1.weight", "batchnorm2.running_var" */
+    char name[PT_NET_NAME_MAX];  /* "conv1.weight", "batchnorm2.running_var" */
     char layer[PT_NET_NAME_MAX]; /* "conv1" */
     char field[16];              /* "weight", "bias", "running_mean", ... */
     int ndims;

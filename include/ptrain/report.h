@@ -48,8 +48,7 @@ int pt_report_predictions(const char *path, const char *const *class_names, int 
  * images, single-label). */
 int pt_report_test_plots(const char *run_dir, const char *const *class_names, int n_classes,
                          int multi_label, const int32_t *labels, const uint8_t *targets,
-                         const float *probs, int64_t n, double threshold,
-                         const pt_metrics *metrics, const uint8_t *images, int height, int width,
-                         pt_error *err);
+                         const float *probs, int64_t n, double threshold, const pt_metrics *metrics,
+                         const uint8_t *images, int height, int width, pt_error *err);
 
 #endif

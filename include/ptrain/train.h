@@ -15,32 +15,32 @@
 #include "ptrain/common.h"
 
 typedef struct pt_train_config {
-    const char *data;     /* cache.h5 */
-    const char *arch;     /* preset name or architecture file */
-    const char *run_dir;  /* results/<run-name> */
-    const char *resume;   /* NULL, "auto" or a checkpoint path */
+    const char *data;    /* cache.h5 */
+    const char *arch;    /* preset name or architecture file */
+    const char *run_dir; /* results/<run-name> */
+    const char *resume;  /* NULL, "auto" or a checkpoint path */
     int epochs;
-    int batch;            /* GLOBAL batch: hyperparameters mean the same for any -np */
+    int batch; /* GLOBAL batch: hyperparameters mean the same for any -np */
     double lr;
-    const char *opt;      /* "sgd" or "adamw" */
+    const char *opt; /* "sgd" or "adamw" */
     double momentum;
     int nesterov;
     double weight_decay;
     const char *schedule; /* "constant", "cosine" or "step" */
     double warmup_epochs;
     double min_lr;
-    int step_epochs;      /* step schedule: decay every this many epochs */
-    double gamma;         /* step schedule factor */
+    int step_epochs; /* step schedule: decay every this many epochs */
+    double gamma;    /* step schedule factor */
     uint64_t seed;
-    int64_t ckpt_every;   /* steps between checkpoints; 0: at the end of every epoch */
+    int64_t ckpt_every; /* steps between checkpoints; 0: at the end of every epoch */
     int keep_ckpts;
     const char *class_weights; /* "auto", "none" or "w1,w2,..." */
     const char *threshold;     /* "youden", "0.5" or a value */
     int augment;
-    int threads;          /* OpenBLAS threads per rank; 0: cores on the node / ranks on it */
+    int threads; /* OpenBLAS threads per rank; 0: cores on the node / ranks on it */
     int drop_last;
-    double log_seconds;   /* seconds between progress lines */
-    int64_t max_steps;    /* stop after this many steps in total (0: no limit); for tests */
+    double log_seconds;       /* seconds between progress lines */
+    int64_t max_steps;        /* stop after this many steps in total (0: no limit); for tests */
     int64_t stop_after_steps; /* simulate preemption: exit after this global step, after its
                                  checkpoint (0: off); for tests */
     size_t bucket_floats;

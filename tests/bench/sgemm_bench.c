@@ -47,8 +47,8 @@ int main(int argc, char **argv)
         for (int r = 0; r < 5; r++) {
             double t0 = pt_now_seconds();
             for (int i = 0; i < reps; i++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, sh->m, sh->n, sh->k, 1.0f,
-                            a, sh->k, b, sh->n, 0.0f, c, sh->n);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, sh->m, sh->n, sh->k, 1.0f, a,
+                            sh->k, b, sh->n, 0.0f, c, sh->n);
             rates[r] = flops * reps / (pt_now_seconds() - t0) / 1e9;
         }
         qsort(rates, 5, sizeof *rates, compare);

@@ -16,8 +16,8 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
     return h;
 }
 
-static int digest_strings(pt_cache *c, const char *split, const char *what, int64_t n,
-                          int show, pt_error *err)
+static int digest_strings(pt_cache *c, const char *split, const char *what, int64_t n, int show,
+                          pt_error *err)
 {
     const size_t stride = 512;
     char *buf = calloc((size_t)(n ? n : 1), stride);

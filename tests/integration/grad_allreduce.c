@@ -15,7 +15,7 @@
 #include "ptrain/sampler.h"
 
 #define BATCH 12
-#define SIDE 12
+#define SIDE  12
 
 static const char *arch_text = "[conv]\nfilters=6\nsize=3\n[relu]\n[maxpool]\n"
                                "[conv]\nfilters=8\nsize=3\nstride=2\n[relu]\n"
@@ -40,8 +40,8 @@ static void gradient(pt_net *net, const float *input, const int32_t *labels, int
     memcpy(pt_net_input(net), input + begin * SIDE * SIDE, (size_t)count * SIDE * SIDE * 4);
     const float *logits = pt_net_forward(net, (int)count, 1, NULL, 0);
     float dlogits[BATCH * 3];
-    pt_softmax_xent_forward_backward(dlogits, NULL, logits, labels + begin, weights, (int)count,
-                                     3, normalizer);
+    pt_softmax_xent_forward_backward(dlogits, NULL, logits, labels + begin, weights, (int)count, 3,
+                                     normalizer);
     pt_net_zero_grads(net);
     pt_net_backward(net, dlogits, reducer ? pt_reducer_ready : NULL, reducer);
     if (reducer)
@@ -60,8 +60,8 @@ int main(int argc, char **argv)
     if (pt_arch_parse(arch_text, "test", &arch, &err) != PT_OK ||
         pt_net_create(&arch, 1, SIDE, SIDE, 3, BATCH, &net, &err) != PT_OK ||
         pt_net_create(&arch, 1, SIDE, SIDE, 3, BATCH, &whole, &err) != PT_OK ||
-        pt_reducer_create(&comm, pt_net_grads(net), pt_net_param_count(net), 64, &reducer,
-                          &err) != PT_OK) {
+        pt_reducer_create(&comm, pt_net_grads(net), pt_net_param_count(net), 64, &reducer, &err) !=
+            PT_OK) {
         fprintf(stderr, "grad_allreduce: %s\n", err.msg);
         pt_comm_abort(&comm, 1);
     }

@@ -33,10 +33,9 @@ int main(int argc, char **argv)
     const pt_tensor_info *t = pt_net_param_table(a, &n);
     double worst_rel = 0, worst_abs = 0;
     const char *worst = "";
-    int identical = memcmp(pt_net_params(a), pt_net_params(b),
-                           pt_net_param_count(a) * sizeof(float)) == 0 &&
-                    memcmp(pt_net_state(a), pt_net_state(b),
-                           pt_net_state_count(a) * sizeof(float)) == 0;
+    int identical =
+        memcmp(pt_net_params(a), pt_net_params(b), pt_net_param_count(a) * sizeof(float)) == 0 &&
+        memcmp(pt_net_state(a), pt_net_state(b), pt_net_state_count(a) * sizeof(float)) == 0;
     for (int i = 0; i < n; i++) {
         const float *pa = pt_net_params(a) + t[i].offset, *pb = pt_net_params(b) + t[i].offset;
         double scale = 0, diff = 0;

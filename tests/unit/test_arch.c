@@ -17,9 +17,9 @@ Test(arch, fmnist_preset_is_the_reference_net)
     pt_arch a;
     pt_error err;
     cr_assert_eq(pt_arch_load("fmnist", &a, &err), PT_OK, "%s", err.msg);
-    pt_layer_type want[] = {PT_LAYER_CONV,  PT_LAYER_RELU,    PT_LAYER_MAXPOOL,
-                            PT_LAYER_CONV,  PT_LAYER_RELU,    PT_LAYER_MAXPOOL,
-                            PT_LAYER_DENSE, PT_LAYER_RELU,    PT_LAYER_DENSE};
+    pt_layer_type want[] = {PT_LAYER_CONV,  PT_LAYER_RELU, PT_LAYER_MAXPOOL,
+                            PT_LAYER_CONV,  PT_LAYER_RELU, PT_LAYER_MAXPOOL,
+                            PT_LAYER_DENSE, PT_LAYER_RELU, PT_LAYER_DENSE};
     cr_assert_eq(a.n_layers, 9);
     for (int i = 0; i < 9; i++)
         cr_assert_eq(a.layers[i].type, want[i], "layer %d", i);
@@ -116,14 +116,12 @@ Test(arch, errors_name_the_file_and_line)
     pt_arch a;
     pt_error err;
     cr_assert_eq(pt_arch_parse("[conv]\nfilters=8\n[pool]\n", "x.cfg", &a, &err), PT_ERR_INVALID);
-    cr_assert(strstr(err.msg, "x.cfg:3") && strstr(err.msg, "unknown layer [pool]"), "%s",
-              err.msg);
+    cr_assert(strstr(err.msg, "x.cfg:3") && strstr(err.msg, "unknown layer [pool]"), "%s", err.msg);
     cr_assert_eq(pt_arch_parse("[conv]\nfilters=eight\n", "x.cfg", &a, &err), PT_ERR_INVALID);
     cr_assert(strstr(err.msg, "x.cfg:2") && strstr(err.msg, "eight"), "%s", err.msg);
     cr_assert_eq(pt_arch_parse("[conv]\nsize=3\n", "x.cfg", &a, &err), PT_ERR_INVALID);
     cr_assert(strstr(err.msg, "needs filters"), "%s", err.msg);
-    cr_assert_eq(pt_arch_parse("[relu]\n[residual]\nfrom=-5\n", "x.cfg", &a, &err),
-                 PT_ERR_INVALID);
+    cr_assert_eq(pt_arch_parse("[relu]\n[residual]\nfrom=-5\n", "x.cfg", &a, &err), PT_ERR_INVALID);
     cr_assert_eq(pt_arch_parse("# nothing\n", "x.cfg", &a, &err), PT_ERR_INVALID);
     cr_assert_eq(pt_arch_parse("[dropout]\np=1.5\n", "x.cfg", &a, &err), PT_ERR_INVALID);
     cr_assert_eq(pt_arch_load("/nonexistent/net.cfg", &a, &err), PT_ERR_IO);

@@ -7,8 +7,10 @@
 
 Test(common, every_code_has_its_own_description)
 {
-    int codes[] = {PT_OK, PT_ERR_IO, PT_ERR_NOMEM, PT_ERR_FORMAT, PT_ERR_UNSUPPORTED,
-                   PT_ERR_TOO_LARGE, PT_ERR_INVALID, PT_ERR_HDF5, PT_ERR_MPI, PT_ERR_EMPTY};
+    int codes[] = {PT_OK,          PT_ERR_IO,          PT_ERR_NOMEM,
+                   PT_ERR_FORMAT,  PT_ERR_UNSUPPORTED, PT_ERR_TOO_LARGE,
+                   PT_ERR_INVALID, PT_ERR_HDF5,        PT_ERR_MPI,
+                   PT_ERR_EMPTY};
     size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
         cr_assert_str_neq(pt_strerror(codes[i]), "unknown error");

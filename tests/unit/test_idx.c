@@ -96,10 +96,10 @@ Test(idx, real_fashion_mnist)
     }
     pt_idx labels, images;
     pt_error err;
-    cr_assert_eq(pt_idx_read(FASHION_DIR "/t10k-labels-idx1-ubyte.gz", &labels, &err), PT_OK,
-                 "%s", err.msg);
-    cr_assert_eq(pt_idx_read(FASHION_DIR "/t10k-images-idx3-ubyte.gz", &images, &err), PT_OK,
-                 "%s", err.msg);
+    cr_assert_eq(pt_idx_read(FASHION_DIR "/t10k-labels-idx1-ubyte.gz", &labels, &err), PT_OK, "%s",
+                 err.msg);
+    cr_assert_eq(pt_idx_read(FASHION_DIR "/t10k-images-idx3-ubyte.gz", &images, &err), PT_OK, "%s",
+                 err.msg);
     cr_assert_eq(labels.n_dims, 1);
     cr_assert_eq(labels.dims[0], 10000);
     cr_assert_eq(images.dims[0], 10000);

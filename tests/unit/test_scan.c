@@ -61,15 +61,12 @@ static const pt_entry *find(const pt_filelist *list, const char *path)
 static void make_kermany(const char *top)
 {
     char rel[256];
-    const char *files[] = {"train/NORMAL/IM-0115-0001.jpeg", "train/NORMAL/IM-0115-0002.jpeg",
-                           "train/NORMAL/NORMAL2-IM-0927-0001.jpeg",
-                           "train/PNEUMONIA/person1_bacteria_1.jpeg",
-                           "train/PNEUMONIA/person1_bacteria_2.jpeg",
-                           "train/PNEUMONIA/person2_virus_6.jpeg",
-                           "val/NORMAL/NORMAL2-IM-1427-0001.jpeg",
-                           "val/PNEUMONIA/person3_virus_7.jpeg",
-                           "test/NORMAL/IM-0001-0001.jpeg",
-                           "test/PNEUMONIA/person4_bacteria_9.jpeg"};
+    const char *files[] = {
+        "train/NORMAL/IM-0115-0001.jpeg",          "train/NORMAL/IM-0115-0002.jpeg",
+        "train/NORMAL/NORMAL2-IM-0927-0001.jpeg",  "train/PNEUMONIA/person1_bacteria_1.jpeg",
+        "train/PNEUMONIA/person1_bacteria_2.jpeg", "train/PNEUMONIA/person2_virus_6.jpeg",
+        "val/NORMAL/NORMAL2-IM-1427-0001.jpeg",    "val/PNEUMONIA/person3_virus_7.jpeg",
+        "test/NORMAL/IM-0001-0001.jpeg",           "test/PNEUMONIA/person4_bacteria_9.jpeg"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         snprintf(rel, sizeof rel, "%s%s", top, files[i]);
         put(rel, 0);
@@ -112,8 +109,8 @@ Test(scan, kermany_three_classes_and_keep_val, .init = make_root, .fini = remove
 {
     make_kermany("chest_xray/");
     put("chest_xray/train/PNEUMONIA/person9_unclear_1.jpeg", 0);
-    pt_scan_opts opts = {.layout = PT_LAYOUT_AUTO, .classes = "normal,bacteria,virus",
-                         .keep_source_val = 1};
+    pt_scan_opts opts = {
+        .layout = PT_LAYOUT_AUTO, .classes = "normal,bacteria,virus", .keep_source_val = 1};
     pt_filelist list;
     pt_error err;
     /* the folder above chest_xray/ is accepted */
