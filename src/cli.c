@@ -39,3 +39,27 @@ void pt_cli_report_error(const pt_comm *comm, const pt_error *err, const char *p
         fprintf(stderr, "%s: error: failed (no rank gave a reason)\n", prog);
     fflush(stderr);
 }
+
+int pt_cli_after_parse(const pt_comm *comm, int parsed, const pt_error *err, const char *prog,
+                       void (*usage)(FILE *))
+{
+    if (parsed == 0)
+        return -1;
+    if (parsed == 1) {
+        if (comm->rank == 0)
+            usage(stdout);
+        return 0;
+    }
+    if (comm->rank == 0)
+        fprintf(stderr, "%s: error: %s\n", prog, err->msg);
+    return PT_EXIT_USAGE;
+}
+
+int pt_cli_rank0_result(const pt_comm *comm, int status, const pt_error *err, const char *prog)
+{
+    status = pt_comm_agree_status(comm, status);
+    if (status == PT_OK)
+        return 0;
+    pt_cli_report_error(comm, err, prog);
+    return PT_EXIT_RUNTIME;
+}

@@ -165,22 +165,9 @@ int pt_cmd_predict(int argc, char **argv, const pt_comm *comm)
     predict_opts o;
     pt_error err;
     pt_error_clear(&err);
-    int parsed = parse(argc, argv, &o, &err);
-    if (parsed == 1) {
-        if (comm->rank == 0)
-            usage(stdout);
-        return 0;
-    }
-    if (parsed != 0) {
-        if (comm->rank == 0)
-            fprintf(stderr, "ptrain predict: error: %s\n", err.msg);
-        return PT_EXIT_USAGE;
-    }
+    int code = pt_cli_after_parse(comm, parse(argc, argv, &o, &err), &err, "ptrain predict", usage);
+    if (code >= 0)
+        return code;
     int status = comm->rank == 0 ? run_predict(&o, &err) : PT_OK;
-    status = pt_comm_agree_status(comm, status);
-    if (status != PT_OK) {
-        pt_cli_report_error(comm, &err, "ptrain predict");
-        return PT_EXIT_RUNTIME;
-    }
-    return 0;
+    return pt_cli_rank0_result(comm, status, &err, "ptrain predict");
 }

@@ -273,17 +273,9 @@ int pt_cmd_train(int argc, char **argv, const pt_comm *comm, const char *command
     cfg.command_line = command_line;
     pt_error err;
     pt_error_clear(&err);
-    int parsed = parse(argc, argv, &cfg, &err);
-    if (parsed == 1) {
-        if (comm->rank == 0)
-            usage(stdout);
-        return 0;
-    }
-    if (parsed != 0) {
-        if (comm->rank == 0)
-            fprintf(stderr, "ptrain train: error: %s\n", err.msg);
-        return PT_EXIT_USAGE;
-    }
+    int code = pt_cli_after_parse(comm, parse(argc, argv, &cfg, &err), &err, "ptrain train", usage);
+    if (code >= 0)
+        return code;
     char run_dir[1024];
     if (!cfg.run_dir) {
         default_run_dir(comm, cfg.arch, run_dir, sizeof run_dir);

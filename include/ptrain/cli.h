@@ -4,6 +4,7 @@
 #define PTRAIN_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ptrain/comm.h"
 #include "ptrain/common.h"
@@ -21,5 +22,15 @@ int pt_cli_double(const char *s, double lo, double hi, double *out);
 /* Prints "<prog>: error: <message>" once for the whole job: from the lowest rank whose err holds
  * a message (the others may not know the reason). Collective. */
 void pt_cli_report_error(const pt_comm *comm, const pt_error *err, const char *prog);
+
+/* After option parsing, where parse returned 1 for --help, 0 to run, anything else for a usage
+ * error with its message in err: prints the usage or the error on rank 0 and returns the exit
+ * status (0 or PT_EXIT_USAGE), or -1 when the command should run. */
+int pt_cli_after_parse(const pt_comm *comm, int parsed, const pt_error *err, const char *prog,
+                       void (*usage)(FILE *));
+
+/* After a command only rank 0 worked on: every rank learns rank 0's status; on failure the
+ * message is printed once. Returns the exit status (0 or PT_EXIT_RUNTIME). Collective. */
+int pt_cli_rank0_result(const pt_comm *comm, int status, const pt_error *err, const char *prog);
 
 #endif
