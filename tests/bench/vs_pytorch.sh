@@ -1,0 +1,155 @@
+#!/bin/bash
+# Training throughput of ptrain side by side with PyTorch (Debian's python3-torch, /usr/bin/python3).
+# Usage: tests/bench/vs_pytorch.sh BUILD_DIR [REPEATS]     writes results/vs_pytorch.md
+# fmnist (batch 64) and cxr (batch 32): ptrain at -np 1 with 1 and 2 threads and at -np 2 with 1
+# thread each, against tests/bench/torch_ref.py (the same presets, init and optimizer, in PyTorch's
+# tuned configuration: OpenMP threads = T, OpenBLAS at 1 thread, malloc neither mmapping nor
+# trimming) at 1 and 2 threads. Every run is alone on the machine (one after the other); each
+# measurement is ~10-20 s; the figures are medians of REPEATS runs, interleaved so drift hits both.
+# The -np 2 row is compared with PyTorch on 2 threads (the same 2 cores; not DDP).
+set -euo pipefail
+
+build="${1:-build}"
+repeats="${2:-3}"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+data="$build/bench-data"
+out="$root/results/vs_pytorch.md"
+py=/usr/bin/python3
+ref="$root/tests/bench/torch_ref.py"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+if [ "$(id -u)" -eq 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+if ! "$py" -c "import torch" 2>/dev/null; then
+    sh "$root/slurm/install-deps.sh" --bench --no-slurm
+fi
+
+# The caches train_bench.sh uses (made the same way if missing).
+mkdir -p "$data"
+[ -f "$data/fmnist.h5" ] ||
+    mpirun -np 2 "$build/bin/ptrain-prep" --src /usr/share/datasets/fashion-mnist \
+        --out "$data/fmnist.h5" --quiet >/dev/null
+if [ ! -f "$data/cxr128.h5" ]; then
+    "$build/bin/ptrain-synth" --out "$tmp/films" --count 1200 --min-size 256 --max-size 384 --seed 3 >/dev/null
+    mpirun -np 2 "$build/bin/ptrain-prep" --src "$tmp/films" --out "$data/cxr128.h5" --size 128 --quiet >/dev/null
+    rm -rf "$tmp/films"
+fi
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),*$/\1/p" "$2"; }
+
+# ptrain ARCH CACHE BATCH STEPS NP THREADS -> images/s
+ptrain_run() {
+    local arch=$1 cache=$2 batch=$3 steps=$4 np=$5 threads=$6
+    mpirun -np "$np" "$build/bin/ptrain" train --data "$cache" --arch "$arch" --batch "$batch" \
+        --epochs 1 --max-steps "$steps" --threads "$threads" --no-augment --quiet \
+        --run-dir "$tmp/run" >/dev/null
+    field train_images_per_second "$tmp/run/summary.json"
+    field parameters "$tmp/run/summary.json" >"$tmp/params.$arch"
+    rm -rf "$tmp/run"
+}
+# torch ARCH STEPS THREADS -> images/s
+torch_run() {
+    MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 OMP_NUM_THREADS="$3" OPENBLAS_NUM_THREADS=1 \
+        "$py" "$ref" "$1" "$3" "$2" | awk 'NF == 3 {print $3}'
+}
+
+# Steps per measurement (~10-20 s each on this 2-core machine); doubled when 2 cores work.
+# arch cache batch ptrain-steps torch-steps
+configs=("fmnist $data/fmnist.h5 64 200 300" "cxr $data/cxr128.h5 32 30 40")
+# label np threads torch-threads
+layouts=("1 1 1" "1 2 2" "2 1 2")
+declare -A pt th
+for r in $(seq "$repeats"); do
+    for cfg in "${configs[@]}"; do
+        read -r arch cache batch psteps tsteps <<<"$cfg"
+        for layout in "${layouts[@]}"; do
+            read -r np threads tt <<<"$layout"
+            cores=$((np * threads))
+            s=$psteps; [ "$np" -eq 2 ] && s=$((2 * psteps))
+            i=$(ptrain_run "$arch" "$cache" "$batch" "$s" "$np" "$threads")
+            pt[$arch,$np,$threads]+="$i "
+            echo "vs_pytorch: repeat $r: ptrain $arch np=$np threads=$threads: $i images/s" >&2
+            key="$arch,$tt"
+            # PyTorch once per thread count per repeat (the -np 2 row reuses the 2-thread figure).
+            if [ "$np" -eq 1 ]; then
+                j=$(torch_run "$arch" $((tsteps * cores)) "$tt")
+                th[$key]+="$j "
+                echo "vs_pytorch: repeat $r: torch  $arch threads=$tt: $j images/s" >&2
+            fi
+        done
+    done
+done
+
+cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+flags="$(grep -m1 '^flags' /proc/cpuinfo | grep -o 'avx512f\|avx2\|fma' | sort -u | tr '\n' ' ')"
+blas="$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)"
+openblas="$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo unknown)"
+torchver="$(dpkg-query -W -f='${Version}' python3-torch 2>/dev/null || echo unknown)"
+config="$("$py" "$ref" fmnist 1 1 0 --config | sed -n 's/^config: //p')"
+params=""
+for cfg in "${configs[@]}"; do
+    read -r arch _ <<<"$cfg"
+    n=$("$py" "$ref" "$arch" 1 1 0 --config | sed -n "s/^parameters: $arch //p")
+    params+="$arch $(cat "$tmp/params.$arch") in ptrain, $n in PyTorch; "
+done
+isa="$(DNNL_VERBOSE=1 OMP_NUM_THREADS=1 "$py" "$ref" fmnist 1 1 0 | sed -n 's/^onednn_verbose,info,cpu,isa://p' | head -n 1)"
+{
+    echo "# Training throughput: ptrain vs PyTorch"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, $(nproc) cores (flags: ${flags% }), $(uname -r)."
+    echo "Medians of $repeats runs each, ptrain and PyTorch interleaved, one run at a time; no augmentation;"
+    echo "random input for PyTorch, the cached images for ptrain (the data path is not the bottleneck)."
+    echo "The ratio is ptrain / PyTorch; the issue-5 target is >= 1.5. Trainable parameters: ${params%; }."
+    echo
+    echo "| network | batch | ptrain ranks x threads | PyTorch threads | ptrain img/s | PyTorch img/s | ratio |"
+    echo "|---|---:|---|---:|---:|---:|---:|"
+    for cfg in "${configs[@]}"; do
+        read -r arch cache batch psteps tsteps <<<"$cfg"
+        for layout in "${layouts[@]}"; do
+            read -r np threads tt <<<"$layout"
+            i=$(echo "${pt[$arch,$np,$threads]}" | tr ' ' '\n' | grep . | median)
+            j=$(echo "${th[$arch,$tt]}" | tr ' ' '\n' | grep . | median)
+            ratio=$(awk -v a="$i" -v b="$j" 'BEGIN {printf "%.2f", a / b}')
+            printf '| %s | %s | %s x %s | %s | %.0f | %.0f | %s |\n' "$arch" "$batch" "$np" "$threads" "$tt" "$i" "$j" "$ratio"
+        done
+    done
+    echo
+    echo "All runs (images/s, in order):"
+    echo
+    for cfg in "${configs[@]}"; do
+        read -r arch _ <<<"$cfg"
+        for layout in "${layouts[@]}"; do
+            read -r np threads tt <<<"$layout"
+            echo "- ptrain $arch $np x $threads: ${pt[$arch,$np,$threads]% }"
+        done
+        for tt in 1 2; do echo "- PyTorch $arch $tt thread(s): ${th[$arch,$tt]% }"; done
+    done
+    echo
+    echo "## PyTorch build"
+    echo
+    echo "python3-torch $torchver; BLAS: $blas (libopenblas0-pthread $openblas); oneDNN ISA at run time: ${isa:-unknown}."
+    echo
+    echo '```'
+    echo "$config"
+    echo '```'
+    echo
+    echo "## Commands"
+    echo
+    echo '```'
+    echo "make bench    # or: bash tests/bench/vs_pytorch.sh $build $repeats"
+    echo "mpirun -np NP $build/bin/ptrain train --data CACHE --arch A --batch B --epochs 1 --max-steps S \\"
+    echo "    --threads T --no-augment --quiet --run-dir TMP     # train_images_per_second of TMP/summary.json"
+    echo "MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 OMP_NUM_THREADS=T OPENBLAS_NUM_THREADS=1 \\"
+    echo "    /usr/bin/python3 tests/bench/torch_ref.py A T S"
+    echo '```'
+    echo
+    echo "Steps: ptrain fmnist 200 / cxr 30 per rank count 1 (doubled at -np 2); PyTorch fmnist 300 / cxr 40"
+    echo "per thread (after 20 / 5 warm-up steps). Caches: $data/fmnist.h5, $data/cxr128.h5."
+    echo "PyTorch: conv3x3 pad 1 with bias, BN eps 1e-5 momentum 0.1, kaiming_normal_ (fan_in) weights, zero"
+    echo "biases, SGD momentum 0.9 lr 0.01, cross-entropy; torch.set_num_threads(T); mallopt(M_MMAP_MAX, 0) and"
+    echo "mallopt(M_TRIM_THRESHOLD, 1 GiB) via ctypes before torch is imported."
+} >"$out"
+cat "$out"
