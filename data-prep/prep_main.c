@@ -27,9 +27,8 @@
 #include "scan.h"
 #include "split.h"
 
-#define PROG       "ptrain-prep"
-#define EXIT_USAGE 2
-#define PATH_CAP   4096
+#define PROG     "ptrain-prep"
+#define PATH_CAP 4096
 
 typedef struct prep_opts {
     const char *src;
@@ -87,7 +86,7 @@ static void usage(FILE *to)
 
 /* ---- option parsing -------------------------------------------------------------------------- */
 
-/* Returns 0 to run, 1 after --help, EXIT_USAGE on a bad command line (message in err). */
+/* Returns 0 to run, 1 after --help, PT_EXIT_USAGE on a bad command line (message in err). */
 static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
 {
     enum {
@@ -150,12 +149,12 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
             break;
         case O_SIZE:
             if (pt_cli_long(optarg, 4, 4096, &v))
-                return pt_error_set(err, EXIT_USAGE, "--size: '%s' is not 4..4096", optarg);
+                return pt_error_set(err, PT_EXIT_USAGE, "--size: '%s' is not 4..4096", optarg);
             o->size = (int)v;
             break;
         case O_LAYOUT:
             if (pt_layout_parse(optarg, &o->scan.layout) != PT_OK)
-                return pt_error_set(err, EXIT_USAGE,
+                return pt_error_set(err, PT_EXIT_USAGE,
                                     "--layout: '%s' is not auto|kermany|imagefolder|csv|idx",
                                     optarg);
             break;
@@ -164,29 +163,30 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
             break;
         case O_VAL:
             if (pt_cli_double(optarg, 0.0, 0.9, &o->val_frac))
-                return pt_error_set(err, EXIT_USAGE, "--val-frac: '%s' is not 0..0.9", optarg);
+                return pt_error_set(err, PT_EXIT_USAGE, "--val-frac: '%s' is not 0..0.9", optarg);
             break;
         case O_TEST:
             if (pt_cli_double(optarg, 0.0, 0.9, &o->test_frac))
-                return pt_error_set(err, EXIT_USAGE, "--test-frac: '%s' is not 0..0.9", optarg);
+                return pt_error_set(err, PT_EXIT_USAGE, "--test-frac: '%s' is not 0..0.9", optarg);
             break;
         case O_KEEPVAL:
             o->scan.keep_source_val = 1;
             break;
         case O_SEED:
             if (pt_cli_long(optarg, 0, INT64_MAX, &v))
-                return pt_error_set(err, EXIT_USAGE, "--seed: '%s' is not a whole number >= 0",
+                return pt_error_set(err, PT_EXIT_USAGE, "--seed: '%s' is not a whole number >= 0",
                                     optarg);
             o->seed = (uint64_t)v;
             break;
         case O_FIT:
             if (pt_fit_parse(optarg, &o->fit) != PT_OK)
-                return pt_error_set(err, EXIT_USAGE, "--fit: '%s' is not stretch|crop|pad", optarg);
+                return pt_error_set(err, PT_EXIT_USAGE, "--fit: '%s' is not stretch|crop|pad",
+                                    optarg);
             break;
         case O_MAXPIX:
             if (pt_cli_long(optarg, 1, INT64_MAX, &v))
-                return pt_error_set(err, EXIT_USAGE, "--max-pixels: '%s' is not a positive number",
-                                    optarg);
+                return pt_error_set(err, PT_EXIT_USAGE,
+                                    "--max-pixels: '%s' is not a positive number", optarg);
             o->max_pixels = v;
             break;
         case O_STRICT:
@@ -197,12 +197,12 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
             break;
         case O_DEFLATE:
             if (pt_cli_long(optarg, 0, 9, &v))
-                return pt_error_set(err, EXIT_USAGE, "--deflate: '%s' is not 0..9", optarg);
+                return pt_error_set(err, PT_EXIT_USAGE, "--deflate: '%s' is not 0..9", optarg);
             o->deflate = (int)v;
             break;
         case O_ROUND:
             if (pt_cli_long(optarg, 1, 4096, &v))
-                return pt_error_set(err, EXIT_USAGE, "--round: '%s' is not 1..4096", optarg);
+                return pt_error_set(err, PT_EXIT_USAGE, "--round: '%s' is not 1..4096", optarg);
             o->round = (int)v;
             break;
         case O_QUIET:
@@ -211,14 +211,15 @@ static int parse_args(int argc, char **argv, prep_opts *o, pt_error *err)
         case O_HELP:
             return 1;
         default:
-            return pt_error_set(err, EXIT_USAGE, "unknown or incomplete option '%s' (see --help)",
-                                argv[optind - 1]);
+            return pt_error_set(err, PT_EXIT_USAGE,
+                                "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return pt_error_set(err, EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+        return pt_error_set(err, PT_EXIT_USAGE, "unexpected argument '%s' (see --help)",
+                            argv[optind]);
     if (!o->src || !o->out)
-        return pt_error_set(err, EXIT_USAGE, "--src and --out are required (see --help)");
+        return pt_error_set(err, PT_EXIT_USAGE, "--src and --out are required (see --help)");
     return 0;
 }
 
@@ -837,11 +838,7 @@ fail:
     pt_cache_writer_abandon(run.writer);
 fail_before_writing:
     /* One message, from the lowest rank that holds a reason; the partial file never survives. */
-    int64_t speaker = err.code != PT_OK ? comm->rank : comm->size;
-    speaker = -speaker;
-    pt_comm_allreduce_max_i64(comm, &speaker, 1);
-    if (-speaker == comm->rank)
-        fprintf(stderr, PROG ": error: %s\n", err.msg);
+    pt_cli_report_error(comm, &err, PROG);
     pt_comm_barrier(comm);
     if (comm->rank == 0 && run.partial[0])
         remove(run.partial);
@@ -861,19 +858,9 @@ int main(int argc, char **argv)
         return 1;
     }
     prep_opts opts;
-    int parsed = parse_args(argc, argv, &opts, &err);
-    int code;
-    if (parsed == 1) {
-        if (comm.rank == 0)
-            usage(stdout);
-        code = 0;
-    } else if (parsed != 0) {
-        if (comm.rank == 0)
-            fprintf(stderr, PROG ": error: %s\n", err.msg);
-        code = EXIT_USAGE;
-    } else {
+    int code = pt_cli_after_parse(&comm, parse_args(argc, argv, &opts, &err), &err, PROG, usage);
+    if (code < 0)
         code = run_prep(&opts, &comm);
-    }
     pt_comm_finalize(&comm);
     return code;
 }

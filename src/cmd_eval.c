@@ -12,6 +12,7 @@
 #include "ptrain/json.h"
 #include "ptrain/metrics.h"
 #include "ptrain/model_io.h"
+#include "ptrain/report.h"
 
 typedef struct eval_opts {
     const char *model;
@@ -95,45 +96,15 @@ static int check_compatible(const pt_model_meta *meta, const pt_cache_info *info
 static void print_json(const eval_opts *o, const pt_model_meta *meta, const pt_metrics *m,
                        double threshold)
 {
-    int k = meta->n_classes;
     pt_json j;
     pt_json_init(&j, stdout);
     pt_json_begin_object(&j, NULL);
     pt_json_string(&j, "model", o->model);
     pt_json_string(&j, "data", o->data);
     pt_json_string(&j, "split", o->split);
-    pt_json_int(&j, "n", m->n);
     pt_json_number(&j, "threshold", threshold);
-    pt_json_number(&j, "accuracy", m->accuracy);
-    if (m->positive >= 0) {
-        pt_json_number(&j, "sensitivity", m->sensitivity);
-        pt_json_number(&j, "specificity", m->specificity);
-        pt_json_number(&j, "precision", m->precision);
-        pt_json_number(&j, "f1", m->f1);
-        pt_json_number(&j, "auc", m->auc);
-    }
-    pt_json_number(&j, "macro_auc", m->macro_auc);
-    if (!meta->multi_label) {
-        pt_json_begin_array(&j, "confusion_matrix_rows_true_cols_predicted");
-        for (int r = 0; r < k; r++) {
-            pt_json_begin_array(&j, NULL);
-            for (int c = 0; c < k; c++)
-                pt_json_int(&j, NULL, m->confusion[r * k + c]);
-            pt_json_end_array(&j);
-        }
-        pt_json_end_array(&j);
-    }
-    pt_json_begin_array(&j, "per_class");
-    for (int c = 0; c < k; c++) {
-        pt_json_begin_object(&j, NULL);
-        pt_json_string(&j, "class", meta->class_names[c]);
-        pt_json_int(&j, "support", m->per_class[c].support);
-        pt_json_number(&j, "sensitivity", m->per_class[c].sensitivity);
-        pt_json_number(&j, "specificity", m->per_class[c].specificity);
-        pt_json_number(&j, "auc", m->per_class[c].auc);
-        pt_json_end_object(&j);
-    }
-    pt_json_end_array(&j);
+    /* the loss needs the training's class weights, which the model does not keep */
+    pt_report_json_metrics(&j, m, NAN, &meta->class_names[0][0], sizeof meta->class_names[0]);
     pt_json_end_object(&j);
 }
 

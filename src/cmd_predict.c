@@ -10,6 +10,7 @@
 #include "ptrain/image.h"
 #include "ptrain/infer.h"
 #include "ptrain/model_io.h"
+#include "ptrain/report.h"
 #include "ptrain/resize.h"
 
 typedef struct predict_opts {
@@ -94,21 +95,6 @@ static int prepare(const char *path, const predict_opts *o, const pt_model_meta 
     return status;
 }
 
-static void csv_field(const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"')
-            putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 /* Returns PT_OK, or PT_ERR_FORMAT when some files could not be decoded (the rest predicted). */
 static int run_predict(const predict_opts *o, pt_error *err)
 {
@@ -130,7 +116,7 @@ static int run_predict(const predict_opts *o, pt_error *err)
     fputs("file,predicted", stdout);
     for (int c = 0; c < k; c++) {
         fputs(",p_", stdout);
-        csv_field(meta.class_names[c]);
+        pt_report_csv_field(stdout, meta.class_names[c]);
     }
     putchar('\n');
     for (int i = 0; i < o->n_files; i++) {
@@ -141,9 +127,9 @@ static int run_predict(const predict_opts *o, pt_error *err)
             continue;
         }
         pt_infer_probs(net, &meta, pixels, 1, probs);
-        csv_field(o->files[i]);
+        pt_report_csv_field(stdout, o->files[i]);
         putchar(',');
-        csv_field(meta.class_names[pt_infer_predicted(probs, k, meta.threshold)]);
+        pt_report_csv_field(stdout, meta.class_names[pt_infer_predicted(probs, k, meta.threshold)]);
         for (int c = 0; c < k; c++)
             printf(",%.6f", probs[c]);
         putchar('\n');

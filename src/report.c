@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ptrain/infer.h"
+#include "ptrain/json.h"
 #include "ptrain/plot.h"
 
 #define PATH_CAP 4096
@@ -131,19 +133,7 @@ int pt_report_learning_curves(const char *run_dir, const pt_history *h, pt_error
     return status;
 }
 
-static int predicted_class(const float *p, int k, double threshold)
-{
-    if (k == 2 && isfinite(threshold))
-        return p[1] >= threshold ? 1 : 0;
-    int best = 0;
-    for (int c = 1; c < k; c++)
-        if (p[c] > p[best])
-            best = c;
-    return best;
-}
-
-/* CSV field: quoted when it holds a comma, a quote or a newline. */
-static void csv_field(FILE *f, const char *s)
+void pt_report_csv_field(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\n")) {
         fputs(s, f);
@@ -173,20 +163,20 @@ int pt_report_predictions(const char *path, const char *const *class_names, int 
     for (int c = 0; c < n_classes; c++) {
         if (multi_label) {
             fputs(",label_", f);
-            csv_field(f, class_names[c]);
+            pt_report_csv_field(f, class_names[c]);
         }
         fputs(",p_", f);
-        csv_field(f, class_names[c]);
+        pt_report_csv_field(f, class_names[c]);
     }
     fputc('\n', f);
     for (int64_t i = 0; i < n; i++) {
-        csv_field(f, sources ? sources + (size_t)i * source_stride : "");
+        pt_report_csv_field(f, sources ? sources + (size_t)i * source_stride : "");
         const float *p = probs + i * n_classes;
         if (!multi_label) {
             fputc(',', f);
-            csv_field(f, class_names[labels[i]]);
+            pt_report_csv_field(f, class_names[labels[i]]);
             fputc(',', f);
-            csv_field(f, class_names[predicted_class(p, n_classes, threshold)]);
+            pt_report_csv_field(f, class_names[pt_infer_predicted(p, n_classes, threshold)]);
         }
         for (int c = 0; c < n_classes; c++) {
             if (multi_label)
@@ -298,7 +288,7 @@ static int misclassified_grid(const char *run_dir, const char *const *class_name
         return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
     int64_t n_wrong = 0;
     for (int64_t i = 0; i < n; i++) {
-        int pred = predicted_class(probs + i * k, k, threshold);
+        int pred = pt_infer_predicted(probs + i * k, k, threshold);
         if (pred != labels[i])
             all[n_wrong++] = (wrong){i, probs[i * k + pred]};
     }
@@ -311,7 +301,7 @@ static int misclassified_grid(const char *run_dir, const char *const *class_name
     int status = tiles ? PT_OK : pt_error_set(err, PT_ERR_NOMEM, "out of memory");
     for (int i = 0; status == PT_OK && i < shown; i++) {
         int64_t idx = all[i].index;
-        int pred = predicted_class(probs + idx * k, k, threshold);
+        int pred = pt_infer_predicted(probs + idx * k, k, threshold);
         memcpy(tiles + (size_t)i * image, images + (size_t)idx * image, image);
         snprintf(captions[i], sizeof captions[i], "true %s, said %s %.2f", class_names[labels[idx]],
                  class_names[pred], (double)probs[idx * k + pred]);
@@ -346,4 +336,46 @@ int pt_report_test_plots(const char *run_dir, const char *const *class_names, in
         status = misclassified_grid(run_dir, class_names, n_classes, labels, probs, n, threshold,
                                     images, height, width, err);
     return status;
+}
+
+void pt_report_json_metrics(pt_json *j, const pt_metrics *m, double loss, const char *class_names,
+                            size_t name_stride)
+{
+    int k = m->n_classes;
+    pt_json_int(j, "n", m->n);
+    pt_json_number(j, "loss", loss);
+    pt_json_number(j, "accuracy", m->accuracy);
+    if (m->positive >= 0) {
+        pt_json_number(j, "sensitivity", m->sensitivity);
+        pt_json_number(j, "specificity", m->specificity);
+        pt_json_number(j, "precision", m->precision);
+        pt_json_number(j, "f1", m->f1);
+        pt_json_number(j, "auc", m->auc);
+    }
+    pt_json_number(j, "macro_auc", m->macro_auc);
+    pt_json_number(j, "macro_f1", m->macro_f1);
+    if (!m->multi_label) {
+        pt_json_begin_array(j, "confusion_matrix_rows_true_cols_predicted");
+        for (int r = 0; r < k; r++) {
+            pt_json_begin_array(j, NULL);
+            for (int c = 0; c < k; c++)
+                pt_json_int(j, NULL, m->confusion[r * k + c]);
+            pt_json_end_array(j);
+        }
+        pt_json_end_array(j);
+    }
+    pt_json_begin_array(j, "per_class");
+    for (int c = 0; c < k; c++) {
+        const pt_class_metrics *pc = &m->per_class[c];
+        pt_json_begin_object(j, NULL);
+        pt_json_string(j, "class", class_names + (size_t)c * name_stride);
+        pt_json_int(j, "support", pc->support);
+        pt_json_number(j, "sensitivity", pc->sensitivity);
+        pt_json_number(j, "specificity", pc->specificity);
+        pt_json_number(j, "precision", pc->precision);
+        pt_json_number(j, "f1", pc->f1);
+        pt_json_number(j, "auc", pc->auc);
+        pt_json_end_object(j);
+    }
+    pt_json_end_array(j);
 }

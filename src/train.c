@@ -928,50 +928,6 @@ static int choose_threshold(trainer *t, double *threshold, pt_error *err)
     return status;
 }
 
-static void json_metrics(pt_json *j, const char *key, const pt_metrics *m, double loss,
-                         const trainer *t)
-{
-    int k = t->info->n_classes;
-    pt_json_begin_object(j, key);
-    pt_json_int(j, "n", m->n);
-    pt_json_number(j, "loss", loss);
-    pt_json_number(j, "accuracy", m->accuracy);
-    if (m->positive >= 0) {
-        pt_json_number(j, "sensitivity", m->sensitivity);
-        pt_json_number(j, "specificity", m->specificity);
-        pt_json_number(j, "precision", m->precision);
-        pt_json_number(j, "f1", m->f1);
-        pt_json_number(j, "auc", m->auc);
-    }
-    pt_json_number(j, "macro_auc", m->macro_auc);
-    pt_json_number(j, "macro_f1", m->macro_f1);
-    if (!m->multi_label) {
-        pt_json_begin_array(j, "confusion_matrix_rows_true_cols_predicted");
-        for (int r = 0; r < k; r++) {
-            pt_json_begin_array(j, NULL);
-            for (int c = 0; c < k; c++)
-                pt_json_int(j, NULL, m->confusion[r * k + c]);
-            pt_json_end_array(j);
-        }
-        pt_json_end_array(j);
-    }
-    pt_json_begin_array(j, "per_class");
-    for (int c = 0; c < k; c++) {
-        const pt_class_metrics *pc = &m->per_class[c];
-        pt_json_begin_object(j, NULL);
-        pt_json_string(j, "class", t->info->class_names[c]);
-        pt_json_int(j, "support", pc->support);
-        pt_json_number(j, "sensitivity", pc->sensitivity);
-        pt_json_number(j, "specificity", pc->specificity);
-        pt_json_number(j, "precision", pc->precision);
-        pt_json_number(j, "f1", pc->f1);
-        pt_json_number(j, "auc", pc->auc);
-        pt_json_end_object(j);
-    }
-    pt_json_end_array(j);
-    pt_json_end_object(j);
-}
-
 static int write_summary(trainer *t, const pt_metrics *test, double test_loss, double threshold,
                          double wall, pt_error *err)
 {
@@ -1005,8 +961,12 @@ static int write_summary(trainer *t, const pt_metrics *test, double test_loss, d
     /* training costs about three forward passes (forward, input and weight gradients) */
     pt_json_number(&j, "train_gflop_per_second",
                    3.0 * pt_net_flops_per_sample(t->net) * images_per_s / 1e9);
-    if (test)
-        json_metrics(&j, "test", test, test_loss, t);
+    if (test) {
+        pt_json_begin_object(&j, "test");
+        pt_report_json_metrics(&j, test, test_loss, &t->info->class_names[0][0],
+                               sizeof t->info->class_names[0]);
+        pt_json_end_object(&j);
+    }
     pt_json_end_object(&j);
     int failed = ferror(f);
     if (fclose(f) != 0 || failed)

@@ -4,8 +4,10 @@
 #define PTRAIN_REPORT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ptrain/common.h"
+#include "ptrain/json.h"
 #include "ptrain/metrics.h"
 
 /* One epoch's row of metrics.csv. NaN where a value does not exist (no validation split). */
@@ -37,6 +39,9 @@ int pt_report_load_history(const char *run_dir, int64_t max_epoch, pt_history *h
 /* learning_curves.png: loss (train, val) and validation AUC / accuracy per epoch. */
 int pt_report_learning_curves(const char *run_dir, const pt_history *h, pt_error *err);
 
+/* Writes one CSV field, quoted (and quotes doubled) when it holds a comma, a quote or a newline. */
+void pt_report_csv_field(FILE *f, const char *s);
+
 /* predictions.csv: source, label, predicted, then one probability column per class. */
 int pt_report_predictions(const char *path, const char *const *class_names, int n_classes,
                           int multi_label, const char *sources, size_t source_stride,
@@ -50,5 +55,11 @@ int pt_report_test_plots(const char *run_dir, const char *const *class_names, in
                          int multi_label, const int32_t *labels, const uint8_t *targets,
                          const float *probs, int64_t n, double threshold, const pt_metrics *metrics,
                          const uint8_t *images, int height, int width, pt_error *err);
+
+/* The members describing metrics m inside the current JSON object: n, loss, accuracy, the binary
+ * headline figures, macro AUC and F1, the confusion matrix (single-label) and per-class figures.
+ * class_names: n_classes names, name_stride bytes apart. Used by summary.json and ptrain eval. */
+void pt_report_json_metrics(pt_json *j, const pt_metrics *m, double loss, const char *class_names,
+                            size_t name_stride);
 
 #endif
