@@ -10,6 +10,10 @@ void pt_relu_forward(float *out, const float *in, size_t n)
 
 void pt_relu_backward(float *din, const float *dout, const float *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+    /* Both values are loaded before the choice: with a load on one side only, the loop would
+     * keep a branch (mispredicted half the time) instead of vectorising into a blend. */
+    for (size_t i = 0; i < n; i++) {
+        float g = dout[i], y = out[i];
+        din[i] = y > 0.0f ? g : 0.0f;
+    }
 }

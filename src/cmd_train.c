@@ -45,6 +45,8 @@ static void usage(FILE *to)
             "  --max-steps N         stop after N steps in total, then evaluate as usual\n"
             "  --bucket-mb X         gradient allreduce bucket size in MiB (4)\n"
             "  --quiet               no progress lines\n"
+            "  --profile             time every layer, the data, optimizer and allreduce; writes\n"
+            "                        profile.csv in the run directory and a table in the log\n"
             "  --help                this text\n"
             "\n"
             "SIGUSR1 or SIGTERM (SLURM's warning before preemption or the time limit): the\n"
@@ -101,6 +103,7 @@ static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
         O_STOP,
         O_BUCKET,
         O_QUIET,
+        O_PROFILE,
         O_HELP
     };
     static const struct option opts[] = {{"data", 1, 0, O_DATA},
@@ -132,6 +135,7 @@ static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
                                          {"stop-after-steps", 1, 0, O_STOP},
                                          {"bucket-mb", 1, 0, O_BUCKET},
                                          {"quiet", 0, 0, O_QUIET},
+                                         {"profile", 0, 0, O_PROFILE},
                                          {"help", 0, 0, O_HELP},
                                          {0, 0, 0, 0}};
     long long v;
@@ -242,6 +246,9 @@ static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
             break;
         case O_QUIET:
             c->quiet = 1;
+            break;
+        case O_PROFILE:
+            c->profile = 1;
             break;
         case O_HELP:
             return 1;

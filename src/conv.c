@@ -168,6 +168,24 @@ static void col2im(float *din, const float *dcol, const pt_conv_dims *d, int nb,
 void pt_conv_forward(float *out, const float *in, const float *weight, const float *bias,
                      const pt_conv_dims *d, float *ws, size_t ws_floats)
 {
+    pt_conv_forward_timed(out, in, weight, bias, d, ws, ws_floats, NULL);
+}
+
+/* Adds the seconds since *start to *total when profiling (total != NULL). */
+static void add_elapsed(double *total, double start)
+{
+    if (total)
+        *total += pt_now_seconds() - start;
+}
+
+static double start_clock(const double *total)
+{
+    return total ? pt_now_seconds() : 0.0;
+}
+
+void pt_conv_forward_timed(float *out, const float *in, const float *weight, const float *bias,
+                           const pt_conv_dims *d, float *ws, size_t ws_floats, double *gemm_seconds)
+{
     const int K = d->k, P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
     const int crs = d->c * d->r * d->s;
     const size_t pq = (size_t)P * Q, in_image = (size_t)d->c * d->h * d->w;
@@ -180,10 +198,12 @@ void pt_conv_forward(float *out, const float *in, const float *weight, const flo
         const int cols = nb * (int)pq;
         float *outn = out + (size_t)n0 * K * pq;
         im2col(col, in + (size_t)n0 * in_image, d, nb, P, Q);
+        double t0 = start_clock(gemm_seconds);
         if (nb == 1) {
             /* (K, PQ) is already out's layout for one image: no scatter. */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, cols, crs, 1.0f, weight, crs,
                         col, cols, 0.0f, outn, cols);
+            add_elapsed(gemm_seconds, t0);
             if (bias) {
                 for (int k = 0; k < K; k++) {
                     float *o = outn + (size_t)k * pq;
@@ -195,6 +215,7 @@ void pt_conv_forward(float *out, const float *in, const float *weight, const flo
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, cols, crs, 1.0f, weight, crs, col,
                     cols, 0.0f, y, cols);
+        add_elapsed(gemm_seconds, t0);
         /* y (K, nb*PQ) -> out (nb,K,P,Q), adding the bias on the way. */
         for (int i = 0; i < nb; i++) {
             for (int k = 0; k < K; k++) {
@@ -210,6 +231,13 @@ void pt_conv_forward(float *out, const float *in, const float *weight, const flo
 
 void pt_conv_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                       const float *weight, const pt_conv_dims *d, float *ws, size_t ws_floats)
+{
+    pt_conv_backward_timed(din, dweight, dbias, dout, in, weight, d, ws, ws_floats, NULL);
+}
+
+void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const float *dout,
+                            const float *in, const float *weight, const pt_conv_dims *d, float *ws,
+                            size_t ws_floats, double *gemm_seconds)
 {
     const int K = d->k, P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
     const int crs = d->c * d->r * d->s;
@@ -248,13 +276,17 @@ void pt_conv_backward(float *din, float *dweight, float *dbias, const float *dou
         }
         if (dweight) {
             im2col(col, in + (size_t)n0 * in_image, d, nb, P, Q);
+            double t0 = start_clock(gemm_seconds);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, crs, cols, 1.0f, gm, cols, col,
                         cols, 1.0f, dweight, crs);
+            add_elapsed(gemm_seconds, t0);
         }
         if (din) {
             /* The im2col matrix is no longer needed: its space takes dcol. */
+            double t0 = start_clock(gemm_seconds);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, crs, cols, K, 1.0f, weight, crs,
                         gm, cols, 0.0f, col, cols);
+            add_elapsed(gemm_seconds, t0);
             col2im(din + (size_t)n0 * in_image, col, d, nb, P, Q);
         }
     }

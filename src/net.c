@@ -28,6 +28,8 @@ typedef struct layer {
     int c, h, w;  /* output shape per sample */
     size_t size;  /* output floats per sample */
     int in_place; /* relu/dropout writing over its input's buffer */
+    int fused_relu; /* batch norm: applies the in-place ReLU that follows it */
+    int fused;      /* relu: applied by the batch norm before it; forward has nothing to do */
     int fanout;   /* how many layers read this one's output */
     /* parameters: offsets into the parameter buffer, SIZE_MAX if absent */
     size_t weight, bias, gamma, beta;
@@ -41,6 +43,7 @@ typedef struct layer {
     int32_t *argmax;          /* maxpool, (max_batch, size) */
     int grad_written;         /* during backward: dout already holds a contribution */
     double flops;             /* forward, per sample */
+    pt_layer_profile prof;    /* accumulated while net->profiling */
 } layer;
 
 struct pt_net {
@@ -62,6 +65,7 @@ struct pt_net {
     size_t conv_ws_floats;
     float *scratch; /* a gradient to add into a buffer that already has one */
     size_t max_size;
+    int profiling; /* time every training forward and backward, layer by layer */
 };
 
 /* ---- construction ------------------------------------------------------------------------------
@@ -332,6 +336,14 @@ int pt_net_create(const pt_arch *arch, int channels, int height, int width, int 
          * read their own inputs; ReLU reads its own output). */
         l->in_place = (l->spec.type == PT_LAYER_RELU || l->spec.type == PT_LAYER_DROPOUT) &&
                       l->input >= 0 && net->layers[l->input].fanout == 1;
+        /* An in-place ReLU right after a batch norm: the batch norm writes max(0, .) directly,
+         * saving a pass over the activations. Backward is unchanged: the ReLU's backward reads
+         * the shared output, and the batch norm's reads its own input. */
+        if (l->spec.type == PT_LAYER_RELU && l->in_place &&
+            net->layers[l->input].spec.type == PT_LAYER_BATCHNORM) {
+            net->layers[l->input].fused_relu = 1;
+            l->fused = 1;
+        }
         status = add_layer_params(net, l, err);
     }
     if (status == PT_OK)
@@ -474,31 +486,45 @@ static const float *layer_input(const pt_net *net, const layer *l)
     return l->input >= 0 ? net->layers[l->input].out : net->input;
 }
 
+static void forward_batchnorm(pt_net *net, layer *l, const float *in, int n, int train)
+{
+    const float *p = net->params;
+    float *rmean = net->state + l->running_mean, *rvar = net->state + l->running_var;
+    if (train && l->fused_relu)
+        pt_batchnorm_relu_forward_train(l->out, l->bn_mean, l->bn_rstd, rmean, rvar, in,
+                                        p + l->gamma, p + l->beta, n, l->c, l->h * l->w,
+                                        PT_BN_MOMENTUM, PT_BN_EPS);
+    else if (train)
+        pt_batchnorm_forward_train(l->out, l->bn_mean, l->bn_rstd, rmean, rvar, in, p + l->gamma,
+                                   p + l->beta, n, l->c, l->h * l->w, PT_BN_MOMENTUM, PT_BN_EPS);
+    else if (l->fused_relu)
+        pt_batchnorm_relu_forward_eval(l->out, in, p + l->gamma, p + l->beta, rmean, rvar, n, l->c,
+                                       l->h * l->w, PT_BN_EPS);
+    else
+        pt_batchnorm_forward_eval(l->out, in, p + l->gamma, p + l->beta, rmean, rvar, n, l->c,
+                                  l->h * l->w, PT_BN_EPS);
+}
+
 static void forward_layer(pt_net *net, layer *l, int n, int train)
 {
     const float *in = layer_input(net, l);
+    double *gemm_s = net->profiling && train ? &l->prof.gemm_s : NULL;
     const float *p = net->params;
     size_t in_size = (size_t)l->in_c * l->in_h * l->in_w;
     switch (l->spec.type) {
     case PT_LAYER_CONV: {
         pt_conv_dims d = l->conv;
         d.n = n;
-        pt_conv_forward(l->out, in, p + l->weight, l->bias != SIZE_MAX ? p + l->bias : NULL, &d,
-                        net->conv_ws, net->conv_ws_floats);
+        pt_conv_forward_timed(l->out, in, p + l->weight, l->bias != SIZE_MAX ? p + l->bias : NULL,
+                              &d, net->conv_ws, net->conv_ws_floats, gemm_s);
         break;
     }
     case PT_LAYER_BATCHNORM:
-        if (train)
-            pt_batchnorm_forward_train(l->out, l->bn_mean, l->bn_rstd, net->state + l->running_mean,
-                                       net->state + l->running_var, in, p + l->gamma, p + l->beta,
-                                       n, l->c, l->h * l->w, PT_BN_MOMENTUM, PT_BN_EPS);
-        else
-            pt_batchnorm_forward_eval(l->out, in, p + l->gamma, p + l->beta,
-                                      net->state + l->running_mean, net->state + l->running_var, n,
-                                      l->c, l->h * l->w, PT_BN_EPS);
+        forward_batchnorm(net, l, in, n, train);
         break;
     case PT_LAYER_RELU:
-        pt_relu_forward(l->out, in, (size_t)n * l->size);
+        if (!l->fused)
+            pt_relu_forward(l->out, in, (size_t)n * l->size);
         break;
     case PT_LAYER_MAXPOOL: {
         pt_pool_dims d = l->pool;
@@ -538,8 +564,17 @@ const float *pt_net_forward(pt_net *net, int n, int train, const int64_t *sample
     net->dropout_key = dropout_key;
     /* A rank with no samples in this step computes nothing; its gradients stay zero and it
      * still joins the step's allreduce. */
-    for (int i = 0; n > 0 && i < net->n_layers; i++)
-        forward_layer(net, &net->layers[i], n, train);
+    for (int i = 0; n > 0 && i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        if (net->profiling && train) {
+            double t0 = pt_now_seconds();
+            forward_layer(net, l, n, train);
+            l->prof.forward_s += pt_now_seconds() - t0;
+            l->prof.samples += n;
+        } else {
+            forward_layer(net, l, n, train);
+        }
+    }
     return net->layers[net->n_layers - 1].out;
 }
 
@@ -592,14 +627,18 @@ static void backward_layer(pt_net *net, layer *l, int n)
     size_t in_size = (size_t)l->in_c * l->in_h * l->in_w;
     int needs_add = 0;
     float *din = NULL;
+    double *gemm_s = net->profiling ? &l->prof.gemm_s : NULL;
     if (l->spec.type != PT_LAYER_RESIDUAL)
         din = input_grad_target(net, l->input, &needs_add);
     switch (l->spec.type) {
     case PT_LAYER_CONV: {
         pt_conv_dims d = l->conv;
         d.n = n;
-        pt_conv_backward(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL, l->dout, in,
-                         p + l->weight, &d, net->conv_ws, net->conv_ws_floats);
+        pt_conv_backward_timed(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL,
+                               l->dout, in, p + l->weight, &d, net->conv_ws, net->conv_ws_floats,
+                               gemm_s);
+        if (net->profiling)
+            l->prof.backward_flops += (din ? 2.0 : 1.0) * l->flops * n;
         break;
     }
     case PT_LAYER_BATCHNORM:
@@ -628,6 +667,8 @@ static void backward_layer(pt_net *net, layer *l, int n)
     case PT_LAYER_DENSE:
         pt_dense_backward(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL, l->dout, in,
                           p + l->weight, n, (int)in_size, l->c);
+        if (net->profiling)
+            l->prof.backward_flops += (din ? 2.0 : 1.0) * l->flops * n;
         break;
     case PT_LAYER_DROPOUT:
         if (din && l->spec.p > 0.0f)
@@ -680,13 +721,46 @@ void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, 
         memcpy(last->dout, dlogits, (size_t)n * last->size * sizeof(float));
     for (int i = net->n_layers - 1; i >= 0; i--) {
         layer *l = &net->layers[i];
-        if (n > 0)
+        if (n > 0 && net->profiling) {
+            double t0 = pt_now_seconds();
             backward_layer(net, l, n);
+            l->prof.backward_s += pt_now_seconds() - t0;
+        } else if (n > 0) {
+            backward_layer(net, l, n);
+        }
         size_t begin, end;
         layer_param_range(l, &begin, &end);
         if (ready && end > begin)
             ready(ctx, begin, end);
     }
+}
+
+/* ---- profile ----------------------------------------------------------------------------------
+ */
+
+void pt_net_set_profiling(pt_net *net, int on)
+{
+    net->profiling = on;
+    if (!on)
+        return;
+    for (int i = 0; i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        memset(&l->prof, 0, sizeof l->prof);
+        pt_strlcpy(l->prof.name, l->name, sizeof l->prof.name);
+        l->prof.type = pt_layer_type_name(l->spec.type);
+        l->prof.forward_flops_per_sample = l->flops;
+        snprintf(l->prof.output, sizeof l->prof.output, "%dx%dx%d", l->c, l->h, l->w);
+    }
+}
+
+int pt_net_layer_count(const pt_net *net)
+{
+    return net->n_layers;
+}
+
+const pt_layer_profile *pt_net_layer_profile(const pt_net *net, int i)
+{
+    return &net->layers[i].prof;
 }
 
 /* ---- description --------------------------------------------------------------------------------

@@ -29,7 +29,11 @@ static int join(char *out, const char *dir, const char *name, pt_error *err)
 /* Writes through a temporary file and a rename, so a reader never sees half a file. */
 static FILE *open_temp(const char *path, char *tmp, pt_error *err)
 {
-    snprintf(tmp, PATH_CAP, "%s.tmp", path);
+    int n = snprintf(tmp, PATH_CAP, "%s.tmp", path);
+    if (n < 0 || n >= PATH_CAP) {
+        pt_error_set(err, PT_ERR_INVALID, "%s: path too long", path);
+        return NULL;
+    }
     FILE *f = fopen(tmp, "w");
     if (!f)
         pt_error_set(err, PT_ERR_IO, "%s: %s", tmp, strerror(errno));

@@ -24,6 +24,7 @@
 #include "ptrain/model_io.h"
 #include "ptrain/net.h"
 #include "ptrain/optim.h"
+#include "ptrain/profile.h"
 #include "ptrain/reducer.h"
 #include "ptrain/report.h"
 #include "ptrain/rng.h"
@@ -109,6 +110,9 @@ typedef struct trainer {
     float *dlogits;
     /* timings of the current epoch, seconds */
     double t_data, t_compute, t_allreduce, t_optim, t_eval;
+    int profiling;             /* --profile, after the warm-up steps */
+    int64_t steps_this_run;    /* steps taken by this process (a resumed run starts at 0) */
+    pt_step_profile profile;
     double epoch_loss_sum;
     double epoch_normalizer;
     double epoch_correct;
@@ -424,6 +428,7 @@ static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
 
     uint64_t dropout_key = pt_rng_hash3(t->cfg->seed, (uint64_t)t->global_step, 0x44524f50ULL);
     const float *logits = pt_net_forward(t->net, n, 1, t->sample_ids, dropout_key);
+    double t_loss = pt_now_seconds();
     double loss_sum = t->train.multi_label
                           ? pt_sigmoid_bce_forward_backward(t->dlogits, NULL, logits, t->targets,
                                                             NULL, n, k, normalizer)
@@ -431,6 +436,7 @@ static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
                                 t->dlogits, NULL, logits, t->labels,
                                 t->use_class_weights ? t->class_weights : NULL, n, k, normalizer);
     double correct = count_correct(t, logits, n);
+    t_loss = pt_now_seconds() - t_loss;
     pt_net_zero_grads(t->net);
     pt_net_backward(t->net, t->dlogits, pt_reducer_ready, t->reducer);
     double t2 = pt_now_seconds();
@@ -463,6 +469,16 @@ static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
     t->epoch_samples += sums[2];
     t->run_samples += sums[2];
     t->run_step_seconds += t4 - t0;
+    if (t->profiling) {
+        pt_step_profile *p = &t->profile;
+        p->steps += 1;
+        p->data_s += t1 - t0;
+        p->loss_s += t_loss;
+        p->allreduce_wait_s += waited;
+        p->small_reduce_s += t3 - t2 - waited;
+        p->optim_s += t4 - t3;
+        p->step_s += t4 - t0;
+    }
     *step_loss = loss;
     return status;
 }
@@ -660,6 +676,69 @@ static int end_epoch(trainer *t, double epoch_start, pt_error *err)
     return status;
 }
 
+/* --profile: the first steps of a process pay for page faults and cold caches; the profile
+ * starts after them. */
+#define PROFILE_WARMUP_STEPS 2
+
+static void start_profile_after_warmup(trainer *t)
+{
+    if (t->cfg->profile && !t->profiling && t->steps_this_run == PROFILE_WARMUP_STEPS) {
+        t->profiling = 1;
+        memset(&t->profile, 0, sizeof t->profile);
+        pt_net_set_profiling(t->net, 1);
+    }
+}
+
+/* Times a few blocking allreduces of the whole gradient buffer, nothing else running: what
+ * the reduction would cost if backward hid none of it. Collective; the gradients are spent
+ * (training is over). Returns the median seconds, 0 on a single rank. */
+static int time_allreduce_alone(trainer *t, double *seconds, pt_error *err)
+{
+    enum { REPEATS = 5 };
+    *seconds = 0.0;
+    if (t->comm->size < 2)
+        return PT_OK;
+    pt_allreduce *ar = NULL;
+    int status = pt_comm_agree_status(t->comm, pt_allreduce_create(t->comm, 1, &ar, err));
+    if (status != PT_OK)
+        return status;
+    double times[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        pt_comm_barrier(t->comm);
+        double t0 = pt_now_seconds();
+        pt_allreduce_start(ar, pt_net_grads(t->net), pt_net_param_count(t->net));
+        pt_allreduce_wait(ar);
+        times[r] = pt_now_seconds() - t0;
+    }
+    pt_allreduce_free(ar);
+    /* the median of REPEATS values, by insertion sort */
+    for (int i = 1; i < REPEATS; i++)
+        for (int j = i; j > 0 && times[j] < times[j - 1]; j--) {
+            double x = times[j];
+            times[j] = times[j - 1];
+            times[j - 1] = x;
+        }
+    *seconds = times[REPEATS / 2];
+    return PT_OK;
+}
+
+/* Rank 0 writes profile.csv and logs the table; every rank learns the outcome. */
+static int write_profile(trainer *t, pt_error *err)
+{
+    pt_net_set_profiling(t->net, 0); /* stops the clocks; what they counted stays */
+    t->profiling = 0;
+    int status = time_allreduce_alone(t, &t->profile.allreduce_alone_s, err);
+    if (status == PT_OK && t->comm->rank == 0) {
+        char path[PATH_CAP];
+        snprintf(path, sizeof path, "%s/profile.csv", t->cfg->run_dir);
+        status = pt_profile_write_csv(path, t->net, &t->profile, err);
+        static char table[16384];
+        pt_profile_format(table, sizeof table, t->net, &t->profile);
+        say(t, "%s", table);
+    }
+    return pt_comm_agree_status(t->comm, status);
+}
+
 /* Runs steps until the end of training (or --max-steps / --stop-after-steps). */
 static int run_epochs(trainer *t, int *stopped_early, pt_error *err)
 {
@@ -671,7 +750,9 @@ static int run_epochs(trainer *t, int *stopped_early, pt_error *err)
         double epoch_start = pt_now_seconds(), last_line = epoch_start;
         while (t->step_in_epoch < t->steps_per_epoch && status == PT_OK) {
             double loss = NAN;
+            start_profile_after_warmup(t);
             status = train_step(t, t->step_in_epoch, &loss, err);
+            t->steps_this_run++;
             status = pt_comm_agree_status(t->comm, status);
             if (status != PT_OK)
                 break;
@@ -1170,6 +1251,8 @@ int pt_train_run(const pt_train_config *cfg, const pt_comm *comm, pt_error *err)
             (long long)t->global_step);
         status = PT_STOPPED;
     }
+    if (status == PT_OK && !stopped_early && t->profiling)
+        status = write_profile(t, err);
     if (status == PT_OK && !stopped_early)
         status = finish(t, wall_start, err);
     teardown(t);

@@ -44,6 +44,17 @@ void pt_batchnorm_forward_eval(float *out, const float *in, const float *gamma, 
                                const float *running_mean, const float *running_var, int N, int C,
                                int HW, float eps);
 
+/* The same two followed by ReLU, out = max(0, batch norm): the network uses them when a ReLU
+ * follows a batch norm and nothing else reads the batch norm's output, which saves the ReLU's
+ * pass over the activations. The ReLU's backward is unchanged (it reads this out). */
+void pt_batchnorm_relu_forward_train(float *out, float *mean, float *rstd, float *running_mean,
+                                     float *running_var, const float *in, const float *gamma,
+                                     const float *beta, int N, int C, int HW, float momentum,
+                                     float eps);
+void pt_batchnorm_relu_forward_eval(float *out, const float *in, const float *gamma,
+                                    const float *beta, const float *running_mean,
+                                    const float *running_var, int N, int C, int HW, float eps);
+
 /* Train-mode backward, with the mean and rstd pt_batchnorm_forward_train produced.
  * dout, in (N,C,HW); gamma, mean, rstd (C).
  * dgamma += sum(dout * xhat), dbeta += sum(dout) per channel; din (N,C,HW) overwritten

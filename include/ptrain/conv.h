@@ -65,6 +65,14 @@ void pt_conv_forward(float *out, const float *in, const float *weight, const flo
 void pt_conv_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                       const float *weight, const pt_conv_dims *d, float *ws, size_t ws_floats);
 
+/* As pt_conv_forward / pt_conv_backward, and adds the seconds spent inside cblas_sgemm to
+ * *gemm_seconds (the rest of a call is im2col, col2im and layout copies): for profiles. */
+void pt_conv_forward_timed(float *out, const float *in, const float *weight, const float *bias,
+                           const pt_conv_dims *d, float *ws, size_t ws_floats, double *gemm_seconds);
+void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const float *dout,
+                            const float *in, const float *weight, const pt_conv_dims *d, float *ws,
+                            size_t ws_floats, double *gemm_seconds);
+
 /* Reference direct convolution, same shapes and conventions, no workspace. */
 void pt_conv_forward_naive(float *out, const float *in, const float *weight, const float *bias,
                            const pt_conv_dims *d);

@@ -78,6 +78,27 @@ void pt_net_zero_grads(pt_net *net);
  * training costs about three times this. */
 double pt_net_flops_per_sample(const pt_net *net);
 
+/* Where a training step's time goes, layer by layer (ptrain train --profile, the benchmarks).
+ * Times are accumulated over training forwards (train = 1) and backwards while profiling is on;
+ * evaluation forwards are not counted. */
+typedef struct pt_layer_profile {
+    char name[32];                   /* conv1 */
+    const char *type;                /* "conv" */
+    char output[32];                 /* output shape per sample, "32x28x28" */
+    double forward_flops_per_sample; /* multiply-add = 2 */
+    double forward_s, backward_s;    /* seconds in this layer's forward / backward */
+    double gemm_s;         /* of which inside the convolution's sgemm calls (conv layers) */
+    double samples;        /* samples through the timed forwards */
+    double backward_flops; /* FLOPs of the timed backwards (no input gradient for the first) */
+} pt_layer_profile;
+
+/* Turns per-layer timing on (clearing what was accumulated) or off (keeping it). Off by default: the clock
+ * reads cost nothing measurable, but a profile is only wanted when asked for. */
+void pt_net_set_profiling(pt_net *net, int on);
+int pt_net_layer_count(const pt_net *net);
+/* Layer i's profile (0 <= i < pt_net_layer_count), valid until the network is freed. */
+const pt_layer_profile *pt_net_layer_profile(const pt_net *net, int i);
+
 /* A table of layers, output shapes and parameter counts, for the log. */
 int pt_net_describe(const pt_net *net, char *buf, size_t cap);
 

@@ -198,6 +198,30 @@ Test(batchnorm, separable_steps_over_two_ranks_equal_the_whole_batch)
     }
 }
 
+Test(batchnorm, fused_relu_equals_relu_of_batchnorm)
+{
+    enum { N = 3, C = 2, HW = 37 };
+    float in[N * C * HW], a[N * C * HW], b[N * C * HW];
+    for (int i = 0; i < N * C * HW; i++)
+        in[i] = (float)((i * 37) % 23) - 11.0f + 0.01f * (float)i;
+    const float gamma[C] = {1.5f, -0.5f}, beta[C] = {0.25f, 0.1f};
+    float m1[C], r1[C], m2[C], r2[C], rm1[C] = {0}, rv1[C] = {1, 1}, rm2[C] = {0}, rv2[C] = {1, 1};
+    pt_batchnorm_forward_train(a, m1, r1, rm1, rv1, in, gamma, beta, N, C, HW, 0.1f, 1e-5f);
+    pt_relu_forward(a, a, N * C * HW);
+    pt_batchnorm_relu_forward_train(b, m2, r2, rm2, rv2, in, gamma, beta, N, C, HW, 0.1f, 1e-5f);
+    cr_assert_eq(memcmp(a, b, sizeof a), 0, "train mode: fused and separate must be identical");
+    cr_assert_eq(memcmp(rm1, rm2, sizeof rm1), 0);
+    cr_assert_eq(memcmp(rv1, rv2, sizeof rv1), 0);
+    int zeros = 0;
+    for (int i = 0; i < N * C * HW; i++)
+        zeros += b[i] == 0.0f;
+    cr_assert(zeros > 0 && zeros < N * C * HW, "the case must exercise both sides of the kink");
+    pt_batchnorm_forward_eval(a, in, gamma, beta, rm1, rv1, N, C, HW, 1e-5f);
+    pt_relu_forward(a, a, N * C * HW);
+    pt_batchnorm_relu_forward_eval(b, in, gamma, beta, rm1, rv1, N, C, HW, 1e-5f);
+    cr_assert_eq(memcmp(a, b, sizeof a), 0, "eval mode: fused and separate must be identical");
+}
+
 Test(batchnorm, backward_accumulates_parameters_and_overwrites_din)
 {
     enum { N = 2, C = 2, HW = 4, ALL = N * C * HW };
@@ -371,6 +395,28 @@ Test(maxpool, values_padding_ties_and_indices)
     cr_assert_eq(din[3], 10.0f);
     cr_assert_eq(din[9], 1000.0f);
     cr_assert_eq(din[0], 0.0f);
+}
+
+Test(maxpool, two_by_two_ties_nan_and_odd_edges)
+{
+    /* The 2x2 stride-2 fast path: a 3x5 plane, so the last row and column fall outside every
+     * window; ties go to the first in row-major order, a NaN wins (and the first NaN). */
+    const float in[15] = {1, 4, 2, 2, 9, /**/ 4, 0, 2, 2, 9, /**/ 99, 99, 99, 99, 99};
+    pt_pool_dims d = {1, 1, 3, 5, 2, 2, 0};
+    float out[2];
+    int32_t idx[2];
+    pt_maxpool_forward(out, idx, in, &d);
+    cr_assert_eq(out[0], 4.0f);
+    cr_assert_eq(idx[0], 1, "the first 4 (row 0) wins over the one below it");
+    cr_assert_eq(out[1], 2.0f);
+    cr_assert_eq(idx[1], 2, "constant window: the first pixel");
+    const float with_nan[8] = {1, NAN, 5, 6, /**/ NAN, 3, 7, 8};
+    pt_pool_dims d2 = {1, 1, 2, 4, 2, 2, 0};
+    pt_maxpool_forward(out, idx, with_nan, &d2);
+    cr_assert(isnan(out[0]));
+    cr_assert_eq(idx[0], 1, "the first NaN wins");
+    cr_assert_eq(out[1], 8.0f);
+    cr_assert_eq(idx[1], 7);
 }
 
 Test(maxpool, check_rejects_bad_dims)
