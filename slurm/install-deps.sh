@@ -11,6 +11,7 @@
 #   slurm/install-deps.sh --no-slurm the same without SLURM (cluster nodes: their SLURM comes
 #                                    from ParallelCluster / CycleCloud / the site)
 #   slurm/install-deps.sh --bench    also PyTorch, the reference `make bench` compares against
+#                                    (and h5py, with which it reads ptrain's cache splits)
 #   slurm/install-deps.sh --slurm    the default, kept for old scripts
 set -eu
 
@@ -25,7 +26,7 @@ packages="build-essential cmake pkg-config ca-certificates
 slurm=yes
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages="$packages python3 python3-torch python3-numpy" ;;
+    --bench) packages="$packages python3 python3-torch python3-numpy python3-h5py" ;;
     --slurm) slurm=yes ;;
     --no-slurm) slurm=no ;;
     -h|--help)

@@ -48,7 +48,7 @@ static profile_row step_row(const char *name, double seconds, const pt_step_prof
 }
 
 /* The rows after the layers: the parts of a step that are not a layer, and the whole step.
- * Returns how many it filled (at most 7). */
+ * Returns how many it filled (at most 8). */
 static int step_rows(profile_row *rows, const pt_step_profile *s)
 {
     int n = 0;
@@ -59,11 +59,22 @@ static int step_rows(profile_row *rows, const pt_step_profile *s)
     rows[n++] = step_row("optimizer", s->optim_s, s);
     rows[n++] = step_row("step", s->step_s, s);
     if (s->allreduce_alone_s > 0) {
-        /* not a part of the step: what the gradient allreduce costs when nothing hides it */
+        /* not parts of the step: what the gradient allreduce costs when nothing hides it, and
+         * what of it the last rank to finish backward still waited for */
         rows[n] = step_row("allreduce_alone", s->allreduce_alone_s * s->steps, s);
+        rows[n++].share = -1.0;
+        rows[n] = step_row("allreduce_exposed", s->allreduce_exposed_s, s);
         rows[n++].share = -1.0;
     }
     return n;
+}
+
+double pt_profile_allreduce_hidden(const pt_step_profile *s)
+{
+    if (!(s->allreduce_alone_s > 0) || !(s->steps > 0))
+        return -1.0;
+    double hidden = 1.0 - s->allreduce_exposed_s / s->steps / s->allreduce_alone_s;
+    return hidden < 0 ? 0 : hidden;
 }
 
 static void csv_row(FILE *f, const profile_row *r)
@@ -90,7 +101,7 @@ int pt_profile_write_csv(const char *path, const pt_net *net, const pt_step_prof
         profile_row r = layer_row(pt_net_layer_profile(net, i), s);
         csv_row(f, &r);
     }
-    profile_row rows[8];
+    profile_row rows[9];
     int n = step_rows(rows, s);
     for (int i = 0; i < n; i++)
         csv_row(f, &rows[i]);
@@ -138,14 +149,11 @@ void pt_profile_format(char *buf, size_t cap, const pt_net *net, const pt_step_p
         profile_row r = layer_row(pt_net_layer_profile(net, i), s);
         table_row(buf, cap, &used, &r);
     }
-    profile_row rows[8];
+    profile_row rows[9];
     int n = step_rows(rows, s);
     for (int i = 0; i < n; i++)
         table_row(buf, cap, &used, &rows[i]);
-    if (s->allreduce_alone_s > 0 && s->steps > 0) {
-        double wait = s->allreduce_wait_s / s->steps;
-        double hidden = 1.0 - wait / s->allreduce_alone_s;
-        append(buf, cap, &used, "gradient allreduce hidden behind backward: %.0f%%\n",
-               100 * (hidden < 0 ? 0 : hidden));
-    }
+    double hidden = pt_profile_allreduce_hidden(s);
+    if (hidden >= 0)
+        append(buf, cap, &used, "gradient allreduce hidden behind backward: %.0f%%\n", 100 * hidden);
 }

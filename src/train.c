@@ -728,6 +728,10 @@ static int write_profile(trainer *t, pt_error *err)
     pt_net_set_profiling(t->net, 0); /* stops the clocks; what they counted stays */
     t->profiling = 0;
     int status = time_allreduce_alone(t, &t->profile.allreduce_alone_s, err);
+    /* the smallest wait of any rank, in microseconds, through a max of negated values */
+    int64_t negated_us = -(int64_t)llround(t->profile.allreduce_wait_s * 1e6);
+    pt_comm_allreduce_max_i64(t->comm, &negated_us, 1);
+    t->profile.allreduce_exposed_s = -(double)negated_us / 1e6;
     if (status == PT_OK && t->comm->rank == 0) {
         char path[PATH_CAP];
         snprintf(path, sizeof path, "%s/profile.csv", t->cfg->run_dir);

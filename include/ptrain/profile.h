@@ -20,12 +20,19 @@ typedef struct pt_step_profile {
     double step_s;           /* whole steps */
     double allreduce_alone_s; /* one blocking allreduce of every gradient, measured apart; 0 if
                                  not measured (a single rank) */
+    double allreduce_exposed_s; /* the smallest allreduce_wait_s of all ranks: the rank that ends
+                                   backward last waits for communication alone, the others also
+                                   for it (imbalance, not communication) */
 } pt_step_profile;
 
 /* Writes path (profile.csv): one row per layer (forward and backward ms per step, their GFLOP/s,
  * the share of conv time in sgemm) and one per step-level part, each with its share of the step. */
 int pt_profile_write_csv(const char *path, const pt_net *net, const pt_step_profile *s,
                          pt_error *err);
+
+/* The share of the gradient allreduce that backward hid, 1 - exposed / alone, in [0, 1]; -1 when
+ * not measured (a single rank). */
+double pt_profile_allreduce_hidden(const pt_step_profile *s);
 
 /* The same as a table for people, into buf (cut short if cap is too small). */
 void pt_profile_format(char *buf, size_t cap, const pt_net *net, const pt_step_profile *s);

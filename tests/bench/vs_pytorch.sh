@@ -4,9 +4,11 @@
 # fmnist (batch 64) and cxr (batch 32): ptrain at -np 1 with 1 and 2 threads and at -np 2 with 1
 # thread each, against tests/bench/torch_ref.py (the same presets, init and optimizer, in PyTorch's
 # tuned configuration: OpenMP threads = T, OpenBLAS at 1 thread, malloc neither mmapping nor
-# trimming) at 1 and 2 threads. Every run is alone on the machine (one after the other); each
+# trimming) at 1 and 2 threads in one process, and as DistributedDataParallel over 2 processes
+# with 1 thread each (gloo on 127.0.0.1; the same global batch, half of it per process, as ptrain
+# splits --batch over its ranks). Every run is alone on the machine (one after the other); each
 # measurement is ~10-20 s; the figures are medians of REPEATS runs, interleaved so drift hits both.
-# The -np 2 row is compared with PyTorch on 2 threads (the same 2 cores; not DDP).
+# The -np 2 row is compared twice: with PyTorch on 2 threads and with PyTorch DDP on 2 processes.
 set -euo pipefail
 
 build="${1:-build}"
@@ -50,35 +52,34 @@ ptrain_run() {
     field parameters "$tmp/run/summary.json" >"$tmp/params.$arch"
     rm -rf "$tmp/run"
 }
-# torch ARCH STEPS THREADS -> images/s
+# torch ARCH STEPS PROCS THREADS -> global images/s (PROCS > 1: DistributedDataParallel)
 torch_run() {
-    MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 OMP_NUM_THREADS="$3" OPENBLAS_NUM_THREADS=1 \
-        "$py" "$ref" "$1" "$3" "$2" | awk 'NF == 3 {print $3}'
+    MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 OMP_NUM_THREADS="$4" OPENBLAS_NUM_THREADS=1 \
+        "$py" "$ref" "$1" "$4" "$2" --procs "$3" | awk 'NF == 3 {print $3}'
 }
+torch_label() { if [ "$1" -eq 1 ]; then echo "1 x $2"; else echo "$1 x $2 (DDP)"; fi; }
 
 # Steps per measurement (~10-20 s each on this 2-core machine); doubled when 2 cores work.
 # arch cache batch ptrain-steps torch-steps
 configs=("fmnist $data/fmnist.h5 64 200 300" "cxr $data/cxr128.h5 32 30 40")
-# label np threads torch-threads
-layouts=("1 1 1" "1 2 2" "2 1 2")
+# ptrain np, threads; PyTorch processes, threads of the run that follows it (same cores)
+layouts=("1 1 1 1" "1 2 1 2" "2 1 2 1")
+# the table's rows: ptrain np, threads against PyTorch processes, threads
+rows=("1 1 1 1" "1 2 1 2" "2 1 1 2" "2 1 2 1")
 declare -A pt th
 for r in $(seq "$repeats"); do
     for cfg in "${configs[@]}"; do
         read -r arch cache batch psteps tsteps <<<"$cfg"
         for layout in "${layouts[@]}"; do
-            read -r np threads tt <<<"$layout"
-            cores=$((np * threads))
+            read -r np threads tp tt <<<"$layout"
             s=$psteps; [ "$np" -eq 2 ] && s=$((2 * psteps))
             i=$(ptrain_run "$arch" "$cache" "$batch" "$s" "$np" "$threads")
             pt[$arch,$np,$threads]+="$i "
             echo "vs_pytorch: repeat $r: ptrain $arch np=$np threads=$threads: $i images/s" >&2
-            key="$arch,$tt"
-            # PyTorch once per thread count per repeat (the -np 2 row reuses the 2-thread figure).
-            if [ "$np" -eq 1 ]; then
-                j=$(torch_run "$arch" $((tsteps * cores)) "$tt")
-                th[$key]+="$j "
-                echo "vs_pytorch: repeat $r: torch  $arch threads=$tt: $j images/s" >&2
-            fi
+            # PyTorch on the same cores (global steps: 2 processes x 1 thread as many as 2 threads)
+            j=$(torch_run "$arch" $((tsteps * tp * tt)) "$tp" "$tt")
+            th[$arch,$tp,$tt]+="$j "
+            echo "vs_pytorch: repeat $r: torch  $arch procs=$tp threads=$tt: $j images/s" >&2
         done
     done
 done
@@ -104,16 +105,21 @@ isa="$(DNNL_VERBOSE=1 OMP_NUM_THREADS=1 "$py" "$ref" fmnist 1 1 0 | sed -n 's/^o
     echo "random input for PyTorch, the cached images for ptrain (the data path is not the bottleneck)."
     echo "The ratio is ptrain / PyTorch; the issue-5 target is >= 1.5. Trainable parameters: ${params%; }."
     echo
-    echo "| network | batch | ptrain ranks x threads | PyTorch threads | ptrain img/s | PyTorch img/s | ratio |"
-    echo "|---|---:|---|---:|---:|---:|---:|"
+    echo "PyTorch \"1 x T\" is one process with T threads; \"2 x 1 (DDP)\" is DistributedDataParallel over 2"
+    echo "processes of 1 thread (gloo, 127.0.0.1), each with half the global batch, as ptrain's 2 ranks."
+    echo "The ptrain 2 x 1 figure appears twice, against each PyTorch layout on the same 2 cores."
+    echo
+    echo "| network | global batch | ptrain ranks x threads | PyTorch processes x threads | ptrain img/s | PyTorch img/s | ratio |"
+    echo "|---|---:|---|---|---:|---:|---:|"
     for cfg in "${configs[@]}"; do
         read -r arch cache batch psteps tsteps <<<"$cfg"
-        for layout in "${layouts[@]}"; do
-            read -r np threads tt <<<"$layout"
+        for row in "${rows[@]}"; do
+            read -r np threads tp tt <<<"$row"
             i=$(echo "${pt[$arch,$np,$threads]}" | tr ' ' '\n' | grep . | median)
-            j=$(echo "${th[$arch,$tt]}" | tr ' ' '\n' | grep . | median)
+            j=$(echo "${th[$arch,$tp,$tt]}" | tr ' ' '\n' | grep . | median)
             ratio=$(awk -v a="$i" -v b="$j" 'BEGIN {printf "%.2f", a / b}')
-            printf '| %s | %s | %s x %s | %s | %.0f | %.0f | %s |\n' "$arch" "$batch" "$np" "$threads" "$tt" "$i" "$j" "$ratio"
+            printf '| %s | %s | %s x %s | %s | %.0f | %.0f | %s |\n' "$arch" "$batch" "$np" "$threads" \
+                "$(torch_label "$tp" "$tt")" "$i" "$j" "$ratio"
         done
     done
     echo
@@ -122,10 +128,13 @@ isa="$(DNNL_VERBOSE=1 OMP_NUM_THREADS=1 "$py" "$ref" fmnist 1 1 0 | sed -n 's/^o
     for cfg in "${configs[@]}"; do
         read -r arch _ <<<"$cfg"
         for layout in "${layouts[@]}"; do
-            read -r np threads tt <<<"$layout"
+            read -r np threads tp tt <<<"$layout"
             echo "- ptrain $arch $np x $threads: ${pt[$arch,$np,$threads]% }"
         done
-        for tt in 1 2; do echo "- PyTorch $arch $tt thread(s): ${th[$arch,$tt]% }"; done
+        for layout in "${layouts[@]}"; do
+            read -r np threads tp tt <<<"$layout"
+            echo "- PyTorch $arch $(torch_label "$tp" "$tt"): ${th[$arch,$tp,$tt]% }"
+        done
     done
     echo
     echo "## PyTorch build"
@@ -143,11 +152,15 @@ isa="$(DNNL_VERBOSE=1 OMP_NUM_THREADS=1 "$py" "$ref" fmnist 1 1 0 | sed -n 's/^o
     echo "mpirun -np NP $build/bin/ptrain train --data CACHE --arch A --batch B --epochs 1 --max-steps S \\"
     echo "    --threads T --no-augment --quiet --run-dir TMP     # train_images_per_second of TMP/summary.json"
     echo "MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 OMP_NUM_THREADS=T OPENBLAS_NUM_THREADS=1 \\"
-    echo "    /usr/bin/python3 tests/bench/torch_ref.py A T S"
+    echo "    /usr/bin/python3 tests/bench/torch_ref.py A T S [--procs 2]     # --procs 2: DDP, T=1"
     echo '```'
     echo
     echo "Steps: ptrain fmnist 200 / cxr 30 per rank count 1 (doubled at -np 2); PyTorch fmnist 300 / cxr 40"
-    echo "per thread (after 20 / 5 warm-up steps). Caches: $data/fmnist.h5, $data/cxr128.h5."
+    echo "per core used (global steps; after 20 / 5 warm-up steps). Caches: $data/fmnist.h5, $data/cxr128.h5."
+    echo "DDP: torch.distributed gloo, init_method env:// on 127.0.0.1 (a free port), one process per rank"
+    echo "started by tests/bench/torch_common.py with the same tuning, DistributedDataParallel defaults"
+    echo "(25 MiB buckets; ptrain's are 4 MiB), per-process batch norm; images/s = global images / the"
+    echo "slowest process's time."
     echo "PyTorch: conv3x3 pad 1 with bias, BN eps 1e-5 momentum 0.1, kaiming_normal_ (fan_in) weights, zero"
     echo "biases, SGD momentum 0.9 lr 0.01, cross-entropy; torch.set_num_threads(T); mallopt(M_MMAP_MAX, 0) and"
     echo "mallopt(M_TRIM_THRESHOLD, 1 GiB) via ctypes before torch is imported."
