@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "ptrain/cli.h"
+#include "ptrain/net.h"
 #include "ptrain/train.h"
 
 static void usage(FILE *to)
@@ -45,6 +46,8 @@ static void usage(FILE *to)
             "  --max-steps N         stop after N steps in total, then evaluate as usual\n"
             "  --bucket-mb X         gradient allreduce bucket size in MiB (4)\n"
             "  --quiet               no progress lines\n"
+            "  --conv-algo A         auto | gemm | winograd: how 3x3 convolutions are computed\n"
+            "                        (auto: Winograd where it is faster)\n"
             "  --profile             time every layer, the data, optimizer and allreduce; writes\n"
             "                        profile.csv in the run directory and a table in the log\n"
             "  --help                this text\n"
@@ -104,6 +107,7 @@ static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
         O_BUCKET,
         O_QUIET,
         O_PROFILE,
+        O_CONVALGO,
         O_HELP
     };
     static const struct option opts[] = {{"data", 1, 0, O_DATA},
@@ -136,6 +140,7 @@ static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
                                          {"bucket-mb", 1, 0, O_BUCKET},
                                          {"quiet", 0, 0, O_QUIET},
                                          {"profile", 0, 0, O_PROFILE},
+                                         {"conv-algo", 1, 0, O_CONVALGO},
                                          {"help", 0, 0, O_HELP},
                                          {0, 0, 0, 0}};
     long long v;
@@ -250,6 +255,12 @@ static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
         case O_PROFILE:
             c->profile = 1;
             break;
+        case O_CONVALGO: {
+            pt_conv_algo algo;
+            bad = pt_net_conv_algo_parse(a, &algo) != PT_OK;
+            c->conv_algo = a;
+            break;
+        }
         case O_HELP:
             return 1;
         default:

@@ -14,6 +14,7 @@
 #include "ptrain/pool.h"
 #include "ptrain/residual.h"
 #include "ptrain/rng.h"
+#include "ptrain/winograd.h"
 
 /* The convolution workspace is sized for whole local batches, up to this many floats (1 GiB);
  * beyond it the conv module processes the batch in chunks. */
@@ -36,6 +37,7 @@ typedef struct layer {
     /* batch norm running statistics: offsets into the state buffer */
     size_t running_mean, running_var;
     pt_conv_dims conv;
+    int winograd; /* conv: Winograd F(2x2,3x3) rather than im2col + GEMM */
     pt_pool_dims pool;
     float *out;               /* (max_batch, size) */
     float *dout;              /* (max_batch, size) */
@@ -229,6 +231,23 @@ static void name_layers(pt_net *net)
     }
 }
 
+/* Workspace one conv layer can use with either algorithm (so that the choice can change after
+ * the network is built): im2col for the whole local batch up to MAX_CONV_WORKSPACE_FLOATS, and
+ * Winograd for as many images as it can use. */
+static size_t conv_workspace_floats(const pt_conv_dims *d)
+{
+    int images = d->n;
+    while (images > 1 && pt_conv_workspace_size(d, images) > MAX_CONV_WORKSPACE_FLOATS)
+        images /= 2;
+    size_t need = pt_conv_workspace_size(d, images);
+    if (pt_winograd_supported(d)) {
+        size_t wino = pt_winograd_workspace_size(d, pt_winograd_useful_images(d));
+        if (wino > need)
+            need = wino;
+    }
+    return need;
+}
+
 static int allocate_buffers(pt_net *net, pt_error *err)
 {
     size_t B = (size_t)net->max_batch;
@@ -273,11 +292,7 @@ static int allocate_buffers(pt_net *net, pt_error *err)
                 return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
         }
         if (l->spec.type == PT_LAYER_CONV) {
-            int images = net->max_batch;
-            while (images > 1 &&
-                   pt_conv_workspace_size(&l->conv, images) > MAX_CONV_WORKSPACE_FLOATS)
-                images /= 2;
-            size_t need = pt_conv_workspace_size(&l->conv, images);
+            size_t need = conv_workspace_floats(&l->conv);
             if (need > conv_ws)
                 conv_ws = need;
         }
@@ -352,6 +367,7 @@ int pt_net_create(const pt_arch *arch, int channels, int height, int width, int 
         pt_net_free(net);
         return status;
     }
+    pt_net_set_conv_algo(net, PT_CONV_AUTO);
     pt_net_init_params(net, 0);
     *out = net;
     return PT_OK;
@@ -515,8 +531,13 @@ static void forward_layer(pt_net *net, layer *l, int n, int train)
     case PT_LAYER_CONV: {
         pt_conv_dims d = l->conv;
         d.n = n;
-        pt_conv_forward_timed(l->out, in, p + l->weight, l->bias != SIZE_MAX ? p + l->bias : NULL,
-                              &d, net->conv_ws, net->conv_ws_floats, gemm_s);
+        const float *bias = l->bias != SIZE_MAX ? p + l->bias : NULL;
+        if (l->winograd)
+            pt_winograd_forward(l->out, in, p + l->weight, bias, &d, net->conv_ws,
+                                net->conv_ws_floats);
+        else
+            pt_conv_forward_timed(l->out, in, p + l->weight, bias, &d, net->conv_ws,
+                                  net->conv_ws_floats, gemm_s);
         break;
     }
     case PT_LAYER_BATCHNORM:
@@ -634,9 +655,13 @@ static void backward_layer(pt_net *net, layer *l, int n)
     case PT_LAYER_CONV: {
         pt_conv_dims d = l->conv;
         d.n = n;
-        pt_conv_backward_timed(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL,
-                               l->dout, in, p + l->weight, &d, net->conv_ws, net->conv_ws_floats,
-                               gemm_s);
+        float *dbias = l->bias != SIZE_MAX ? g + l->bias : NULL;
+        if (l->winograd)
+            pt_winograd_backward(din, g + l->weight, dbias, l->dout, in, p + l->weight, &d,
+                                 net->conv_ws, net->conv_ws_floats);
+        else
+            pt_conv_backward_timed(din, g + l->weight, dbias, l->dout, in, p + l->weight, &d,
+                                   net->conv_ws, net->conv_ws_floats, gemm_s);
         if (net->profiling)
             l->prof.backward_flops += (din ? 2.0 : 1.0) * l->flops * n;
         break;
@@ -738,6 +763,37 @@ void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, 
 /* ---- profile ----------------------------------------------------------------------------------
  */
 
+/* The auto rule, from tests/bench/conv_bench on 1 thread: Winograd is 1.5-2.4x faster wherever
+ * it applies except on a single input channel, where its GEMMs have an inner dimension of 1 and
+ * backward is twice as slow. A fixed rule rather than a timing at start-up: the same run must
+ * pick the same algorithms every time (bit-identical models). */
+static int use_winograd(const pt_conv_dims *d, pt_conv_algo algo)
+{
+    if (algo == PT_CONV_GEMM || !pt_winograd_supported(d))
+        return 0;
+    return algo == PT_CONV_WINOGRAD || d->c > 1;
+}
+
+void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        if (l->spec.type == PT_LAYER_CONV)
+            l->winograd = use_winograd(&l->conv, algo);
+    }
+}
+
+int pt_net_conv_algo_parse(const char *name, pt_conv_algo *algo)
+{
+    static const char *const names[] = {"auto", "gemm", "winograd"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, names[i])) {
+            *algo = (pt_conv_algo)i;
+            return PT_OK;
+        }
+    return PT_ERR_INVALID;
+}
+
 void pt_net_set_profiling(pt_net *net, int on)
 {
     net->profiling = on;
@@ -748,6 +804,7 @@ void pt_net_set_profiling(pt_net *net, int on)
         memset(&l->prof, 0, sizeof l->prof);
         pt_strlcpy(l->prof.name, l->name, sizeof l->prof.name);
         l->prof.type = pt_layer_type_name(l->spec.type);
+        l->prof.algo = l->spec.type != PT_LAYER_CONV ? "" : l->winograd ? "winograd" : "gemm";
         l->prof.forward_flops_per_sample = l->flops;
         snprintf(l->prof.output, sizeof l->prof.output, "%dx%dx%d", l->c, l->h, l->w);
     }

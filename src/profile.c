@@ -8,7 +8,7 @@
 
 /* One row of the profile, whatever it describes. */
 typedef struct profile_row {
-    const char *name, *type, *output;
+    const char *name, *type, *algo, *output;
     double forward_ms, backward_ms; /* per step */
     double forward_gflops, backward_gflops;
     double gemm_share; /* of the layer's time, conv layers; -1 elsewhere */
@@ -28,19 +28,19 @@ static double gflops(double flops, double seconds)
 static profile_row layer_row(const pt_layer_profile *p, const pt_step_profile *s)
 {
     double total = p->forward_s + p->backward_s;
-    profile_row r = {.name = p->name, .type = p->type, .output = p->output};
+    profile_row r = {.name = p->name, .type = p->type, .algo = p->algo, .output = p->output};
     r.forward_ms = per_step_ms(p->forward_s, s);
     r.backward_ms = per_step_ms(p->backward_s, s);
     r.forward_gflops = gflops(p->forward_flops_per_sample * p->samples, p->forward_s);
     r.backward_gflops = gflops(p->backward_flops, p->backward_s);
-    r.gemm_share = !strcmp(p->type, "conv") && total > 0 ? p->gemm_s / total : -1.0;
+    r.gemm_share = !strcmp(p->algo, "gemm") && total > 0 ? p->gemm_s / total : -1.0;
     r.share = s->step_s > 0 ? total / s->step_s : 0.0;
     return r;
 }
 
 static profile_row step_row(const char *name, double seconds, const pt_step_profile *s)
 {
-    profile_row r = {.name = name, .type = "step", .output = ""};
+    profile_row r = {.name = name, .type = "step", .algo = "", .output = ""};
     r.forward_ms = per_step_ms(seconds, s);
     r.gemm_share = -1.0;
     r.share = s->step_s > 0 ? seconds / s->step_s : 0.0;
@@ -79,8 +79,8 @@ double pt_profile_allreduce_hidden(const pt_step_profile *s)
 
 static void csv_row(FILE *f, const profile_row *r)
 {
-    fprintf(f, "%s,%s,%s,%.4f,%.4f,%.3f,%.3f,", r->name, r->type, r->output, r->forward_ms,
-            r->backward_ms, r->forward_gflops, r->backward_gflops);
+    fprintf(f, "%s,%s,%s,%s,%.4f,%.4f,%.3f,%.3f,", r->name, r->type, r->algo, r->output,
+            r->forward_ms, r->backward_ms, r->forward_gflops, r->backward_gflops);
     if (r->gemm_share >= 0)
         fprintf(f, "%.4f", r->gemm_share);
     fputc(',', f);
@@ -95,7 +95,7 @@ int pt_profile_write_csv(const char *path, const pt_net *net, const pt_step_prof
     FILE *f = fopen(path, "w");
     if (!f)
         return pt_error_set(err, PT_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    fprintf(f, "name,type,output,forward_ms,backward_ms,forward_gflops,backward_gflops,"
+    fprintf(f, "name,type,algo,output,forward_ms,backward_ms,forward_gflops,backward_gflops,"
                "gemm_share,step_share\n");
     for (int i = 0; i < pt_net_layer_count(net); i++) {
         profile_row r = layer_row(pt_net_layer_profile(net, i), s);
@@ -132,7 +132,9 @@ static void table_row(char *buf, size_t cap, size_t *used, const profile_row *r)
         snprintf(gemm, sizeof gemm, "%.0f%%", 100 * r->gemm_share);
     if (r->share >= 0)
         snprintf(share, sizeof share, "%.1f%%", 100 * r->share);
-    append(buf, cap, used, "%-16s %-10s %9.2f %9.2f %8.1f %8.1f %6s %7s\n", r->name, r->type,
+    /* conv layers show their algorithm (gemm, winograd) as their type */
+    const char *type = r->algo[0] ? r->algo : r->type;
+    append(buf, cap, used, "%-16s %-10s %9.2f %9.2f %8.1f %8.1f %6s %7s\n", r->name, type,
            r->forward_ms, r->backward_ms, r->forward_gflops, r->backward_gflops, gemm, share);
 }
 

@@ -74,6 +74,7 @@ void pt_train_config_default(pt_train_config *cfg)
     cfg->drop_last = 1;
     cfg->log_seconds = 10.0;
     cfg->bucket_floats = (size_t)1 << 20;
+    cfg->conv_algo = "auto";
 }
 
 /* Everything one run holds. Rank 0 alone uses the report fields. */
@@ -316,6 +317,7 @@ static int write_config_json(trainer *t, pt_error *err)
     pt_json_int(&j, "ranks", t->comm->size);
     pt_json_int(&j, "threads_per_rank", choose_threads(t));
     pt_json_int(&j, "bucket_floats", (int64_t)c->bucket_floats);
+    pt_json_string(&j, "conv_algo", c->conv_algo);
     pt_json_end_object(&j);
     int failed = ferror(f);
     fclose(f);
@@ -1139,8 +1141,14 @@ static int setup(trainer *t, pt_error *err)
         if (t->comm->rank == 0)
             fprintf(stderr, "ptrain: warning: %s\n", t->arch.warnings[i]);
     t->max_local = (cfg->batch + t->comm->size - 1) / t->comm->size;
+    pt_conv_algo algo;
+    if (pt_net_conv_algo_parse(cfg->conv_algo, &algo) != PT_OK)
+        return pt_error_set(err, PT_ERR_INVALID, "--conv-algo %s: expected auto, gemm or winograd",
+                            cfg->conv_algo);
     status = pt_net_create(&t->arch, t->info->channels, t->info->height, t->info->width,
                            t->info->n_classes, t->max_local, &t->net, err);
+    if (status == PT_OK)
+        pt_net_set_conv_algo(t->net, algo);
     if (status != PT_OK) {
         char reason[PT_ERROR_MSG_MAX];
         pt_strlcpy(reason, err->msg, sizeof reason);

@@ -74,6 +74,16 @@ const float *pt_net_forward(pt_net *net, int n, int train, const int64_t *sample
 void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, void *ctx);
 void pt_net_zero_grads(pt_net *net);
 
+/* How convolutions are computed. AUTO: Winograd F(2x2,3x3) for 3x3 stride-1 convolutions with
+ * more than one input channel (where it is faster), im2col + GEMM for the rest; GEMM: im2col +
+ * GEMM everywhere; WINOGRAD: Winograd wherever it applies. The two differ in rounding only. */
+typedef enum pt_conv_algo { PT_CONV_AUTO, PT_CONV_GEMM, PT_CONV_WINOGRAD } pt_conv_algo;
+
+/* Chooses the algorithm of every conv layer (pt_net_create chose AUTO). */
+void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo);
+/* "auto", "gemm" or "winograd" -> PT_OK; anything else PT_ERR_INVALID (nothing set). */
+int pt_net_conv_algo_parse(const char *name, pt_conv_algo *algo);
+
 /* Forward floating-point operations per sample (multiply-add = 2), for throughput reports;
  * training costs about three times this. */
 double pt_net_flops_per_sample(const pt_net *net);
@@ -84,10 +94,11 @@ double pt_net_flops_per_sample(const pt_net *net);
 typedef struct pt_layer_profile {
     char name[32];                   /* conv1 */
     const char *type;                /* "conv" */
+    const char *algo;                /* conv: "gemm" or "winograd"; "" for other layers */
     char output[32];                 /* output shape per sample, "32x28x28" */
     double forward_flops_per_sample; /* multiply-add = 2 */
     double forward_s, backward_s;    /* seconds in this layer's forward / backward */
-    double gemm_s;         /* of which inside the convolution's sgemm calls (conv layers) */
+    double gemm_s; /* of which inside the convolution's sgemm calls (im2col + GEMM conv layers) */
     double samples;        /* samples through the timed forwards */
     double backward_flops; /* FLOPs of the timed backwards (no input gradient for the first) */
 } pt_layer_profile;
