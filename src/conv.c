@@ -165,6 +165,152 @@ static void col2im(float *din, const float *dcol, const pt_conv_dims *d, int nb,
     }
 }
 
+/* ---- single input channel, stride 1: direct loops -------------------------------------------
+ *
+ * A first layer on gray images has C = 1: its GEMM has an inner dimension of R*S (9), too short
+ * for OpenBLAS to run well, and im2col copies every input pixel R*S times. Computed directly
+ * instead, on a copy of the input plane with its zero padding made explicit (no bounds checks),
+ * eight output columns at a time with all taps summed in registers. Only the input gradient, which
+ * a first layer does not need, still goes through im2col + GEMM. */
+
+/* Taps of the largest kernel the direct path takes (its per-tap sums live on the stack). */
+#define DIRECT_MAX_TAPS 64
+/* Output columns computed together: two vectors of four (GCC's vector extension; SSE registers,
+ * which every x86-64 has). */
+#define DIRECT_VEC 8
+typedef float vec4 __attribute__((vector_size(4 * sizeof(float))));
+
+static inline vec4 load4(const float *p)
+{
+    vec4 v;
+    memcpy(&v, p, sizeof v); /* an unaligned load */
+    return v;
+}
+
+int pt_conv_direct(const pt_conv_dims *d)
+{
+    return d->c == 1 && d->stride == 1 && d->r * d->s <= DIRECT_MAX_TAPS;
+}
+
+/* Floats of one padded plane, (H + 2 pad) x (W + 2 pad). It is at most R*S*P*Q (H + 2 pad =
+ * P + R - 1 <= P*R, likewise for W), so one fits where the im2col matrix of one image would. */
+static size_t padded_plane_floats(const pt_conv_dims *d)
+{
+    return (size_t)(d->h + 2 * d->pad) * (d->w + 2 * d->pad);
+}
+
+/* dst = src (H x W) surrounded by pad zeros on every side. */
+static void pad_plane(float *dst, const float *src, const pt_conv_dims *d)
+{
+    const int H = d->h, W = d->w, pad = d->pad, Wp = W + 2 * pad;
+    memset(dst, 0, (size_t)pad * Wp * sizeof(float));
+    for (int h = 0; h < H; h++) {
+        float *row = dst + (size_t)(h + pad) * Wp;
+        memset(row, 0, (size_t)pad * sizeof(float));
+        memcpy(row + pad, src + (size_t)h * W, (size_t)W * sizeof(float));
+        memset(row + pad + W, 0, (size_t)pad * sizeof(float));
+    }
+    memset(dst + (size_t)(H + pad) * Wp, 0, (size_t)pad * Wp * sizeof(float));
+}
+
+/* out (K,P,Q) of one image from its padded input plane xp, for an R x S kernel. Inlined into
+ * callers with constant R and S, so that the taps unroll and the weights stay in registers. */
+static inline void direct_forward_kernel(float *out, const float *xp, const float *weight,
+                                         const float *bias, const pt_conv_dims *d, int P, int Q,
+                                         const int R, const int S)
+{
+    const int Wp = d->w + 2 * d->pad;
+    for (int k = 0; k < d->k; k++) {
+        const float *wk = weight + (size_t)k * R * S;
+        const float b = bias ? bias[k] : 0.0f;
+        for (int p = 0; p < P; p++) {
+            float *row = out + ((size_t)k * P + p) * Q;
+            const float *x0 = xp + (size_t)p * Wp;
+            int q = 0;
+            for (; q + DIRECT_VEC <= Q; q += DIRECT_VEC) {
+                vec4 lo = {b, b, b, b}, hi = lo;
+                for (int r = 0; r < R; r++)
+                    for (int s = 0; s < S; s++) {
+                        const float *x = x0 + (size_t)r * Wp + s + q;
+                        const float w = wk[r * S + s];
+                        lo += w * load4(x);
+                        hi += w * load4(x + 4);
+                    }
+                memcpy(row + q, &lo, sizeof lo);
+                memcpy(row + q + 4, &hi, sizeof hi);
+            }
+            for (; q < Q; q++) {
+                float acc = b;
+                for (int r = 0; r < R; r++)
+                    for (int s = 0; s < S; s++)
+                        acc += wk[r * S + s] * x0[(size_t)r * Wp + s + q];
+                row[q] = acc;
+            }
+        }
+    }
+}
+
+static void direct_forward_image(float *out, const float *xp, const float *weight,
+                                 const float *bias, const pt_conv_dims *d, int P, int Q)
+{
+    if (d->r == 3 && d->s == 3)
+        direct_forward_kernel(out, xp, weight, bias, d, P, Q, 3, 3);
+    else
+        direct_forward_kernel(out, xp, weight, bias, d, P, Q, d->r, d->s);
+}
+
+/* sums[t] += the tap-t gradient of one output row g (Q values) over padded input rows x0...:
+ * four float partial sums per tap across the row, then added to the double sums (so that a
+ * float sum never runs over more than Q / 4 terms). */
+static inline void direct_weight_row(double *sums, const float *g, const float *x0, int Wp,
+                                     const int R, const int S, int Q)
+{
+    /* four columns at a time: one register per tap (nine for 3x3) leaves room for the operands
+     * in x86-64's sixteen; eight at a time would spill */
+    vec4 acc[DIRECT_MAX_TAPS];
+    const int taps = R * S;
+    for (int t = 0; t < taps; t++) /* a loop, not memset: the sums can then live in registers */
+        acc[t] = (vec4){0.0f, 0.0f, 0.0f, 0.0f};
+    int q = 0;
+    for (; q + 4 <= Q; q += 4) {
+        const vec4 g4 = load4(g + q);
+        for (int r = 0; r < R; r++)
+            for (int s = 0; s < S; s++)
+                acc[r * S + s] += g4 * load4(x0 + (size_t)r * Wp + s + q);
+    }
+    for (int t = 0; t < taps; t++) {
+        double sum = 0.0;
+        for (int l = 0; l < 4; l++)
+            sum += acc[t][l];
+        for (int qq = q; qq < Q; qq++)
+            sum += (double)g[qq] * x0[(size_t)(t / S) * Wp + t % S + qq];
+        sums[t] += sum;
+    }
+}
+
+/* dweight (K,1,R,S) += its gradient over images [n0, n0 + nb), whose padded planes are in xp. */
+static void direct_backward_weight(float *dweight, const float *dout, const float *xp,
+                                   const pt_conv_dims *d, int n0, int nb, int P, int Q)
+{
+    const int R = d->r, S = d->s, K = d->k, Wp = d->w + 2 * d->pad;
+    const size_t pq = (size_t)P * Q, plane = padded_plane_floats(d);
+    for (int k = 0; k < K; k++) {
+        double sums[DIRECT_MAX_TAPS] = {0};
+        for (int i = 0; i < nb; i++) {
+            const float *g = dout + ((size_t)(n0 + i) * K + k) * pq;
+            for (int p = 0; p < P; p++) {
+                const float *x0 = xp + i * plane + (size_t)p * Wp;
+                if (R == 3 && S == 3) /* constant taps: unrolled, sums in registers */
+                    direct_weight_row(sums, g + (size_t)p * Q, x0, Wp, 3, 3, Q);
+                else
+                    direct_weight_row(sums, g + (size_t)p * Q, x0, Wp, R, S, Q);
+            }
+        }
+        for (int t = 0; t < R * S; t++)
+            dweight[(size_t)k * R * S + t] += (float)sums[t];
+    }
+}
+
 void pt_conv_forward(float *out, const float *in, const float *weight, const float *bias,
                      const pt_conv_dims *d, float *ws, size_t ws_floats)
 {
@@ -189,6 +335,13 @@ void pt_conv_forward_timed(float *out, const float *in, const float *weight, con
     const int K = d->k, P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
     const int crs = d->c * d->r * d->s;
     const size_t pq = (size_t)P * Q, in_image = (size_t)d->c * d->h * d->w;
+    if (pt_conv_direct(d)) {
+        for (int n = 0; n < d->n; n++) {
+            pad_plane(ws, in + (size_t)n * in_image, d);
+            direct_forward_image(out + (size_t)n * K * pq, ws, weight, bias, d, P, Q);
+        }
+        return;
+    }
     const int nb_max = chunk_images(d, ws_floats);
     float *col = ws;
     float *y = ws + (size_t)nb_max * crs * pq;
@@ -258,6 +411,19 @@ void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const floa
     }
     if (!din && !dweight)
         return;
+    if (pt_conv_direct(d) && dweight) {
+        /* as many padded planes at a time as images fit in the workspace (see padded_plane) */
+        const int nb_max = chunk_images(d, ws_floats);
+        for (int n0 = 0; n0 < d->n; n0 += nb_max) {
+            const int nb = d->n - n0 < nb_max ? d->n - n0 : nb_max;
+            for (int i = 0; i < nb; i++)
+                pad_plane(ws + i * padded_plane_floats(d), in + (size_t)(n0 + i) * in_image, d);
+            direct_backward_weight(dweight, dout, ws, d, n0, nb, P, Q);
+        }
+        if (!din)
+            return;
+        dweight = NULL; /* done: the GEMM path below computes din alone */
+    }
 
     const int nb_max = chunk_images(d, ws_floats);
     float *col = ws;

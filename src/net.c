@@ -26,12 +26,12 @@ typedef struct layer {
     int input;     /* absolute index of the layer read, -1 = the network input */
     int from;      /* residual: absolute index of the second operand */
     int in_c, in_h, in_w;
-    int c, h, w;  /* output shape per sample */
-    size_t size;  /* output floats per sample */
-    int in_place; /* relu/dropout writing over its input's buffer */
+    int c, h, w;    /* output shape per sample */
+    size_t size;    /* output floats per sample */
+    int in_place;   /* relu/dropout writing over its input's buffer */
     int fused_relu; /* batch norm: applies the in-place ReLU that follows it */
     int fused;      /* relu: applied by the batch norm before it; forward has nothing to do */
-    int fanout;   /* how many layers read this one's output */
+    int fanout;     /* how many layers read this one's output */
     /* parameters: offsets into the parameter buffer, SIZE_MAX if absent */
     size_t weight, bias, gamma, beta;
     /* batch norm running statistics: offsets into the state buffer */
@@ -804,7 +804,10 @@ void pt_net_set_profiling(pt_net *net, int on)
         memset(&l->prof, 0, sizeof l->prof);
         pt_strlcpy(l->prof.name, l->name, sizeof l->prof.name);
         l->prof.type = pt_layer_type_name(l->spec.type);
-        l->prof.algo = l->spec.type != PT_LAYER_CONV ? "" : l->winograd ? "winograd" : "gemm";
+        l->prof.algo = l->spec.type != PT_LAYER_CONV ? ""
+                       : l->winograd                 ? "winograd"
+                       : pt_conv_direct(&l->conv)    ? "direct"
+                                                     : "gemm";
         l->prof.forward_flops_per_sample = l->flops;
         snprintf(l->prof.output, sizeof l->prof.output, "%dx%dx%d", l->c, l->h, l->w);
     }

@@ -157,5 +157,6 @@ void pt_profile_format(char *buf, size_t cap, const pt_net *net, const pt_step_p
         table_row(buf, cap, &used, &rows[i]);
     double hidden = pt_profile_allreduce_hidden(s);
     if (hidden >= 0)
-        append(buf, cap, &used, "gradient allreduce hidden behind backward: %.0f%%\n", 100 * hidden);
+        append(buf, cap, &used, "gradient allreduce hidden behind backward: %.0f%%\n",
+               100 * hidden);
 }

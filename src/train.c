@@ -111,8 +111,8 @@ typedef struct trainer {
     float *dlogits;
     /* timings of the current epoch, seconds */
     double t_data, t_compute, t_allreduce, t_optim, t_eval;
-    int profiling;             /* --profile, after the warm-up steps */
-    int64_t steps_this_run;    /* steps taken by this process (a resumed run starts at 0) */
+    int profiling;          /* --profile, after the warm-up steps */
+    int64_t steps_this_run; /* steps taken by this process (a resumed run starts at 0) */
     pt_step_profile profile;
     double epoch_loss_sum;
     double epoch_normalizer;

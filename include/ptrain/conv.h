@@ -65,10 +65,16 @@ void pt_conv_forward(float *out, const float *in, const float *weight, const flo
 void pt_conv_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                       const float *weight, const pt_conv_dims *d, float *ws, size_t ws_floats);
 
+/* 1 if d has one input channel, stride 1 and at most 64 taps: forward and dweight then run as
+ * direct loops (faster than a GEMM with an inner dimension of R*S; no im2col), din still through
+ * im2col. */
+int pt_conv_direct(const pt_conv_dims *d);
+
 /* As pt_conv_forward / pt_conv_backward, and adds the seconds spent inside cblas_sgemm to
  * *gemm_seconds (the rest of a call is im2col, col2im and layout copies): for profiles. */
 void pt_conv_forward_timed(float *out, const float *in, const float *weight, const float *bias,
-                           const pt_conv_dims *d, float *ws, size_t ws_floats, double *gemm_seconds);
+                           const pt_conv_dims *d, float *ws, size_t ws_floats,
+                           double *gemm_seconds);
 void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const float *dout,
                             const float *in, const float *weight, const pt_conv_dims *d, float *ws,
                             size_t ws_floats, double *gemm_seconds);

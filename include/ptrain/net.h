@@ -98,13 +98,13 @@ typedef struct pt_layer_profile {
     char output[32];                 /* output shape per sample, "32x28x28" */
     double forward_flops_per_sample; /* multiply-add = 2 */
     double forward_s, backward_s;    /* seconds in this layer's forward / backward */
-    double gemm_s; /* of which inside the convolution's sgemm calls (im2col + GEMM conv layers) */
-    double samples;        /* samples through the timed forwards */
+    double gemm_s;  /* of which inside the convolution's sgemm calls (im2col + GEMM conv layers) */
+    double samples; /* samples through the timed forwards */
     double backward_flops; /* FLOPs of the timed backwards (no input gradient for the first) */
 } pt_layer_profile;
 
-/* Turns per-layer timing on (clearing what was accumulated) or off (keeping it). Off by default: the clock
- * reads cost nothing measurable, but a profile is only wanted when asked for. */
+/* Turns per-layer timing on (clearing what was accumulated) or off (keeping it). Off by default:
+ * the clock reads cost nothing measurable, but a profile is only wanted when asked for. */
 void pt_net_set_profiling(pt_net *net, int on);
 int pt_net_layer_count(const pt_net *net);
 /* Layer i's profile (0 <= i < pt_net_layer_count), valid until the network is freed. */

@@ -12,14 +12,14 @@
 /* Seconds over the profiled steps, summed on this rank. */
 typedef struct pt_step_profile {
     double steps;
-    double data_s;           /* loading and augmenting the local batch */
-    double loss_s;           /* the loss and its gradient */
-    double allreduce_wait_s; /* waiting for gradient buckets backward did not hide */
-    double small_reduce_s;   /* the per-step allreduce of loss and counts */
-    double optim_s;          /* the optimizer step */
-    double step_s;           /* whole steps */
-    double allreduce_alone_s; /* one blocking allreduce of every gradient, measured apart; 0 if
-                                 not measured (a single rank) */
+    double data_s;              /* loading and augmenting the local batch */
+    double loss_s;              /* the loss and its gradient */
+    double allreduce_wait_s;    /* waiting for gradient buckets backward did not hide */
+    double small_reduce_s;      /* the per-step allreduce of loss and counts */
+    double optim_s;             /* the optimizer step */
+    double step_s;              /* whole steps */
+    double allreduce_alone_s;   /* one blocking allreduce of every gradient, measured apart; 0 if
+                                   not measured (a single rank) */
     double allreduce_exposed_s; /* the smallest allreduce_wait_s of all ranks: the rank that ends
                                    backward last waits for communication alone, the others also
                                    for it (imbalance, not communication) */

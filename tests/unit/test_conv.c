@@ -242,6 +242,41 @@ Test(conv_gemm, matches_naive_on_every_shape_whole_batch_and_per_image)
     }
 }
 
+Test(conv_direct, single_channel_forward_and_dweight_match_naive)
+{
+    /* One input channel, stride 1: forward and dweight take the direct loops (pt_conv_direct),
+     * din (asked for in compare_with_naive) still im2col + GEMM. */
+    const pt_conv_dims cases[] = {
+        dims(3, 1, 9, 7, 4, 3, 3, 1, 1),  dims(2, 1, 8, 8, 3, 3, 3, 1, 0),
+        dims(2, 1, 6, 11, 2, 5, 5, 1, 2), dims(2, 1, 5, 5, 3, 7, 7, 1, 3),
+        dims(1, 1, 3, 20, 2, 2, 3, 1, 1), dims(4, 1, 33, 29, 16, 3, 3, 1, 1),
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pt_conv_dims d = cases[i];
+        cr_assert(pt_conv_direct(&d));
+        compare_with_naive(d, d.n, 0, "direct");
+        /* the first layer's case: no input gradient, dweight and dbias accumulated */
+        conv_case g, ref;
+        conv_case_init(&g, d, 1, 1, 11);
+        conv_case_init(&ref, d, 1, 1, 11);
+        ref.naive = 1;
+        conv_case_forward(&g);
+        conv_case_forward(&ref);
+        for (size_t j = 0; j < g.n_w; j++)
+            g.dw[j] = 1.0f;
+        pt_conv_backward(NULL, g.dw, g.db, g.r, g.in, g.w, &d, g.ws, g.ws_floats);
+        conv_case_backward(&ref);
+        for (size_t j = 0; j < g.n_w; j++)
+            ref.dw[j] += 1.0f;
+        double e = gc_max_rel_diff(g.dw, ref.dw, g.n_w);
+        cr_assert(e <= GEMM_TOL, "direct case %zu: dweight (no din) differs by %.3g", i, e);
+        conv_case_free(&g);
+        conv_case_free(&ref);
+    }
+    cr_assert_not(pt_conv_direct(&(pt_conv_dims){1, 2, 8, 8, 4, 3, 3, 1, 1}));
+    cr_assert_not(pt_conv_direct(&(pt_conv_dims){1, 1, 8, 8, 4, 3, 3, 2, 1}));
+}
+
 Test(conv_gemm, matches_naive_on_a_realistic_layer)
 {
     /* Channels and spatial size of a real layer, big enough that OpenBLAS takes its blocked
