@@ -239,6 +239,14 @@ static inline void direct_forward_kernel(float *out, const float *xp, const floa
                 memcpy(row + q, &lo, sizeof lo);
                 memcpy(row + q + 4, &hi, sizeof hi);
             }
+            if (q + 4 <= Q) { /* Q = 28, say: three blocks of eight and one of four */
+                vec4 lo = {b, b, b, b};
+                for (int r = 0; r < R; r++)
+                    for (int s = 0; s < S; s++)
+                        lo += wk[r * S + s] * load4(x0 + (size_t)r * Wp + s + q);
+                memcpy(row + q, &lo, sizeof lo);
+                q += 4;
+            }
             for (; q < Q; q++) {
                 float acc = b;
                 for (int r = 0; r < R; r++)
@@ -259,33 +267,37 @@ static void direct_forward_image(float *out, const float *xp, const float *weigh
         direct_forward_kernel(out, xp, weight, bias, d, P, Q, d->r, d->s);
 }
 
-/* sums[t] += the tap-t gradient of one output row g (Q values) over padded input rows x0...:
- * four float partial sums per tap across the row, then added to the double sums (so that a
- * float sum never runs over more than Q / 4 terms). */
-static inline void direct_weight_row(double *sums, const float *g, const float *x0, int Wp,
-                                     const int R, const int S, int Q)
+/* Float partial sums of the dweight taps run over at most this many products each before they
+ * are added to the double sums: long enough to amortise the adding, short enough to keep float
+ * rounding at the level of a GEMM's. */
+#define DIRECT_FLUSH_TERMS 256
+
+/* sums[t] += the tap-t gradient of `rows` output rows of g (Q values each, consecutive) over the
+ * padded input rows from x0: four float partial sums per tap (one register each: nine for 3x3
+ * leave room for the operands in x86-64's sixteen; eight columns at a time would spill), added to
+ * the double sums at the end. */
+static inline void direct_weight_rows(double *sums, const float *g, const float *x0, int Wp,
+                                      const int R, const int S, int Q, int rows)
 {
-    /* four columns at a time: one register per tap (nine for 3x3) leaves room for the operands
-     * in x86-64's sixteen; eight at a time would spill */
     vec4 acc[DIRECT_MAX_TAPS];
     const int taps = R * S;
     for (int t = 0; t < taps; t++) /* a loop, not memset: the sums can then live in registers */
         acc[t] = (vec4){0.0f, 0.0f, 0.0f, 0.0f};
-    int q = 0;
-    for (; q + 4 <= Q; q += 4) {
-        const vec4 g4 = load4(g + q);
-        for (int r = 0; r < R; r++)
-            for (int s = 0; s < S; s++)
-                acc[r * S + s] += g4 * load4(x0 + (size_t)r * Wp + s + q);
+    const int q_end = Q - Q % 4;
+    for (int p = 0; p < rows; p++) {
+        const float *grow = g + (size_t)p * Q, *xrow = x0 + (size_t)p * Wp;
+        for (int q = 0; q < q_end; q += 4) {
+            const vec4 g4 = load4(grow + q);
+            for (int r = 0; r < R; r++)
+                for (int s = 0; s < S; s++)
+                    acc[r * S + s] += g4 * load4(xrow + (size_t)r * Wp + s + q);
+        }
+        for (int q = q_end; q < Q; q++)
+            for (int t = 0; t < taps; t++)
+                sums[t] += (double)grow[q] * xrow[(size_t)(t / S) * Wp + t % S + q];
     }
-    for (int t = 0; t < taps; t++) {
-        double sum = 0.0;
-        for (int l = 0; l < 4; l++)
-            sum += acc[t][l];
-        for (int qq = q; qq < Q; qq++)
-            sum += (double)g[qq] * x0[(size_t)(t / S) * Wp + t % S + qq];
-        sums[t] += sum;
-    }
+    for (int t = 0; t < taps; t++)
+        sums[t] += (double)acc[t][0] + acc[t][1] + acc[t][2] + acc[t][3];
 }
 
 /* dweight (K,1,R,S) += its gradient over images [n0, n0 + nb), whose padded planes are in xp. */
@@ -294,16 +306,18 @@ static void direct_backward_weight(float *dweight, const float *dout, const floa
 {
     const int R = d->r, S = d->s, K = d->k, Wp = d->w + 2 * d->pad;
     const size_t pq = (size_t)P * Q, plane = padded_plane_floats(d);
+    const int rows = Q >= 4 * DIRECT_FLUSH_TERMS ? 1 : 4 * DIRECT_FLUSH_TERMS / Q;
     for (int k = 0; k < K; k++) {
         double sums[DIRECT_MAX_TAPS] = {0};
         for (int i = 0; i < nb; i++) {
             const float *g = dout + ((size_t)(n0 + i) * K + k) * pq;
-            for (int p = 0; p < P; p++) {
+            for (int p = 0; p < P; p += rows) {
+                const int n_rows = P - p < rows ? P - p : rows;
                 const float *x0 = xp + i * plane + (size_t)p * Wp;
                 if (R == 3 && S == 3) /* constant taps: unrolled, sums in registers */
-                    direct_weight_row(sums, g + (size_t)p * Q, x0, Wp, 3, 3, Q);
+                    direct_weight_rows(sums, g + (size_t)p * Q, x0, Wp, 3, 3, Q, n_rows);
                 else
-                    direct_weight_row(sums, g + (size_t)p * Q, x0, Wp, R, S, Q);
+                    direct_weight_rows(sums, g + (size_t)p * Q, x0, Wp, R, S, Q, n_rows);
             }
         }
         for (int t = 0; t < R * S; t++)

@@ -417,6 +417,16 @@ Test(maxpool, two_by_two_ties_nan_and_odd_edges)
     cr_assert_eq(idx[0], 1, "the first NaN wins");
     cr_assert_eq(out[1], 8.0f);
     cr_assert_eq(idx[1], 7);
+    /* backward writes every input pixel, the odd last row and column included */
+    float din[15];
+    for (int i = 0; i < 15; i++)
+        din[i] = NAN;
+    const float dout[2] = {10, 20};
+    pt_maxpool_forward(out, idx, in, &d);
+    pt_maxpool_backward(din, dout, idx, &d);
+    const float want[15] = {0, 10, 20, 0, 0, /**/ 0, 0, 0, 0, 0, /**/ 0, 0, 0, 0, 0};
+    for (int i = 0; i < 15; i++)
+        cr_assert_eq(din[i], want[i], "din[%d] = %g", i, din[i]);
 }
 
 Test(maxpool, check_rejects_bad_dims)
