@@ -30,30 +30,32 @@ fi
 "$build/tests/bin/sgemm_bench" 1 >"$tmp/sgemm1"
 peak=$(awk '$1 == "square-2048" {print $5}' "$tmp/sgemm1")
 
-# profile NAME ARCH CACHE BATCH STEPS NP -> $tmp/NAME.csv
+# profile NAME ARCH CACHE BATCH STEPS NP [ALGO] -> $tmp/NAME.csv
 profile() {
-    local name=$1 arch=$2 cache=$3 batch=$4 steps=$5 np=$6
+    local name=$1 arch=$2 cache=$3 batch=$4 steps=$5 np=$6 algo=${7:-auto}
     mpirun -np "$np" "$build/bin/ptrain" train --data "$cache" --arch "$arch" --batch "$batch" \
         --epochs 1 --max-steps "$steps" --threads 1 --no-augment --quiet --profile \
-        --run-dir "$tmp/run" >/dev/null
+        --conv-algo "$algo" --run-dir "$tmp/run" >/dev/null
     cp "$tmp/run/profile.csv" "$tmp/$name.csv"
     rm -rf "$tmp/run"
 }
 profile fmnist fmnist "$data/fmnist.h5" 64 150 1
+profile fmnist-gemm fmnist "$data/fmnist.h5" 64 150 1 gemm
 profile cxr cxr "$data/cxr128.h5" 32 25 1
+profile cxr-gemm cxr "$data/cxr128.h5" 32 25 1 gemm
 profile cxr-np2 cxr "$data/cxr128.h5" 64 25 2
 
 # The layer table of one profile: GFLOP/s as a share of the sgemm peak for conv and dense layers.
 layer_table() {
-    echo "| layer | output | fwd ms | bwd ms | fwd GFLOP/s | bwd GFLOP/s | fwd % of sgemm | bwd % of sgemm | in sgemm | share of step |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| layer | algorithm | output | fwd ms | bwd ms | fwd GFLOP/s | bwd GFLOP/s | fwd % of sgemm | bwd % of sgemm | time in sgemm | share of step |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     awk -F, -v peak="$peak" 'NR > 1 && $2 != "step" {
-        pf = ($6 > 0) ? sprintf("%.0f%%", 100 * $6 / peak) : ""
-        pb = ($7 > 0) ? sprintf("%.0f%%", 100 * $7 / peak) : ""
-        gf = ($6 > 0) ? sprintf("%.1f", $6) : ""
-        gb = ($7 > 0) ? sprintf("%.1f", $7) : ""
-        gs = ($8 != "") ? sprintf("%.0f%%", 100 * $8) : ""
-        printf "| %s | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %.1f%% |\n", $1, $3, $4, $5, gf, gb, pf, pb, gs, 100 * $9
+        pf = ($7 > 0) ? sprintf("%.0f%%", 100 * $7 / peak) : ""
+        pb = ($8 > 0) ? sprintf("%.0f%%", 100 * $8 / peak) : ""
+        gf = ($7 > 0) ? sprintf("%.1f", $7) : ""
+        gb = ($8 > 0) ? sprintf("%.1f", $8) : ""
+        gs = ($9 != "") ? sprintf("%.0f%%", 100 * $9) : ""
+        printf "| %s | %s | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %.1f%% |\n", $1, $3, $4, $5, $6, gf, gb, pf, pb, gs, 100 * $10
     }' "$1"
 }
 
@@ -61,24 +63,24 @@ layer_table() {
 # each element-wise layer type, dense, and the step-level parts.
 split_row() {
     awk -F, -v name="$2" 'NR > 1 {
-        t = $4 + $5
-        if ($2 == "conv") { gemm += t * $8; copies += t * (1 - $8) }
+        t = $5 + $6
+        if ($3 == "gemm") { gemm += t * $9; copies += t * (1 - $9) }
+        else if ($3 == "winograd") wino += t
+        else if ($3 == "direct") direct += t
         else if ($2 == "batchnorm") bn += t
         else if ($2 == "relu") relu += t
         else if ($2 == "maxpool" || $2 == "avgpool") pool += t
         else if ($2 == "dense") dense += t
-        else if ($1 == "optimizer") opt = $4
-        else if ($1 == "allreduce_wait") ar = $4
-        else if ($1 == "data") dat = $4
-        else if ($1 == "step") step = $4
-        else if ($1 != "allreduce_alone" && $1 != "allreduce_exposed" && $2 == "step") misc += $4
-        else if ($2 != "step") other += t
+        else if ($1 == "optimizer") opt = $5
+        else if ($1 == "allreduce_wait") ar = $5
+        else if ($1 == "data") dat = $5
+        else if ($1 == "step") step = $5
     } END {
-        rest = step - gemm - copies - bn - relu - pool - dense - opt - ar - dat - other
-        printf "| %s | %.1f | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% |\n",
-            name, step, 100 * gemm / step, 100 * copies / step, 100 * bn / step, 100 * relu / step,
-            100 * pool / step, 100 * dense / step, 100 * opt / step, 100 * ar / step,
-            100 * dat / step, 100 * (rest + other) / step
+        rest = step - gemm - copies - wino - direct - bn - relu - pool - dense - opt - ar - dat
+        printf "| %s | %.1f | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% |\n",
+            name, step, 100 * wino / step, 100 * direct / step, 100 * gemm / step, 100 * copies / step,
+            100 * bn / step, 100 * relu / step, 100 * pool / step, 100 * dense / step,
+            100 * opt / step, 100 * ar / step, 100 * dat / step, 100 * rest / step
     }' "$1"
 }
 
@@ -88,7 +90,9 @@ cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, $(nproc) cores; \`ptrain train --profile\` (after 2 warm-up steps)."
     echo "One rank, one OpenBLAS thread unless stated. GFLOP/s count the direct convolution's"
-    echo "multiply-adds (2 per MAC); backward of the first layer has no input gradient (half the work)."
+    echo "multiply-adds (2 per MAC) whatever the algorithm (effective GFLOP/s: Winograd does 2.25x fewer"
+    echo "multiplications, so it can pass the sgemm limit); backward of the first layer has no input"
+    echo "gradient (half the work)."
     echo
     echo "## The limit: OpenBLAS sgemm, 1 thread"
     echo
@@ -98,13 +102,15 @@ cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
     echo
     echo "## Step split"
     echo
-    echo "| run | step ms | conv sgemm | conv im2col/copies | batch norm | ReLU | pooling | dense | optimizer | allreduce wait | data | other |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| run | step ms | conv Winograd | conv direct | conv sgemm | conv im2col/copies | batch norm | ReLU | pooling | dense | optimizer | allreduce wait | data | other |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     split_row "$tmp/fmnist.csv" "fmnist b64, 1 rank"
+    split_row "$tmp/fmnist-gemm.csv" "fmnist b64, 1 rank, --conv-algo gemm"
     split_row "$tmp/cxr.csv" "cxr b32, 1 rank"
+    split_row "$tmp/cxr-gemm.csv" "cxr b32, 1 rank, --conv-algo gemm"
     split_row "$tmp/cxr-np2.csv" "cxr b64, 2 ranks (rank 0)"
     echo
-    for name in fmnist cxr; do
+    for name in fmnist fmnist-gemm cxr cxr-gemm; do
         echo "## $name, per layer (1 rank, 1 thread)"
         echo
         layer_table "$tmp/$name.csv"
@@ -112,7 +118,7 @@ cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
     done
     echo "## Gradient allreduce, cxr at -np 2"
     echo
-    awk -F, '$1 == "allreduce_wait" {w = $4} $1 == "allreduce_alone" {a = $4} $1 == "allreduce_exposed" {e = $4} $1 == "step" {s = $4}
+    awk -F, '$1 == "allreduce_wait" {w = $5} $1 == "allreduce_alone" {a = $5} $1 == "allreduce_exposed" {e = $5} $1 == "step" {s = $5}
         END {
             printf "Per step: %.2f ms waited on rank 0, %.2f ms by the last rank to finish backward (the exposed\n", w, e
             printf "communication), %.2f ms for a blocking allreduce of all gradients alone; step %.1f ms.\n", a, s

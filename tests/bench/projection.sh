@@ -52,7 +52,7 @@ field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),*$/\1/p" "$2"; }
 calc() { awk "BEGIN {printf \"$1\n\", $2}"; }
 # prof NAME: forward_ms of profile.csv's row NAME (step-level rows keep their time there); empty
 # when there is no such row
-prof() { awk -F, -v n="$1" '$1 == n {print $4}' "$tmp/run/profile.csv"; }
+prof() { awk -F, -v n="$1" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "forward_ms") k = i; next} $1 == n {print $k}' "$tmp/run/profile.csv"; }
 # prof_sum COLUMN: a time column summed over the layer rows (ms per step)
 prof_sum() { awk -F, -v c="$1" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) k = i; next}
     $2 != "step" {s += $k} END {print s}' "$tmp/run/profile.csv"; }
