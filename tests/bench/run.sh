@@ -8,4 +8,5 @@ bash tests/bench/prep_bench.sh "$build" "${PREP_BENCH_COUNT:-2000}" "${BENCH_REP
 bash tests/bench/train_bench.sh "$build" "${BENCH_REPEATS:-3}"
 bash tests/bench/vs_pytorch.sh "$build" "${BENCH_REPEATS:-3}"
 bash tests/bench/accuracy_bench.sh "$build" "${ACCURACY_EPOCHS:-3}"
+bash tests/bench/profile_bench.sh "$build"
 bash tests/bench/projection.sh "$build"

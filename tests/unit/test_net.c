@@ -9,6 +9,7 @@
 #include "ptrain/arch.h"
 #include "ptrain/loss.h"
 #include "ptrain/net.h"
+#include "ptrain/profile.h"
 #include "ptrain/rng.h"
 
 static pt_net *build(const char *preset_or_text, int text, int c, int h, int w, int classes,
@@ -258,4 +259,105 @@ Test(net, shapes_that_do_not_fit_name_the_layer)
     cr_assert_eq(pt_net_create(&arch, 1, 8, 8, 2, 1, &net, &err), PT_ERR_INVALID);
     cr_assert(strstr(err.msg, "2 classes"), "%s", err.msg);
     pt_arch_free(&arch);
+}
+
+/* Logits and gradients of one training step with the given convolution algorithm. */
+static void step_with(pt_conv_algo algo, float *logits, float *grads, size_t np, int n)
+{
+    pt_net *net = build(small_text, 1, 1, 8, 8, 3, n);
+    pt_net_set_conv_algo(net, algo);
+    pt_net_init_params(net, 5);
+    fill_input(net, n, 3);
+    const float *out = pt_net_forward(net, n, 1, NULL, 0);
+    memcpy(logits, out, (size_t)n * 3 * sizeof(float));
+    float r[3 * 4];
+    for (int i = 0; i < 3 * n; i++)
+        r[i] = (float)(0.2 * (i % 5) - 0.4);
+    pt_net_zero_grads(net);
+    pt_net_backward(net, r, NULL, NULL);
+    cr_assert_eq(pt_net_param_count(net), np);
+    memcpy(grads, pt_net_grads(net), np * sizeof(float));
+    pt_net_free(net);
+}
+
+static double max_rel_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (1.0 + fabs((double)b[i]));
+        if (d > worst)
+            worst = d;
+    }
+    return worst;
+}
+
+Test(net, convolution_algorithms_agree)
+{
+    /* small_text's first conv has one input channel (direct loops under auto), its second is a
+     * 3x3 stride-1 conv with 4 channels (Winograd under auto), its third has stride 2 (GEMM). */
+    enum { N = 4 };
+    pt_net *net = build(small_text, 1, 1, 8, 8, 3, N);
+    size_t np = pt_net_param_count(net);
+    pt_net_free(net);
+    float logits[3][3 * N];
+    float *grads[3];
+    const pt_conv_algo algos[3] = {PT_CONV_AUTO, PT_CONV_GEMM, PT_CONV_WINOGRAD};
+    for (int a = 0; a < 3; a++) {
+        grads[a] = malloc(np * sizeof(float));
+        step_with(algos[a], logits[a], grads[a], np, N);
+    }
+    for (int a = 1; a < 3; a++) {
+        cr_assert(max_rel_diff(logits[a], logits[0], 3 * N) < 1e-4, "logits, algorithm %d", a);
+        cr_assert(max_rel_diff(grads[a], grads[0], np) < 1e-4, "gradients, algorithm %d", a);
+    }
+    cr_assert_neq(memcmp(grads[1], grads[0], np * sizeof(float)), 0,
+                  "gemm and auto should not be the same computation");
+    for (int a = 0; a < 3; a++)
+        free(grads[a]);
+    pt_conv_algo algo;
+    cr_assert_eq(pt_net_conv_algo_parse("winograd", &algo), PT_OK);
+    cr_assert_eq(algo, PT_CONV_WINOGRAD);
+    cr_assert_eq(pt_net_conv_algo_parse("fft", &algo), PT_ERR_INVALID);
+}
+
+Test(net, profile_counts_training_steps_only)
+{
+    enum { N = 3 };
+    pt_net *net = build(small_text, 1, 1, 8, 8, 3, N);
+    pt_net_init_params(net, 1);
+    fill_input(net, N, 1);
+    float r[3 * N] = {0.1f, -0.2f, 0.3f, 0.0f, 0.5f, -0.1f, 0.2f, 0.2f, -0.4f};
+    pt_net_set_profiling(net, 1);
+    for (int step = 0; step < 2; step++) {
+        pt_net_forward(net, N, 1, NULL, 0);
+        pt_net_zero_grads(net);
+        pt_net_backward(net, r, NULL, NULL);
+    }
+    pt_net_forward(net, N, 0, NULL, 0); /* evaluation: not counted */
+    pt_net_set_profiling(net, 0);
+    pt_net_forward(net, N, 1, NULL, 0); /* profiling off: not counted */
+    const char *algo[3] = {"direct", "winograd", "gemm"};
+    int conv = 0;
+    for (int i = 0; i < pt_net_layer_count(net); i++) {
+        const pt_layer_profile *p = pt_net_layer_profile(net, i);
+        cr_assert_eq(p->samples, 2.0 * N, "%s: %g samples", p->name, p->samples);
+        cr_assert(p->forward_s >= 0 && p->backward_s >= 0);
+        if (strcmp(p->type, "conv"))
+            continue;
+        cr_assert_str_eq(p->algo, algo[conv], "%s", p->name);
+        /* dweight and din (the first layer has no din): 1 or 2 forward's worth per sample */
+        double per_pass = p->forward_flops_per_sample * N * 2;
+        cr_assert_float_eq(p->backward_flops, conv == 0 ? per_pass : 2 * per_pass, 1e-6 * per_pass);
+        cr_assert(conv != 2 || p->gemm_s > 0, "the GEMM conv times its sgemm calls");
+        conv++;
+    }
+    cr_assert_eq(conv, 3);
+    pt_net_free(net);
+
+    pt_step_profile s = {.steps = 10, .allreduce_alone_s = 0.01, .allreduce_exposed_s = 0.02};
+    cr_assert_float_eq(pt_profile_allreduce_hidden(&s), 0.8, 1e-12);
+    s.allreduce_exposed_s = 0.5; /* more exposed than the whole allreduce: imbalance, none hidden */
+    cr_assert_float_eq(pt_profile_allreduce_hidden(&s), 0.0, 1e-12);
+    s.allreduce_alone_s = 0; /* a single rank: not measured */
+    cr_assert_float_eq(pt_profile_allreduce_hidden(&s), -1.0, 1e-12);
 }
