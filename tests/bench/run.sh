@@ -1,5 +1,6 @@
 #!/bin/bash
-# make bench: every benchmark, one after the other (never two at once: they share the cores).
+# make bench: every benchmark, one after the other (never two at once: they share the cores),
+# then results/BENCHMARKS.md from their reports.
 # Tables are printed and written under results/.
 set -euo pipefail
 build="${1:-build}"
@@ -10,3 +11,4 @@ bash tests/bench/vs_pytorch.sh "$build" "${BENCH_REPEATS:-3}"
 bash tests/bench/accuracy_bench.sh "$build" "${ACCURACY_EPOCHS:-3}"
 bash tests/bench/profile_bench.sh "$build"
 bash tests/bench/projection.sh "$build"
+bash tests/bench/report.sh "$build"

@@ -12,17 +12,8 @@ data="$build/bench-data"
 out="$root/results/train_throughput.md"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-if [ "$(id -u)" -eq 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-mkdir -p "$data"
-[ -f "$data/fmnist.h5" ] ||
-    mpirun -np 2 "$build/bin/ptrain-prep" --src /usr/share/datasets/fashion-mnist \
-        --out "$data/fmnist.h5" --quiet >/dev/null
-if [ ! -f "$data/cxr128.h5" ]; then
-    "$build/bin/ptrain-synth" --out "$tmp/films" --count 1200 --min-size 256 --max-size 384 --seed 3 >/dev/null
-    mpirun -np 2 "$build/bin/ptrain-prep" --src "$tmp/films" --out "$data/cxr128.h5" --size 128 --quiet >/dev/null
-fi
+source "$(dirname "$0")/lib.sh"
+bench_caches "$build" "$data" "$tmp"
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),*$/\1/p" "$2"; }

@@ -2,7 +2,9 @@
  *   model_diff A.h5 B.h5 [TOLERANCE]
  * Prints the largest absolute difference and the tensor holding it. Exit 0 if the models are
  * bit-identical (no tolerance given) or differ by at most TOLERANCE relative to the largest
- * magnitude of the tensor; 1 otherwise; 2 on a usage or file error. */
+ * magnitude of the tensor, taken as at least 1e-3 (a conv bias in front of a batch norm gets no
+ * gradient and stays near 0: there any difference would be "large"); 1 otherwise; 2 on a usage or
+ * file error. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +45,7 @@ int main(int argc, char **argv)
             scale = fmax(scale, fabs(pa[k]));
             diff = fmax(diff, fabs((double)pa[k] - pb[k]));
         }
-        double rel = scale > 0 ? diff / scale : diff;
+        double rel = diff / fmax(scale, 1e-3);
         if (rel > worst_rel) {
             worst_rel = rel;
             worst_abs = diff;
