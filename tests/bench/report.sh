@@ -68,7 +68,7 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; 
     echo "# ptrain benchmarks"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), ptrain $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src include 2>/dev/null || echo ' (with uncommitted changes)')."
-    echo "Regenerate everything with \`make bench\` (about 45 minutes on 2 cores); each section below"
+    echo "Regenerate everything with \`make bench\` (about 50 minutes on 2 cores); each section below"
     echo "names the script that wrote it. The benchmarks ran one at a time on the machine below."
     echo
     echo "## Machine"
@@ -114,6 +114,17 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; 
     echo "cxr's gradient (98k floats) travels as one bucket after backward: there is nothing for"
     echo "backward to hide, and it costs under 1% of a step. The accuracy row compares means over seeds;"
     echo "the seed-to-seed spread is in results/accuracy.md."
+    echo
+    echo "Known limits behind the rows marked no:"
+    echo "- One rank with several OpenBLAS threads: only the GEMMs are threaded; the Winograd transforms,"
+    echo "  the direct first layer, batch norm, ReLU and pooling run on one thread per rank. Run one rank"
+    echo "  per core (the -np 2 rows), which splits the whole step."
+    echo "- fmnist on one core: the single-channel first layer (direct loops, SSE) takes about 16% of a"
+    echo "  step and its Winograd layer about 62%; past that, fewer multiplications would need"
+    echo "  F(4x4,3x3), whose rounding is worse."
+    echo "- Allreduce hiding at -np 2 is measured on one 2-core machine, where the reduction needs the"
+    echo "  same cores as backward (shared-memory copies and sums); the figure varies run to run."
+    echo "- ptrain's images/s include its first (cold) steps; PyTorch's exclude 20 / 5 warm-up steps."
     echo
     echo "## Plots"
     echo
