@@ -111,8 +111,8 @@ void pt_maxpool_forward(float *out, int32_t *argmax, const float *in, const pt_p
 
 /* Backward of maxpool_2x2 for one plane: the windows tile the plane, so each input pixel is
  * written once (its gradient or 0) instead of zeroing the plane and scattering into it. */
-static void maxpool_2x2_backward(float *din, const float *dout, const int32_t *argmax, int H,
-                                 int W, int P, int Q)
+static void maxpool_2x2_backward(float *din, const float *dout, const int32_t *argmax, int H, int W,
+                                 int P, int Q)
 {
     for (int p = 0; p < P; p++) {
         float *r0 = din + (size_t)2 * p * W, *r1 = r0 + W;
