@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,13 +268,43 @@ static int allocate_step_buffers(trainer *t, pt_error *err)
 
 /* OpenBLAS threads per rank: cores on the node / ranks on it, at least 1. Oversubscribed
  * OpenBLAS threads (ranks >= cores, each with several threads) halve throughput. */
+/* CPUs this process may run on, or 0 if unknown. Launchers bind: Open MPI pins each rank to one
+ * core when it starts at most 2 ranks (to a socket beyond), so a rank of `mpirun -np 1` on a
+ * 2-core node may use one core only, however many threads it starts. */
+static int cpus_allowed(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    return CPU_COUNT(&set);
+}
+
+/* --threads, or by default the node's cores shared among its ranks, but no more than the CPUs
+ * the rank is bound to (threads beyond them would only take turns). */
 static int choose_threads(const trainer *t)
 {
     if (t->cfg->threads > 0)
         return t->cfg->threads;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int per_rank = (int)(cores / (t->comm->node_size > 0 ? t->comm->node_size : 1));
+    int allowed = cpus_allowed();
+    if (allowed > 0 && per_rank > allowed)
+        per_rank = allowed;
     return per_rank > 0 ? per_rank : 1;
+}
+
+/* --threads N on a rank bound to fewer CPUs: say how to launch it so that the threads get cores. */
+static void warn_about_binding(const trainer *t)
+{
+    int allowed = cpus_allowed();
+    if (t->comm->rank != 0 || allowed <= 0 || t->cfg->threads <= allowed)
+        return;
+    fprintf(stderr,
+            "ptrain: warning: --threads %d, but this rank may run on %d CPU(s) (the launcher's "
+            "binding), so its threads share them: launch with mpirun --map-by slot:PE=%d (or "
+            "--bind-to none), or srun --cpus-per-task=%d\n",
+            t->cfg->threads, allowed, t->cfg->threads, t->cfg->threads);
 }
 
 /* config.json: everything needed to repeat the run. Kept as text: it also goes into every
@@ -1181,6 +1212,7 @@ static int setup(trainer *t, pt_error *err)
     t->best_score = -INFINITY;
     t->best_epoch = 0;
     openblas_set_num_threads(choose_threads(t));
+    warn_about_binding(t);
     if (status == PT_OK)
         status = write_config_json(t, err);
     status = pt_comm_agree_status(t->comm, status);

@@ -21,7 +21,10 @@ field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),*$/\1/p" "$2"; }
 # run ARCH CACHE BATCH STEPS NP THREADS ALGO -> "images/s gflop/s"
 run() {
     local arch=$1 cache=$2 batch=$3 steps=$4 np=$5 threads=$6 algo=$7
-    mpirun -np "$np" "$build/bin/ptrain" train --data "$cache" --arch "$arch" --batch "$batch" \
+    # each rank bound to as many cores as it has threads (Open MPI binds a rank to one core by
+    # default when it starts at most 2)
+    mpirun -np "$np" --map-by "slot:PE=$threads" "$build/bin/ptrain" train --data "$cache" \
+        --arch "$arch" --batch "$batch" \
         --epochs 1 --max-steps "$steps" --threads "$threads" --no-augment --quiet \
         --conv-algo "$algo" --run-dir "$tmp/run" >/dev/null
     echo "$(field train_images_per_second "$tmp/run/summary.json") $(field train_gflop_per_second "$tmp/run/summary.json")"

@@ -35,7 +35,10 @@ field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),*$/\1/p" "$2"; }
 # ptrain ARCH CACHE BATCH STEPS NP THREADS -> images/s
 ptrain_run() {
     local arch=$1 cache=$2 batch=$3 steps=$4 np=$5 threads=$6
-    mpirun -np "$np" "$build/bin/ptrain" train --data "$cache" --arch "$arch" --batch "$batch" \
+    # each rank bound to as many cores as it has threads (Open MPI binds a rank to one core by
+    # default when it starts at most 2)
+    mpirun -np "$np" --map-by "slot:PE=$threads" "$build/bin/ptrain" train --data "$cache" \
+        --arch "$arch" --batch "$batch" \
         --epochs 1 --max-steps "$steps" --threads "$threads" --no-augment --quiet \
         --run-dir "$tmp/run" >/dev/null
     field train_images_per_second "$tmp/run/summary.json"
@@ -139,7 +142,7 @@ isa="$(DNNL_VERBOSE=1 OMP_NUM_THREADS=1 "$py" "$ref" fmnist 1 1 0 | sed -n 's/^o
     echo
     echo '```'
     echo "make bench    # or: bash tests/bench/vs_pytorch.sh $build $repeats"
-    echo "mpirun -np NP $build/bin/ptrain train --data CACHE --arch A --batch B --epochs 1 --max-steps S \\"
+    echo "mpirun -np NP --map-by slot:PE=T $build/bin/ptrain train --data CACHE --arch A --batch B --epochs 1 --max-steps S \\"
     echo "    --threads T --no-augment --quiet --run-dir TMP     # train_images_per_second of TMP/summary.json"
     echo "MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 OMP_NUM_THREADS=T OPENBLAS_NUM_THREADS=1 \\"
     echo "    /usr/bin/python3 tests/bench/torch_ref.py A T S [--procs 2]     # --procs 2: DDP, T=1"
