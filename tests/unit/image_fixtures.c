@@ -1,11 +1,10 @@
 /* Test images generated with libpng and libjpeg directly (never through the code under test), and
  * damaged or hostile files built from them byte by byte. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* mkdtemp, nftw */
+#define _GNU_SOURCE
 #endif
 #include "image_fixtures.h"
 
-#include <ftw.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -89,30 +88,6 @@ int fixture_random_bytes(size_t size, uint32_t seed, fx_file *out)
     if (size > 0 && (out->data[0] == 0x89 || out->data[0] == 0xFF))
         out->data[0] = 0x42;
     return 0;
-}
-
-int fixture_mkdtemp(char *out, size_t cap)
-{
-    const char *tmp = getenv("TMPDIR");
-    if (!tmp || !*tmp)
-        tmp = "/tmp";
-    int n = snprintf(out, cap, "%s/ptrain-test-XXXXXX", tmp);
-    if (n < 0 || (size_t)n >= cap)
-        return -1;
-    return mkdtemp(out) ? 0 : -1;
-}
-
-static int rmtree_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-int fixture_rmtree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return 0;
-    return nftw(path, rmtree_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
 /* ---- PNG encoding ---------------------------------------------------------------------------- */

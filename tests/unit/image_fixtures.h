@@ -21,14 +21,6 @@ int fixture_write_png(const char *path, int w, int h, uint8_t value);
 /* Writes size raw bytes to path (creating or truncating it). */
 int fixture_write_bytes(const char *path, const void *data, size_t size);
 
-/* ---- temporary directories ------------------------------------------------------------------- */
-
-/* Creates a fresh directory under $TMPDIR (or /tmp) and stores its path in out. */
-int fixture_mkdtemp(char *out, size_t cap);
-
-/* Removes a directory tree created by fixture_mkdtemp; missing paths are not an error. */
-int fixture_rmtree(const char *path);
-
 /* ---- images in memory ------------------------------------------------------------------------ */
 
 typedef struct fx_file {

@@ -2,7 +2,6 @@
  * VALID checkpoint among damaged, unfinished and temporary files, pruning, and refusals of a
  * checkpoint written for another network or optimizer. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tmpdir.h"
 #include "ptrain/arch.h"
 #include "ptrain/ckpt.h"
 #include "ptrain/net.h"
@@ -18,30 +18,16 @@
 
 /* ---- fixtures ---- */
 
-static char tmpdir[64];
+static char tmpdir[128];
 
 static void make_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ptrain-ckpt-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp failed");
+    cr_assert_eq(fixture_mkdtemp(tmpdir, sizeof tmpdir), 0, "mkdtemp failed");
 }
 
-/* The directory holds only plain files written by these tests. */
 static void remove_tmpdir(void)
 {
-    DIR *d = opendir(tmpdir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", tmpdir, de->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(tmpdir);
+    fixture_rmtree(tmpdir);
 }
 
 TestSuite(ckpt, .init = make_tmpdir, .fini = remove_tmpdir);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "image_fixtures.h"
+#include "tmpdir.h"
 #include "ptrain/image.h"
 #include "ptrain/jpeg_io.h"
 #include "ptrain/png_io.h"

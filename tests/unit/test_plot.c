@@ -9,25 +9,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tmpdir.h"
 #include "ptrain/canvas.h"
 #include "ptrain/image.h"
 #include "ptrain/plot.h"
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static char tmp_dir[64];
+static char tmp_dir[128];
 
 static void make_tmp_dir(void)
 {
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/ptrain-plot-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp failed");
+    cr_assert_eq(fixture_mkdtemp(tmp_dir, sizeof tmp_dir), 0, "mkdtemp failed");
 }
 
 static void remove_tmp_dir(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    (void)!system(cmd);
+    fixture_rmtree(tmp_dir);
 }
 
 TestSuite(plot, .init = make_tmp_dir, .fini = remove_tmp_dir);

@@ -9,20 +9,18 @@
 
 #include "image_fixtures.h"
 #include "scan.h"
+#include "tmpdir.h"
 
 static char root[256];
 
 static void make_root(void)
 {
-    snprintf(root, sizeof root, "/tmp/ptrain-scan-XXXXXX");
-    cr_assert_not_null(mkdtemp(root));
+    cr_assert_eq(fixture_mkdtemp(root, sizeof root), 0, "mkdtemp failed");
 }
 
 static void remove_root(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(fixture_rmtree(root), 0);
 }
 
 /* mkdir -p of root/rel's directory, then a small image there. */

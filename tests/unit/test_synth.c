@@ -3,7 +3,6 @@
 #define _XOPEN_SOURCE 700
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 
 #include "kermany.h"
 #include "synth.h"
+#include "tmpdir.h"
 
 /* ---- helpers ----------------------------------------------------------------------------------
  */
@@ -610,19 +610,6 @@ Test(synth_draw, lungs_relative_to_the_film_separate_classes)
 /* ---- writing ----------------------------------------------------------------------------------
  */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static uint8_t *slurp(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
@@ -704,8 +691,8 @@ static int count_files(const char *dir)
 
 Test(synth_write, small_set_in_the_kermany_layout)
 {
-    char root[] = "/tmp/ptrain-test-synth-XXXXXX";
-    cr_assert_not_null(mkdtemp(root));
+    char root[256];
+    cr_assert_eq(fixture_mkdtemp(root, sizeof root), 0, "mkdtemp failed");
     char out1[512], out2[512], path[1024];
     snprintf(out1, sizeof out1, "%s/a/chest_xray", root); /* parents are created too */
     snprintf(out2, sizeof out2, "%s/b", root);
@@ -773,13 +760,13 @@ Test(synth_write, small_set_in_the_kermany_layout)
         free(d2);
     }
     pt_synth_plan_free(&p);
-    rm_tree(root);
+    fixture_rmtree(root);
 }
 
 Test(synth_write, errors_name_the_path)
 {
-    char root[] = "/tmp/ptrain-test-synth-XXXXXX";
-    cr_assert_not_null(mkdtemp(root));
+    char root[256];
+    cr_assert_eq(fixture_mkdtemp(root, sizeof root), 0, "mkdtemp failed");
     char file[512], out[600];
     snprintf(file, sizeof file, "%s/plain-file", root);
     FILE *f = fopen(file, "w");
@@ -809,5 +796,5 @@ Test(synth_write, errors_name_the_path)
     o.max_size = 50;
     cr_assert_eq(pt_synth_write(&o, NULL, &err), PT_ERR_INVALID);
     cr_assert_not_null(strstr(err.msg, "--min-size"), "message: %s", err.msg);
-    rm_tree(root);
+    fixture_rmtree(root);
 }
