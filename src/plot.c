@@ -443,6 +443,21 @@ static int alloc_scratch(const char *path, const pt_plot_series *s, int n, doubl
     return PT_OK;
 }
 
+/* begin() for a plot of series: also the series scratch, freed again if the canvas fails. */
+static int begin_series_plot(pt_canvas *c, const char *path, int width, int height,
+                             const pt_plot_series *s, int n, double **scratch, pt_error *err)
+{
+    int rc = alloc_scratch(path, s, n, scratch, err);
+    if (rc != PT_OK)
+        return rc;
+    rc = begin(c, path, width, height, err);
+    if (rc != PT_OK) {
+        free(*scratch);
+        *scratch = NULL;
+    }
+    return rc;
+}
+
 /* ---- line plots ------------------------------------------------------------------------------ */
 
 int pt_plot_lines(const char *path, const char *title, const char *xlabel, const char *ylabel,
@@ -475,15 +490,10 @@ int pt_plot_lines(const char *path, const char *title, const char *xlabel, const
     frame_layout(&f, width, height, 0);
 
     double *scratch = NULL;
-    rc = alloc_scratch(path, series, n_series, &scratch, err);
+    pt_canvas c;
+    rc = begin_series_plot(&c, path, width, height, series, n_series, &scratch, err);
     if (rc != PT_OK)
         return rc;
-    pt_canvas c;
-    rc = begin(&c, path, width, height, err);
-    if (rc != PT_OK) {
-        free(scratch);
-        return rc;
-    }
     frame_grid(&c, &f);
     pt_canvas_clip(&c, f.x, f.y, f.w, f.h);
     legend_entry entries[PT_PLOT_MAX_SERIES];
@@ -523,15 +533,10 @@ int pt_plot_roc_curves(const char *path, const char *title, const pt_plot_series
     frame_layout(&f, width, height, 1);
 
     double *scratch = NULL;
-    rc = alloc_scratch(path, curves, n_curves, &scratch, err);
+    pt_canvas c;
+    rc = begin_series_plot(&c, path, width, height, curves, n_curves, &scratch, err);
     if (rc != PT_OK)
         return rc;
-    pt_canvas c;
-    rc = begin(&c, path, width, height, err);
-    if (rc != PT_OK) {
-        free(scratch);
-        return rc;
-    }
     frame_grid(&c, &f);
     pt_canvas_clip(&c, f.x, f.y, f.w, f.h);
     pt_rgb chance_col = {160, 160, 160};
