@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "ptrain/fs.h"
 #include "ptrain/jpeg_io.h"
 #include "ptrain/png_io.h"
 #include "ptrain/rng.h"
@@ -911,34 +912,6 @@ int pt_synth_draw(uint64_t seed, uint64_t patient, uint64_t index, pt_synth_kind
 /* ---- writing the set --------------------------------------------------------------------------
  */
 
-/* mkdir -p: creates path and its missing parents. */
-static int make_dirs(const char *path, pt_error *err)
-{
-    char buf[4096];
-    if (pt_strlcpy(buf, path, sizeof buf) != 0)
-        return pt_error_set(err, PT_ERR_INVALID, "%s: path too long", path);
-    size_t len = strlen(buf);
-    while (len > 1 && buf[len - 1] == '/')
-        buf[--len] = '\0';
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char saved = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0777) != 0) {
-            int e = errno;
-            struct stat st;
-            if (e != EEXIST)
-                return pt_error_set(err, PT_ERR_IO, "%s: cannot create directory: %s", buf,
-                                    strerror(e));
-            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-                return pt_error_set(err, PT_ERR_IO, "%s: exists and is not a directory", buf);
-        }
-        buf[i] = saved;
-    }
-    return PT_OK;
-}
-
 /* Replicates gray into RGB with a slight colour cast (per-channel gain lookup tables). */
 static void tint_rgb(uint64_t seed, uint64_t index, const uint8_t *gray, size_t n, uint8_t *rgb)
 {
@@ -983,7 +956,7 @@ int pt_synth_write(const pt_synth_opts *opts, pt_synth_summary *summary, pt_erro
                 status = pt_error_set(err, PT_ERR_INVALID, "%s: path too long", opts->out_dir);
                 goto done;
             }
-            status = make_dirs(path, err);
+            status = pt_fs_mkdir_p(path, err);
             if (status != PT_OK)
                 goto done;
         }

@@ -68,8 +68,9 @@ typedef struct pt_arch {
 /* Parses architecture text. `name` names it in messages (a file name or a preset name). */
 int pt_arch_parse(const char *text, const char *name, pt_arch *arch, pt_error *err);
 
-/* A preset ("fmnist", "cxr", "resnet18") or, failing that, a file with the text format. */
-int pt_arch_load(const char *preset_or_path, pt_arch *arch, pt_error *err);
+/* A preset ("fmnist", "cxr", "resnet18"), with the input size it was designed for; an unknown
+ * name is PT_ERR_INVALID. (pt_arch_load in arch_file.h also takes a file.) */
+int pt_arch_preset(const char *preset, pt_arch *arch, pt_error *err);
 
 /* The text of a preset, or NULL. Allocated: free() it. */
 char *pt_arch_preset_text(const char *preset);

@@ -111,8 +111,5 @@ int pt_ckpt_find_latest(const char *dir, char *path, size_t cap, pt_error *err);
  * process that writes checkpoints calls it, never while a save is in progress. */
 int pt_ckpt_prune(const char *dir, int keep, pt_error *err);
 
-/* Makes tmp_path durable and visible as path: fsync the file, rename it over path, fsync the
- * directory. Shared by checkpoints and model files. */
-int pt_ckpt_commit(const char *tmp_path, const char *path, pt_error *err);
 
 #endif

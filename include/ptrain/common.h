@@ -52,8 +52,8 @@ void pt_error_clear(pt_error *err);
 /* Copies src into dst of capacity cap, always NUL-terminated; returns 0, or -1 if truncated. */
 int pt_strlcpy(char *dst, const char *src, size_t cap);
 
-/* Reads a whole file into a malloc'd buffer. */
-int pt_read_file(const char *path, uint8_t **data, size_t *size, pt_error *err);
+/* The current UTC time as ISO 8601 ("2026-11-29T18:14:16Z"), or "unknown" if the clock fails. */
+void pt_time_iso8601(char *buf, size_t cap);
 
 /* Seconds on a monotonic clock, for throughput figures. */
 double pt_now_seconds(void);

@@ -4,13 +4,21 @@
 
 #include <stdint.h>
 
-#include "ptrain/model_io.h"
 #include "ptrain/net.h"
+
+/* How a model's inputs are prepared and its outputs read (from the model file's attributes). */
+typedef struct pt_infer_params {
+    int height; /* image size the network was built for */
+    int width;
+    double mean; /* input normalisation: (pixel/255 - mean) / std */
+    double std;
+    int multi_label; /* 0: softmax over classes; 1: one sigmoid per class */
+} pt_infer_params;
 
 /* images: n gray images of the model's height x width (as in a cache); probs (n, n_classes)
  * overwritten: softmax for single-label models, one sigmoid per class for multi-label ones.
  * Runs in chunks of the network's max batch. */
-void pt_infer_probs(pt_net *net, const pt_model_meta *meta, const uint8_t *images, int64_t n,
+void pt_infer_probs(pt_net *net, const pt_infer_params *params, const uint8_t *images, int64_t n,
                     float *probs);
 
 /* The predicted class of one row of probabilities: for a binary model p(positive) >= threshold

@@ -21,6 +21,7 @@
 
 #include "ptrain/arch.h"
 #include "ptrain/common.h"
+#include "ptrain/infer.h"
 #include "ptrain/net.h"
 
 #define PT_MODEL_FORMAT      "ptrain-model"
@@ -42,6 +43,9 @@ typedef struct pt_model_meta {
     char created[64];   /* ISO 8601 time; empty on save = now */
     char generator[64]; /* "ptrain 0.1.0" */
 } pt_model_meta;
+
+/* The part of meta that inference needs. */
+pt_infer_params pt_model_infer_params(const pt_model_meta *meta);
 
 /* Zeroes meta and sets the defaults: mean 0, std 1, threshold NaN, generator "ptrain <version>". */
 void pt_model_meta_init(pt_model_meta *meta);

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "ptrain/common.h"
-#include "ptrain/conv.h"
-#include "ptrain/winograd.h"
+#include "conv.h"
+#include "winograd.h"
 
 static int compare(const void *a, const void *b)
 {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ptrain/plot.h"
+#include "plot.h"
 
 #define MAX_POINTS 64
 

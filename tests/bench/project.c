@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ptrain/plot.h"
+#include "plot.h"
 
 #define MAX_NETS       8
 #define MAX_BANDWIDTHS 8

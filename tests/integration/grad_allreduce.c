@@ -10,7 +10,7 @@
 #include "ptrain/comm.h"
 #include "ptrain/loss.h"
 #include "ptrain/net.h"
-#include "ptrain/reducer.h"
+#include "reducer.h"
 #include "ptrain/rng.h"
 #include "ptrain/sampler.h"
 

@@ -16,7 +16,7 @@ Test(arch, fmnist_preset_is_the_reference_net)
 {
     pt_arch a;
     pt_error err;
-    cr_assert_eq(pt_arch_load("fmnist", &a, &err), PT_OK, "%s", err.msg);
+    cr_assert_eq(pt_arch_preset("fmnist", &a, &err), PT_OK, "%s", err.msg);
     pt_layer_type want[] = {PT_LAYER_CONV,  PT_LAYER_RELU, PT_LAYER_MAXPOOL,
                             PT_LAYER_CONV,  PT_LAYER_RELU, PT_LAYER_MAXPOOL,
                             PT_LAYER_DENSE, PT_LAYER_RELU, PT_LAYER_DENSE};
@@ -39,7 +39,7 @@ Test(arch, cxr_preset_is_the_reference_net)
 {
     pt_arch a;
     pt_error err;
-    cr_assert_eq(pt_arch_load("cxr", &a, &err), PT_OK, "%s", err.msg);
+    cr_assert_eq(pt_arch_preset("cxr", &a, &err), PT_OK, "%s", err.msg);
     cr_assert_eq(a.n_layers, 18);
     const int filters[4] = {16, 32, 64, 128};
     for (int b = 0; b < 4; b++) {
@@ -58,7 +58,7 @@ Test(arch, resnet18_preset_has_the_standard_shape)
 {
     pt_arch a;
     pt_error err;
-    cr_assert_eq(pt_arch_load("resnet18", &a, &err), PT_OK, "%s", err.msg);
+    cr_assert_eq(pt_arch_preset("resnet18", &a, &err), PT_OK, "%s", err.msg);
     /* 1 stem conv + 16 block convs + 3 shortcut convs; one dense */
     cr_assert_eq(count_type(&a, PT_LAYER_CONV), 20);
     cr_assert_eq(count_type(&a, PT_LAYER_BATCHNORM), 20);
@@ -124,6 +124,6 @@ Test(arch, errors_name_the_file_and_line)
     cr_assert_eq(pt_arch_parse("[relu]\n[residual]\nfrom=-5\n", "x.cfg", &a, &err), PT_ERR_INVALID);
     cr_assert_eq(pt_arch_parse("# nothing\n", "x.cfg", &a, &err), PT_ERR_INVALID);
     cr_assert_eq(pt_arch_parse("[dropout]\np=1.5\n", "x.cfg", &a, &err), PT_ERR_INVALID);
-    cr_assert_eq(pt_arch_load("/nonexistent/net.cfg", &a, &err), PT_ERR_IO);
-    cr_assert(strstr(err.msg, "neither a preset"), "%s", err.msg);
+    cr_assert_eq(pt_arch_preset("vgg16", &a, &err), PT_ERR_INVALID);
+    cr_assert(strstr(err.msg, "not a preset"), "%s", err.msg);
 }

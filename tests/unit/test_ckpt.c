@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "tmpdir.h"
-#include "ptrain/arch.h"
+#include "ptrain/arch_file.h"
 #include "ptrain/ckpt.h"
 #include "ptrain/net.h"
 #include "ptrain/optim.h"

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ptrain/common.h"
+#include "ptrain/fs.h"
 #include "ptrain/rng.h"
 
 Test(common, every_code_has_its_own_description)
@@ -55,7 +56,7 @@ Test(common, read_file_names_the_missing_file)
     uint8_t *data;
     size_t size;
     pt_error err;
-    int rc = pt_read_file("/nonexistent/ptrain-test.png", &data, &size, &err);
+    int rc = pt_fs_read_file("/nonexistent/ptrain-test.png", &data, &size, &err);
     cr_assert_eq(rc, PT_ERR_IO);
     cr_assert(strstr(err.msg, "/nonexistent/ptrain-test.png") != NULL, "%s", err.msg);
     cr_assert_null(data);
@@ -114,6 +115,6 @@ Test(common, read_file_refuses_a_directory)
     uint8_t *data;
     size_t size;
     pt_error err;
-    cr_assert_eq(pt_read_file("/tmp", &data, &size, &err), PT_ERR_IO);
+    cr_assert_eq(pt_fs_read_file("/tmp", &data, &size, &err), PT_ERR_IO);
     cr_assert(strstr(err.msg, "not a regular file") != NULL, "%s", err.msg);
 }

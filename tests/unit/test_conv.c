@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "gradcheck.h"
-#include "ptrain/conv.h"
+#include "conv.h"
 
 /* --- a convolution under test, with its buffers -------------------------------------------- */
 

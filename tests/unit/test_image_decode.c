@@ -10,6 +10,7 @@
 #include "image_fixtures.h"
 #include "tmpdir.h"
 #include "ptrain/image.h"
+#include "ptrain/fs.h"
 #include "ptrain/jpeg_io.h"
 #include "ptrain/png_io.h"
 #include "ptrain/resize.h"
@@ -665,8 +666,8 @@ Test(jpeg, write_round_trip_and_determinism)
     cr_assert_eq(pt_jpeg_write_file(b, rgb, W, H, 3, 95, &err), PT_OK, "%s", err.msg);
     uint8_t *da, *db;
     size_t sa, sb;
-    cr_assert_eq(pt_read_file(a, &da, &sa, &err), PT_OK);
-    cr_assert_eq(pt_read_file(b, &db, &sb, &err), PT_OK);
+    cr_assert_eq(pt_fs_read_file(a, &da, &sa, &err), PT_OK);
+    cr_assert_eq(pt_fs_read_file(b, &db, &sb, &err), PT_OK);
     cr_assert_eq(sa, sb, "same input, different sizes %zu and %zu", sa, sb);
     cr_assert_eq(memcmp(da, db, sa), 0, "same input, different bytes");
     free(da);

@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "gradcheck.h"
-#include "ptrain/activation.h"
-#include "ptrain/batchnorm.h"
-#include "ptrain/dense.h"
-#include "ptrain/dropout.h"
-#include "ptrain/pool.h"
-#include "ptrain/residual.h"
+#include "activation.h"
+#include "batchnorm.h"
+#include "dense.h"
+#include "dropout.h"
+#include "pool.h"
+#include "residual.h"
 #include "ptrain/rng.h"
 
 static float *falloc(size_t n)

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "tmpdir.h"
-#include "ptrain/arch.h"
+#include "ptrain/arch_file.h"
 #include "ptrain/model_io.h"
 #include "ptrain/net.h"
 
@@ -540,4 +540,15 @@ Test(model_io, inconsistent_meta_is_refused_on_save_and_nothing_is_left)
     cr_assert_neq(pt_model_save(path, m.net, &m.arch, &m.meta, &err), PT_OK);
     cr_assert_not_null(strstr(err.msg, "no-such-dir/model.h5"), "%s", err.msg);
     destroy(&m);
+}
+
+Test(model_io, arch_load_names_what_it_could_not_read)
+{
+    pt_arch a;
+    pt_error err;
+    cr_assert_eq(pt_arch_load("/nonexistent/net.cfg", &a, &err), PT_ERR_IO);
+    cr_assert(strstr(err.msg, "neither a preset"), "%s", err.msg);
+    cr_assert_eq(pt_arch_load("cxr", &a, &err), PT_OK, "%s", err.msg);
+    cr_assert_eq(a.design_height, 128);
+    pt_arch_free(&a);
 }

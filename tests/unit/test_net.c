@@ -9,7 +9,6 @@
 #include "ptrain/arch.h"
 #include "ptrain/loss.h"
 #include "ptrain/net.h"
-#include "ptrain/profile.h"
 #include "ptrain/rng.h"
 
 static pt_net *build(const char *preset_or_text, int text, int c, int h, int w, int classes,
@@ -18,7 +17,7 @@ static pt_net *build(const char *preset_or_text, int text, int c, int h, int w, 
     pt_arch arch;
     pt_error err;
     int rc = text ? pt_arch_parse(preset_or_text, "test", &arch, &err)
-                  : pt_arch_load(preset_or_text, &arch, &err);
+                  : pt_arch_preset(preset_or_text, &arch, &err);
     cr_assert_eq(rc, PT_OK, "%s", err.msg);
     pt_net *net;
     rc = pt_net_create(&arch, c, h, w, classes, batch, &net, &err);
@@ -354,10 +353,4 @@ Test(net, profile_counts_training_steps_only)
     cr_assert_eq(conv, 3);
     pt_net_free(net);
 
-    pt_step_profile s = {.steps = 10, .allreduce_alone_s = 0.01, .allreduce_exposed_s = 0.02};
-    cr_assert_float_eq(pt_profile_allreduce_hidden(&s), 0.8, 1e-12);
-    s.allreduce_exposed_s = 0.5; /* more exposed than the whole allreduce: imbalance, none hidden */
-    cr_assert_float_eq(pt_profile_allreduce_hidden(&s), 0.0, 1e-12);
-    s.allreduce_alone_s = 0; /* a single rank: not measured */
-    cr_assert_float_eq(pt_profile_allreduce_hidden(&s), -1.0, 1e-12);
 }

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "tmpdir.h"
-#include "ptrain/canvas.h"
+#include "canvas.h"
 #include "ptrain/image.h"
-#include "ptrain/plot.h"
+#include "plot.h"
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "gradcheck.h"
-#include "ptrain/conv.h"
-#include "ptrain/winograd.h"
+#include "conv.h"
+#include "winograd.h"
 
 /* Both compute the same sums, the reference in double. Winograd in float adds the rounding of the
  * transforms (sums of up to 9 terms) to the GEMM's, which is where most of it comes from: the sums

@@ -1,0 +1,183 @@
+/* `ptrain eval`: a saved model on a cache split; metrics as JSON on stdout. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "ptrain/cache.h"
+#include "ptrain/cli.h"
+#include "ptrain/infer.h"
+#include "ptrain/json.h"
+#include "ptrain/metrics.h"
+#include "ptrain/model_io.h"
+#include "ptrain/report.h"
+
+typedef struct eval_opts {
+    const char *model;
+    const char *data;
+    const char *split;
+    double threshold; /* NaN: the model's own */
+} eval_opts;
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: ptrain eval --model model.h5 --data FILE.h5 [--split val|test]\n"
+            "                   [--threshold X]\n"
+            "\n"
+            "Evaluates a trained model on a cache split (default test) and prints accuracy,\n"
+            "sensitivity, specificity, precision, F1, ROC AUC and the confusion matrix as JSON.\n"
+            "The decision threshold is the model's own (chosen on validation) unless given.\n");
+}
+
+static int parse(int argc, char **argv, eval_opts *o, pt_error *err)
+{
+    enum { O_MODEL = 256, O_DATA, O_SPLIT, O_THRESH, O_HELP };
+    static const struct option opts[] = {{"model", 1, 0, O_MODEL}, {"data", 1, 0, O_DATA},
+                                         {"split", 1, 0, O_SPLIT}, {"threshold", 1, 0, O_THRESH},
+                                         {"help", 0, 0, O_HELP},   {0, 0, 0, 0}};
+    *o = (eval_opts){.split = "test", .threshold = NAN};
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_MODEL:
+            o->model = optarg;
+            break;
+        case O_DATA:
+            o->data = optarg;
+            break;
+        case O_SPLIT:
+            if (pt_cache_split_index(optarg) < 0)
+                return pt_error_set(err, PT_EXIT_USAGE, "--split: '%s' is not train, val or test",
+                                    optarg);
+            o->split = optarg;
+            break;
+        case O_THRESH:
+            if (pt_cli_double(optarg, 0, 1, &o->threshold))
+                return pt_error_set(err, PT_EXIT_USAGE, "--threshold: '%s' is not in [0, 1]",
+                                    optarg);
+            break;
+        case O_HELP:
+            return 1;
+        default:
+            return pt_error_set(err, PT_EXIT_USAGE, "unknown or incomplete option '%s'",
+                                argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return pt_error_set(err, PT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+    if (!o->model || !o->data)
+        return pt_error_set(err, PT_EXIT_USAGE, "--model and --data are required (see --help)");
+    return 0;
+}
+
+/* The model and the cache must agree on image size and classes. */
+static int check_compatible(const pt_model_meta *meta, const pt_cache_info *info,
+                            const eval_opts *o, pt_error *err)
+{
+    if (meta->height != info->height || meta->width != info->width)
+        return pt_error_set(err, PT_ERR_INVALID, "%s holds %dx%d images, %s was trained on %dx%d",
+                            o->data, info->height, info->width, o->model, meta->height,
+                            meta->width);
+    if (meta->n_classes != info->n_classes || meta->multi_label != info->multi_label)
+        return pt_error_set(err, PT_ERR_INVALID, "%s has %d classes, %s predicts %d", o->data,
+                            info->n_classes, o->model, meta->n_classes);
+    for (int c = 0; c < meta->n_classes; c++)
+        if (strcmp(meta->class_names[c], info->class_names[c]) != 0)
+            return pt_error_set(err, PT_ERR_INVALID, "class %d is '%s' in %s but '%s' in %s", c,
+                                info->class_names[c], o->data, meta->class_names[c], o->model);
+    return PT_OK;
+}
+
+static void print_json(const eval_opts *o, const pt_model_meta *meta, const pt_metrics *m,
+                       double threshold)
+{
+    pt_json j;
+    pt_json_init(&j, stdout);
+    pt_json_begin_object(&j, NULL);
+    pt_json_string(&j, "model", o->model);
+    pt_json_string(&j, "data", o->data);
+    pt_json_string(&j, "split", o->split);
+    pt_json_number(&j, "threshold", threshold);
+    /* the loss needs the training's class weights, which the model does not keep */
+    pt_report_json_metrics(&j, m, NAN, &meta->class_names[0][0], sizeof meta->class_names[0]);
+    pt_json_end_object(&j);
+}
+
+static int run_eval(const eval_opts *o, pt_error *err)
+{
+    pt_arch arch = {0};
+    pt_net *net = NULL;
+    pt_model_meta meta;
+    pt_cache *cache = NULL;
+    uint8_t *images = NULL, *targets = NULL;
+    int32_t *labels = NULL;
+    float *probs = NULL;
+    pt_metrics *m = calloc(1, sizeof *m);
+    int status = m ? pt_model_load(o->model, &arch, &net, &meta, 64, err)
+                   : pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    if (status == PT_OK)
+        status = pt_cache_open(o->data, &cache, err);
+    if (status != PT_OK)
+        goto done;
+    const pt_cache_info *info = pt_cache_get_info(cache);
+    status = check_compatible(&meta, info, o, err);
+    int64_t n = info->count[pt_cache_split_index(o->split)];
+    if (status == PT_OK && n == 0)
+        status = pt_error_set(err, PT_ERR_EMPTY, "%s: the %s split is empty", o->data, o->split);
+    if (status != PT_OK)
+        goto done;
+    int k = meta.n_classes;
+    images = malloc((size_t)n * (size_t)info->height * (size_t)info->width);
+    probs = malloc((size_t)n * (size_t)k * sizeof *probs);
+    labels = malloc((size_t)n * sizeof *labels);
+    targets = malloc((size_t)n * (size_t)k);
+    if (!images || !probs || !labels || !targets) {
+        status = pt_error_set(err, PT_ERR_NOMEM, "out of memory for %lld images", (long long)n);
+        goto done;
+    }
+    status = pt_cache_read_images(cache, o->split, 0, n, images, err);
+    if (status == PT_OK)
+        status = meta.multi_label ? pt_cache_read_multi_labels(cache, o->split, 0, n, targets, err)
+                                  : pt_cache_read_labels(cache, o->split, 0, n, labels, err);
+    if (status != PT_OK)
+        goto done;
+    pt_infer_params params = pt_model_infer_params(&meta);
+    pt_infer_probs(net, &params, images, n, probs);
+    double threshold = isfinite(o->threshold)     ? o->threshold
+                       : isfinite(meta.threshold) ? meta.threshold
+                                                  : 0.5;
+    status = meta.multi_label ? pt_metrics_multi_label(probs, targets, n, k, 0.5, m, err)
+                              : pt_metrics_single_label(probs, labels, n, k, threshold, m, err);
+    if (status == PT_OK)
+        print_json(o, &meta, m, threshold);
+done:
+    free(images);
+    free(probs);
+    free(labels);
+    free(targets);
+    free(m);
+    pt_cache_close(cache);
+    if (net) {
+        pt_net_free(net);
+        pt_arch_free(&arch);
+    }
+    return status;
+}
+
+int pt_cmd_eval(int argc, char **argv, const pt_comm *comm)
+{
+    eval_opts o;
+    pt_error err;
+    pt_error_clear(&err);
+    int code = pt_cli_after_parse(comm, parse(argc, argv, &o, &err), &err, "ptrain eval", usage);
+    if (code >= 0)
+        return code;
+    /* Evaluation is quick: rank 0 does it, the others wait for the verdict. */
+    int status = comm->rank == 0 ? run_eval(&o, &err) : PT_OK;
+    return pt_cli_rank0_result(comm, status, &err, "ptrain eval");
+}

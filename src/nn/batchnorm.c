@@ -1,0 +1,263 @@
+/* 2-D batch normalisation. Each step is written once for one channel; the fused and the
+ * separable (sync BN) entry points both loop over channels calling them, so the two paths cannot
+ * drift apart. A channel's values are N rows of HW contiguous floats, stride C*HW. */
+#include "batchnorm.h"
+
+#include <math.h>
+#include <stddef.h>
+
+/* Partial sums kept side by side: one running sum would wait on every addition; eight
+ * independent ones (added up in a fixed order at the end) let the loop vectorise and pipeline,
+ * and the result is the same on every run. */
+#define LANES 8
+
+/* *s += sum of x[j], *ss += sum of x[j]^2, over n floats, in double. */
+static void add_sums(double *s, double *ss, const float *x, int n)
+{
+    double a[LANES] = {0}, b[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) {
+            double v = x[j + k];
+            a[k] += v;
+            b[k] += v * v;
+        }
+    for (; j < n; j++) {
+        double v = x[j];
+        a[0] += v;
+        b[0] += v * v;
+    }
+    for (int k = 0; k < LANES; k++) {
+        *s += a[k];
+        *ss += b[k];
+    }
+}
+
+static void channel_sums(double *sum, double *sumsq, const float *in, int c, int N, int C, int HW)
+{
+    double s = 0.0, ss = 0.0;
+    for (int n = 0; n < N; n++)
+        add_sums(&s, &ss, in + ((size_t)n * C + c) * HW, HW);
+    *sum = s;
+    *sumsq = ss;
+}
+
+static void channel_moments(float *mean, float *rstd, float *running_mean, float *running_var,
+                            double sum, double sumsq, double count, float momentum, float eps)
+{
+    if (count <= 0.0) {
+        /* An empty batch (a rank without samples): nothing to normalise, nothing learnt. */
+        *mean = 0.0f;
+        *rstd = 1.0f;
+        return;
+    }
+    double m = sum / count;
+    double var = sumsq / count - m * m; /* biased: what the batch is normalised with */
+    if (var < 0.0)
+        var = 0.0; /* rounding when all values are (nearly) equal */
+    *mean = (float)m;
+    *rstd = (float)(1.0 / sqrt(var + eps));
+    if (running_mean && running_var) {
+        /* PyTorch tracks the unbiased variance, an estimate of the population's. */
+        double unbiased = count > 1.0 ? var * count / (count - 1.0) : var;
+        *running_mean = (1.0f - momentum) * *running_mean + momentum * (float)m;
+        *running_var = (1.0f - momentum) * *running_var + momentum * (float)unbiased;
+    }
+}
+
+/* relu = 1 applies max(0, .) on the way out: a ReLU after the batch norm then costs no pass of
+ * its own over the activations. */
+static void channel_normalize(float *out, const float *in, int c, float mean, float rstd,
+                              float gamma, float beta, int N, int C, int HW, int relu)
+{
+    /* out = x * scale + shift, one multiply-add per value. */
+    const float scale = gamma * rstd, shift = beta - mean * scale;
+    for (int n = 0; n < N; n++) {
+        size_t off = ((size_t)n * C + c) * HW;
+        float *o = out + off;
+        const float *x = in + off;
+        if (relu) {
+            for (int j = 0; j < HW; j++) {
+                float v = x[j] * scale + shift;
+                o[j] = v < 0.0f ? 0.0f : v;
+            }
+        } else {
+            for (int j = 0; j < HW; j++)
+                o[j] = x[j] * scale + shift;
+        }
+    }
+}
+
+/* *sdy += sum of dy[j], *sdyx += sum of dy[j] * xhat[j], over n values (lanes as add_sums). */
+static void add_backward_sums(double *sdy, double *sdyx, const float *dy, const float *x,
+                              float mean, float rstd, int n)
+{
+    double a[LANES] = {0}, b[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) {
+            float xhat = (x[j + k] - mean) * rstd;
+            a[k] += dy[j + k];
+            b[k] += (double)dy[j + k] * xhat;
+        }
+    for (; j < n; j++) {
+        float xhat = (x[j] - mean) * rstd;
+        a[0] += dy[j];
+        b[0] += (double)dy[j] * xhat;
+    }
+    for (int k = 0; k < LANES; k++) {
+        *sdy += a[k];
+        *sdyx += b[k];
+    }
+}
+
+static void channel_backward_sums(double *sum_dy, double *sum_dy_xhat, const float *dout,
+                                  const float *in, int c, float mean, float rstd, int N, int C,
+                                  int HW)
+{
+    double sdy = 0.0, sdyx = 0.0;
+    for (int n = 0; n < N; n++) {
+        size_t off = ((size_t)n * C + c) * HW;
+        add_backward_sums(&sdy, &sdyx, dout + off, in + off, mean, rstd, HW);
+    }
+    *sum_dy = sdy;
+    *sum_dy_xhat = sdyx;
+}
+
+static void channel_backward_apply(float *din, const float *dout, const float *in, int c,
+                                   float mean, float rstd, float gamma, double sum_dy,
+                                   double sum_dy_xhat, double count, int N, int C, int HW)
+{
+    /* d in = gamma*rstd * (dy - mean(dy) - xhat * mean(dy*xhat)): the two means are the
+     * gradient flowing through the batch mean and the batch variance. */
+    const float k = gamma * rstd;
+    const float mdy = (float)(sum_dy / count), mdyx = (float)(sum_dy_xhat / count);
+    for (int n = 0; n < N; n++) {
+        size_t off = ((size_t)n * C + c) * HW;
+        float *dx = din + off;
+        const float *dy = dout + off, *x = in + off;
+        for (int j = 0; j < HW; j++) {
+            float xhat = (x[j] - mean) * rstd;
+            dx[j] = k * (dy[j] - mdy - xhat * mdyx);
+        }
+    }
+}
+
+static void forward_train(float *out, float *mean, float *rstd, float *running_mean,
+                          float *running_var, const float *in, const float *gamma,
+                          const float *beta, int N, int C, int HW, float momentum, float eps,
+                          int relu)
+{
+    const double count = (double)N * HW;
+    for (int c = 0; c < C; c++) {
+        double s, ss;
+        channel_sums(&s, &ss, in, c, N, C, HW);
+        channel_moments(&mean[c], &rstd[c], running_mean ? &running_mean[c] : NULL,
+                        running_var ? &running_var[c] : NULL, s, ss, count, momentum, eps);
+        channel_normalize(out, in, c, mean[c], rstd[c], gamma[c], beta[c], N, C, HW, relu);
+    }
+}
+
+static void forward_eval(float *out, const float *in, const float *gamma, const float *beta,
+                         const float *running_mean, const float *running_var, int N, int C, int HW,
+                         float eps, int relu)
+{
+    for (int c = 0; c < C; c++) {
+        float rstd = (float)(1.0 / sqrt((double)running_var[c] + eps));
+        channel_normalize(out, in, c, running_mean[c], rstd, gamma[c], beta[c], N, C, HW, relu);
+    }
+}
+
+void pt_batchnorm_forward_train(float *out, float *mean, float *rstd, float *running_mean,
+                                float *running_var, const float *in, const float *gamma,
+                                const float *beta, int N, int C, int HW, float momentum, float eps)
+{
+    forward_train(out, mean, rstd, running_mean, running_var, in, gamma, beta, N, C, HW, momentum,
+                  eps, 0);
+}
+
+void pt_batchnorm_relu_forward_train(float *out, float *mean, float *rstd, float *running_mean,
+                                     float *running_var, const float *in, const float *gamma,
+                                     const float *beta, int N, int C, int HW, float momentum,
+                                     float eps)
+{
+    forward_train(out, mean, rstd, running_mean, running_var, in, gamma, beta, N, C, HW, momentum,
+                  eps, 1);
+}
+
+void pt_batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
+                               const float *running_mean, const float *running_var, int N, int C,
+                               int HW, float eps)
+{
+    forward_eval(out, in, gamma, beta, running_mean, running_var, N, C, HW, eps, 0);
+}
+
+void pt_batchnorm_relu_forward_eval(float *out, const float *in, const float *gamma,
+                                    const float *beta, const float *running_mean,
+                                    const float *running_var, int N, int C, int HW, float eps)
+{
+    forward_eval(out, in, gamma, beta, running_mean, running_var, N, C, HW, eps, 1);
+}
+
+void pt_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                           const float *in, const float *mean, const float *rstd,
+                           const float *gamma, int N, int C, int HW)
+{
+    const double count = (double)N * HW;
+    for (int c = 0; c < C; c++) {
+        double sdy, sdyx;
+        channel_backward_sums(&sdy, &sdyx, dout, in, c, mean[c], rstd[c], N, C, HW);
+        if (dgamma)
+            dgamma[c] += (float)sdyx;
+        if (dbeta)
+            dbeta[c] += (float)sdy;
+        if (din)
+            channel_backward_apply(din, dout, in, c, mean[c], rstd[c], gamma[c], sdy, sdyx, count,
+                                   N, C, HW);
+    }
+}
+
+void pt_batchnorm_stats(double *sum, double *sumsq, const float *in, int N, int C, int HW)
+{
+    for (int c = 0; c < C; c++)
+        channel_sums(&sum[c], &sumsq[c], in, c, N, C, HW);
+}
+
+void pt_batchnorm_moments(float *mean, float *rstd, float *running_mean, float *running_var,
+                          const double *sum, const double *sumsq, double count, int C,
+                          float momentum, float eps)
+{
+    for (int c = 0; c < C; c++)
+        channel_moments(&mean[c], &rstd[c], running_mean ? &running_mean[c] : NULL,
+                        running_var ? &running_var[c] : NULL, sum[c], sumsq[c], count, momentum,
+                        eps);
+}
+
+void pt_batchnorm_normalize(float *out, const float *in, const float *mean, const float *rstd,
+                            const float *gamma, const float *beta, int N, int C, int HW)
+{
+    for (int c = 0; c < C; c++)
+        channel_normalize(out, in, c, mean[c], rstd[c], gamma[c], beta[c], N, C, HW, 0);
+}
+
+void pt_batchnorm_backward_reduce(double *sum_dy, double *sum_dy_xhat, float *dgamma, float *dbeta,
+                                  const float *dout, const float *in, const float *mean,
+                                  const float *rstd, int N, int C, int HW)
+{
+    for (int c = 0; c < C; c++) {
+        channel_backward_sums(&sum_dy[c], &sum_dy_xhat[c], dout, in, c, mean[c], rstd[c], N, C, HW);
+        if (dgamma)
+            dgamma[c] += (float)sum_dy_xhat[c];
+        if (dbeta)
+            dbeta[c] += (float)sum_dy[c];
+    }
+}
+
+void pt_batchnorm_backward_apply(float *din, const float *dout, const float *in, const float *mean,
+                                 const float *rstd, const float *gamma, const double *sum_dy,
+                                 const double *sum_dy_xhat, double count, int N, int C, int HW)
+{
+    for (int c = 0; c < C; c++)
+        channel_backward_apply(din, dout, in, c, mean[c], rstd[c], gamma[c], sum_dy[c],
+                               sum_dy_xhat[c], count, N, C, HW);
+}

@@ -1,0 +1,558 @@
+/* 2-D convolution: im2col + cblas_sgemm over chunks of the batch, and a direct reference.
+ *
+ * GEMM formulation, for a chunk of nb images starting at image n0 (PQ = P*Q, CRS = C*R*S):
+ *   col  (CRS, nb*PQ)   col[(c,r,s)][i*PQ + (p,q)] = in[n0+i, c, p*stride-pad+r, q*stride-pad+s]
+ *                       (0 where that falls in the padding)
+ *   forward:  Y (K, nb*PQ) = weight (K, CRS) * col            then scatter Y to out (N,K,P,Q)
+ *   backward: G (K, nb*PQ) = dout gathered from (N,K,P,Q)
+ *             dweight (K, CRS) += G * col^T
+ *             dcol (CRS, nb*PQ) = weight^T * G                  then col2im into din
+ * Putting the images side by side in the columns turns N small GEMMs into one large one, which is
+ * what keeps OpenBLAS efficient on small feature maps. The price is the scatter / gather between
+ * (K, nb*PQ) and (N,K,P,Q), a copy of the output (the bias add rides along with it); with one image
+ * per chunk the two layouts coincide and the GEMM reads and writes the tensors directly. */
+#include "conv.h"
+
+#include <assert.h>
+#include <cblas.h>
+#include <limits.h>
+#include <string.h>
+
+int pt_conv_out_h(const pt_conv_dims *d)
+{
+    return (d->h + 2 * d->pad - d->r) / d->stride + 1;
+}
+
+int pt_conv_out_w(const pt_conv_dims *d)
+{
+    return (d->w + 2 * d->pad - d->s) / d->stride + 1;
+}
+
+int pt_conv_check(const pt_conv_dims *d, pt_error *err)
+{
+    if (d->n < 0 || d->c < 1 || d->h < 1 || d->w < 1 || d->k < 1 || d->r < 1 || d->s < 1)
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "conv: bad shape n=%d c=%d h=%d w=%d k=%d kernel=%dx%d", d->n, d->c,
+                            d->h, d->w, d->k, d->r, d->s);
+    if (d->stride < 1 || d->pad < 0)
+        return pt_error_set(err, PT_ERR_INVALID, "conv: bad stride %d or padding %d", d->stride,
+                            d->pad);
+    if (d->h + 2 * d->pad < d->r || d->w + 2 * d->pad < d->s)
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "conv: kernel %dx%d larger than padded input %dx%d", d->r, d->s,
+                            d->h + 2 * d->pad, d->w + 2 * d->pad);
+    /* BLAS dimensions are int: one image's matrices must fit (chunks are capped to fit too). */
+    size_t crs = (size_t)d->c * d->r * d->s;
+    size_t pq = (size_t)pt_conv_out_h(d) * pt_conv_out_w(d);
+    if (crs > INT_MAX || pq > INT_MAX || (size_t)d->k * crs > INT_MAX ||
+        (size_t)d->c * d->h * d->w > INT_MAX || (size_t)d->k * pq > INT_MAX)
+        return pt_error_set(err, PT_ERR_INVALID, "conv: layer too large (C*R*S=%zu, P*Q=%zu)", crs,
+                            pq);
+    return PT_OK;
+}
+
+size_t pt_conv_workspace_size(const pt_conv_dims *d, int images_per_gemm)
+{
+    size_t crs = (size_t)d->c * d->r * d->s;
+    size_t pq = (size_t)pt_conv_out_h(d) * pt_conv_out_w(d);
+    return (size_t)images_per_gemm * (crs + (size_t)d->k) * pq;
+}
+
+/* Images per GEMM that fit in ws_floats, at least 1 (the documented minimum), at most n, and
+ * with nb*PQ within BLAS's int. */
+static int chunk_images(const pt_conv_dims *d, size_t ws_floats)
+{
+    size_t per_image = pt_conv_workspace_size(d, 1);
+    assert(d->n == 0 || ws_floats >= per_image); /* the documented minimum */
+    size_t pq = (size_t)pt_conv_out_h(d) * pt_conv_out_w(d);
+    size_t nb = ws_floats / per_image;
+    if (nb > (size_t)d->n)
+        nb = (size_t)d->n;
+    if (nb > INT_MAX / pq)
+        nb = INT_MAX / pq;
+    return nb < 1 ? 1 : (int)nb;
+}
+
+/* Range [lo, hi) of output columns q whose input column q*stride - pad + s lies inside [0, W):
+ * outside it the im2col entry is padding. The same formula serves rows. */
+static void valid_range(int out_size, int in_size, int stride, int pad, int offset, int *lo,
+                        int *hi)
+{
+    int first = pad - offset; /* need q*stride >= first */
+    int a = first <= 0 ? 0 : (first + stride - 1) / stride;
+    int last = in_size - 1 + pad - offset; /* need q*stride <= last */
+    int b = last < 0 ? 0 : last / stride + 1;
+    if (b > out_size)
+        b = out_size;
+    if (a > b)
+        a = b;
+    *lo = a;
+    *hi = b;
+}
+
+/* col (CRS, nb*PQ) from in (nb,C,H,W) (in points at the chunk's first image). */
+static void im2col(float *col, const float *in, const pt_conv_dims *d, int nb, int P, int Q)
+{
+    const int C = d->c, H = d->h, W = d->w, R = d->r, S = d->s;
+    const int stride = d->stride, pad = d->pad;
+    const size_t pq = (size_t)P * Q, ld = (size_t)nb * pq, hw = (size_t)H * W;
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < R; r++) {
+            int p_lo, p_hi;
+            valid_range(P, H, stride, pad, r, &p_lo, &p_hi);
+            for (int s = 0; s < S; s++) {
+                int q_lo, q_hi;
+                valid_range(Q, W, stride, pad, s, &q_lo, &q_hi);
+                float *row = col + ((size_t)(c * R + r) * S + s) * ld;
+                for (int i = 0; i < nb; i++) {
+                    const float *plane = in + ((size_t)i * C + c) * hw;
+                    float *dst = row + (size_t)i * pq;
+                    /* Rows of the output entirely in the vertical padding. */
+                    memset(dst, 0, (size_t)p_lo * Q * sizeof(float));
+                    memset(dst + (size_t)p_hi * Q, 0, (size_t)(P - p_hi) * Q * sizeof(float));
+                    for (int p = p_lo; p < p_hi; p++) {
+                        /* Input column of output q is q*stride + off, >= 0 on [q_lo, q_hi). */
+                        const float *src = plane + (size_t)(p * stride - pad + r) * W;
+                        const int off = s - pad;
+                        float *drow = dst + (size_t)p * Q;
+                        for (int q = 0; q < q_lo; q++)
+                            drow[q] = 0.0f;
+                        if (stride == 1) {
+                            memcpy(drow + q_lo, src + q_lo + off,
+                                   (size_t)(q_hi - q_lo) * sizeof(float));
+                        } else {
+                            for (int q = q_lo; q < q_hi; q++)
+                                drow[q] = src[q * stride + off];
+                        }
+                        for (int q = q_hi; q < Q; q++)
+                            drow[q] = 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* din (nb,C,H,W) = the adjoint of im2col applied to dcol (CRS, nb*PQ): every column entry is added
+ * back to the input pixel it was copied from; padding entries are dropped. */
+static void col2im(float *din, const float *dcol, const pt_conv_dims *d, int nb, int P, int Q)
+{
+    const int C = d->c, H = d->h, W = d->w, R = d->r, S = d->s;
+    const int stride = d->stride, pad = d->pad;
+    const size_t pq = (size_t)P * Q, ld = (size_t)nb * pq, hw = (size_t)H * W;
+    memset(din, 0, (size_t)nb * C * hw * sizeof(float));
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < R; r++) {
+            int p_lo, p_hi;
+            valid_range(P, H, stride, pad, r, &p_lo, &p_hi);
+            for (int s = 0; s < S; s++) {
+                int q_lo, q_hi;
+                valid_range(Q, W, stride, pad, s, &q_lo, &q_hi);
+                const float *row = dcol + ((size_t)(c * R + r) * S + s) * ld;
+                for (int i = 0; i < nb; i++) {
+                    float *plane = din + ((size_t)i * C + c) * hw;
+                    const float *src = row + (size_t)i * pq;
+                    for (int p = p_lo; p < p_hi; p++) {
+                        float *dst = plane + (size_t)(p * stride - pad + r) * W;
+                        const int off = s - pad;
+                        const float *srow = src + (size_t)p * Q;
+                        for (int q = q_lo; q < q_hi; q++)
+                            dst[q * stride + off] += srow[q];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- single input channel, stride 1: direct loops -------------------------------------------
+ *
+ * A first layer on gray images has C = 1: its GEMM has an inner dimension of R*S (9), too short
+ * for OpenBLAS to run well, and im2col copies every input pixel R*S times. Computed directly
+ * instead, on a copy of the input plane with its zero padding made explicit (no bounds checks),
+ * eight output columns at a time with all taps summed in registers. Only the input gradient, which
+ * a first layer does not need, still goes through im2col + GEMM. */
+
+/* Taps of the largest kernel the direct path takes (its per-tap sums live on the stack). */
+#define DIRECT_MAX_TAPS 64
+/* Output columns computed together: two vectors of four (GCC's vector extension; SSE registers,
+ * which every x86-64 has). */
+#define DIRECT_VEC 8
+typedef float vec4 __attribute__((vector_size(4 * sizeof(float))));
+
+static inline vec4 load4(const float *p)
+{
+    vec4 v;
+    memcpy(&v, p, sizeof v); /* an unaligned load */
+    return v;
+}
+
+int pt_conv_direct(const pt_conv_dims *d)
+{
+    return d->c == 1 && d->stride == 1 && d->r * d->s <= DIRECT_MAX_TAPS;
+}
+
+/* Floats of one padded plane, (H + 2 pad) x (W + 2 pad). It is at most R*S*P*Q (H + 2 pad =
+ * P + R - 1 <= P*R, likewise for W), so one fits where the im2col matrix of one image would. */
+static size_t padded_plane_floats(const pt_conv_dims *d)
+{
+    return (size_t)(d->h + 2 * d->pad) * (d->w + 2 * d->pad);
+}
+
+/* dst = src (H x W) surrounded by pad zeros on every side. */
+static void pad_plane(float *dst, const float *src, const pt_conv_dims *d)
+{
+    const int H = d->h, W = d->w, pad = d->pad, Wp = W + 2 * pad;
+    memset(dst, 0, (size_t)pad * Wp * sizeof(float));
+    for (int h = 0; h < H; h++) {
+        float *row = dst + (size_t)(h + pad) * Wp;
+        memset(row, 0, (size_t)pad * sizeof(float));
+        memcpy(row + pad, src + (size_t)h * W, (size_t)W * sizeof(float));
+        memset(row + pad + W, 0, (size_t)pad * sizeof(float));
+    }
+    memset(dst + (size_t)(H + pad) * Wp, 0, (size_t)pad * Wp * sizeof(float));
+}
+
+/* out (K,P,Q) of one image from its padded input plane xp, for an R x S kernel. Inlined into
+ * callers with constant R and S, so that the taps unroll and the weights stay in registers. */
+static inline void direct_forward_kernel(float *out, const float *xp, const float *weight,
+                                         const float *bias, const pt_conv_dims *d, int P, int Q,
+                                         const int R, const int S)
+{
+    const int Wp = d->w + 2 * d->pad;
+    for (int k = 0; k < d->k; k++) {
+        const float *wk = weight + (size_t)k * R * S;
+        const float b = bias ? bias[k] : 0.0f;
+        for (int p = 0; p < P; p++) {
+            float *row = out + ((size_t)k * P + p) * Q;
+            const float *x0 = xp + (size_t)p * Wp;
+            int q = 0;
+            for (; q + DIRECT_VEC <= Q; q += DIRECT_VEC) {
+                vec4 lo = {b, b, b, b}, hi = lo;
+                for (int r = 0; r < R; r++)
+                    for (int s = 0; s < S; s++) {
+                        const float *x = x0 + (size_t)r * Wp + s + q;
+                        const float w = wk[r * S + s];
+                        lo += w * load4(x);
+                        hi += w * load4(x + 4);
+                    }
+                memcpy(row + q, &lo, sizeof lo);
+                memcpy(row + q + 4, &hi, sizeof hi);
+            }
+            if (q + 4 <= Q) { /* Q = 28, say: three blocks of eight and one of four */
+                vec4 lo = {b, b, b, b};
+                for (int r = 0; r < R; r++)
+                    for (int s = 0; s < S; s++)
+                        lo += wk[r * S + s] * load4(x0 + (size_t)r * Wp + s + q);
+                memcpy(row + q, &lo, sizeof lo);
+                q += 4;
+            }
+            for (; q < Q; q++) {
+                float acc = b;
+                for (int r = 0; r < R; r++)
+                    for (int s = 0; s < S; s++)
+                        acc += wk[r * S + s] * x0[(size_t)r * Wp + s + q];
+                row[q] = acc;
+            }
+        }
+    }
+}
+
+static void direct_forward_image(float *out, const float *xp, const float *weight,
+                                 const float *bias, const pt_conv_dims *d, int P, int Q)
+{
+    if (d->r == 3 && d->s == 3)
+        direct_forward_kernel(out, xp, weight, bias, d, P, Q, 3, 3);
+    else
+        direct_forward_kernel(out, xp, weight, bias, d, P, Q, d->r, d->s);
+}
+
+/* Float partial sums of the dweight taps run over at most this many products each before they
+ * are added to the double sums: long enough to amortise the adding, short enough to keep float
+ * rounding at the level of a GEMM's. */
+#define DIRECT_FLUSH_TERMS 256
+
+/* sums[t] += the tap-t gradient of `rows` output rows of g (Q values each, consecutive) over the
+ * padded input rows from x0: four float partial sums per tap (one register each: nine for 3x3
+ * leave room for the operands in x86-64's sixteen; eight columns at a time would spill), added to
+ * the double sums at the end. */
+static inline void direct_weight_rows(double *sums, const float *g, const float *x0, int Wp,
+                                      const int R, const int S, int Q, int rows)
+{
+    vec4 acc[DIRECT_MAX_TAPS];
+    const int taps = R * S;
+    for (int t = 0; t < taps; t++) /* a loop, not memset: the sums can then live in registers */
+        acc[t] = (vec4){0.0f, 0.0f, 0.0f, 0.0f};
+    const int q_end = Q - Q % 4;
+    for (int p = 0; p < rows; p++) {
+        const float *grow = g + (size_t)p * Q, *xrow = x0 + (size_t)p * Wp;
+        for (int q = 0; q < q_end; q += 4) {
+            const vec4 g4 = load4(grow + q);
+            for (int r = 0; r < R; r++)
+                for (int s = 0; s < S; s++)
+                    acc[r * S + s] += g4 * load4(xrow + (size_t)r * Wp + s + q);
+        }
+        for (int q = q_end; q < Q; q++)
+            for (int t = 0; t < taps; t++)
+                sums[t] += (double)grow[q] * xrow[(size_t)(t / S) * Wp + t % S + q];
+    }
+    for (int t = 0; t < taps; t++)
+        sums[t] += (double)acc[t][0] + acc[t][1] + acc[t][2] + acc[t][3];
+}
+
+/* dweight (K,1,R,S) += its gradient over images [n0, n0 + nb), whose padded planes are in xp. */
+static void direct_backward_weight(float *dweight, const float *dout, const float *xp,
+                                   const pt_conv_dims *d, int n0, int nb, int P, int Q)
+{
+    const int R = d->r, S = d->s, K = d->k, Wp = d->w + 2 * d->pad;
+    const size_t pq = (size_t)P * Q, plane = padded_plane_floats(d);
+    const int rows = Q >= 4 * DIRECT_FLUSH_TERMS ? 1 : 4 * DIRECT_FLUSH_TERMS / Q;
+    for (int k = 0; k < K; k++) {
+        double sums[DIRECT_MAX_TAPS] = {0};
+        for (int i = 0; i < nb; i++) {
+            const float *g = dout + ((size_t)(n0 + i) * K + k) * pq;
+            for (int p = 0; p < P; p += rows) {
+                const int n_rows = P - p < rows ? P - p : rows;
+                const float *x0 = xp + i * plane + (size_t)p * Wp;
+                if (R == 3 && S == 3) /* constant taps: unrolled, sums in registers */
+                    direct_weight_rows(sums, g + (size_t)p * Q, x0, Wp, 3, 3, Q, n_rows);
+                else
+                    direct_weight_rows(sums, g + (size_t)p * Q, x0, Wp, R, S, Q, n_rows);
+            }
+        }
+        for (int t = 0; t < R * S; t++)
+            dweight[(size_t)k * R * S + t] += (float)sums[t];
+    }
+}
+
+void pt_conv_forward(float *out, const float *in, const float *weight, const float *bias,
+                     const pt_conv_dims *d, float *ws, size_t ws_floats)
+{
+    pt_conv_forward_timed(out, in, weight, bias, d, ws, ws_floats, NULL);
+}
+
+/* Adds the seconds since *start to *total when profiling (total != NULL). */
+static void add_elapsed(double *total, double start)
+{
+    if (total)
+        *total += pt_now_seconds() - start;
+}
+
+static double start_clock(const double *total)
+{
+    return total ? pt_now_seconds() : 0.0;
+}
+
+void pt_conv_forward_timed(float *out, const float *in, const float *weight, const float *bias,
+                           const pt_conv_dims *d, float *ws, size_t ws_floats, double *gemm_seconds)
+{
+    const int K = d->k, P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
+    const int crs = d->c * d->r * d->s;
+    const size_t pq = (size_t)P * Q, in_image = (size_t)d->c * d->h * d->w;
+    if (pt_conv_direct(d)) {
+        for (int n = 0; n < d->n; n++) {
+            pad_plane(ws, in + (size_t)n * in_image, d);
+            direct_forward_image(out + (size_t)n * K * pq, ws, weight, bias, d, P, Q);
+        }
+        return;
+    }
+    const int nb_max = chunk_images(d, ws_floats);
+    float *col = ws;
+    float *y = ws + (size_t)nb_max * crs * pq;
+
+    for (int n0 = 0; n0 < d->n; n0 += nb_max) {
+        const int nb = d->n - n0 < nb_max ? d->n - n0 : nb_max;
+        const int cols = nb * (int)pq;
+        float *outn = out + (size_t)n0 * K * pq;
+        im2col(col, in + (size_t)n0 * in_image, d, nb, P, Q);
+        double t0 = start_clock(gemm_seconds);
+        if (nb == 1) {
+            /* (K, PQ) is already out's layout for one image: no scatter. */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, cols, crs, 1.0f, weight, crs,
+                        col, cols, 0.0f, outn, cols);
+            add_elapsed(gemm_seconds, t0);
+            if (bias) {
+                for (int k = 0; k < K; k++) {
+                    float *o = outn + (size_t)k * pq;
+                    for (size_t j = 0; j < pq; j++)
+                        o[j] += bias[k];
+                }
+            }
+            continue;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, cols, crs, 1.0f, weight, crs, col,
+                    cols, 0.0f, y, cols);
+        add_elapsed(gemm_seconds, t0);
+        /* y (K, nb*PQ) -> out (nb,K,P,Q), adding the bias on the way. */
+        for (int i = 0; i < nb; i++) {
+            for (int k = 0; k < K; k++) {
+                const float *src = y + (size_t)k * cols + (size_t)i * pq;
+                float *dst = outn + ((size_t)i * K + k) * pq;
+                float b = bias ? bias[k] : 0.0f;
+                for (size_t j = 0; j < pq; j++)
+                    dst[j] = src[j] + b;
+            }
+        }
+    }
+}
+
+void pt_conv_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                      const float *weight, const pt_conv_dims *d, float *ws, size_t ws_floats)
+{
+    pt_conv_backward_timed(din, dweight, dbias, dout, in, weight, d, ws, ws_floats, NULL);
+}
+
+void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const float *dout,
+                            const float *in, const float *weight, const pt_conv_dims *d, float *ws,
+                            size_t ws_floats, double *gemm_seconds)
+{
+    const int K = d->k, P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
+    const int crs = d->c * d->r * d->s;
+    const size_t pq = (size_t)P * Q, in_image = (size_t)d->c * d->h * d->w;
+
+    if (dbias) {
+        /* Summed in double per channel over the whole batch, so that the result does not depend
+         * on the chunking below. */
+        for (int k = 0; k < K; k++) {
+            double acc = 0.0;
+            for (int n = 0; n < d->n; n++) {
+                const float *g = dout + ((size_t)n * K + k) * pq;
+                for (size_t j = 0; j < pq; j++)
+                    acc += g[j];
+            }
+            dbias[k] += (float)acc;
+        }
+    }
+    if (!din && !dweight)
+        return;
+    if (pt_conv_direct(d) && dweight) {
+        /* as many padded planes at a time as images fit in the workspace (see padded_plane) */
+        const int nb_max = chunk_images(d, ws_floats);
+        for (int n0 = 0; n0 < d->n; n0 += nb_max) {
+            const int nb = d->n - n0 < nb_max ? d->n - n0 : nb_max;
+            for (int i = 0; i < nb; i++)
+                pad_plane(ws + i * padded_plane_floats(d), in + (size_t)(n0 + i) * in_image, d);
+            direct_backward_weight(dweight, dout, ws, d, n0, nb, P, Q);
+        }
+        if (!din)
+            return;
+        dweight = NULL; /* done: the GEMM path below computes din alone */
+    }
+
+    const int nb_max = chunk_images(d, ws_floats);
+    float *col = ws;
+    float *g = ws + (size_t)nb_max * crs * pq;
+    for (int n0 = 0; n0 < d->n; n0 += nb_max) {
+        const int nb = d->n - n0 < nb_max ? d->n - n0 : nb_max;
+        const int cols = nb * (int)pq;
+        const float *doutn = dout + (size_t)n0 * K * pq;
+        const float *gm = doutn; /* dout as a (K, nb*PQ) matrix: itself for one image */
+        if (nb > 1) {
+            for (int i = 0; i < nb; i++)
+                for (int k = 0; k < K; k++)
+                    memcpy(g + (size_t)k * cols + (size_t)i * pq, doutn + ((size_t)i * K + k) * pq,
+                           pq * sizeof(float));
+            gm = g;
+        }
+        if (dweight) {
+            im2col(col, in + (size_t)n0 * in_image, d, nb, P, Q);
+            double t0 = start_clock(gemm_seconds);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, crs, cols, 1.0f, gm, cols, col,
+                        cols, 1.0f, dweight, crs);
+            add_elapsed(gemm_seconds, t0);
+        }
+        if (din) {
+            /* The im2col matrix is no longer needed: its space takes dcol. */
+            double t0 = start_clock(gemm_seconds);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, crs, cols, K, 1.0f, weight, crs,
+                        gm, cols, 0.0f, col, cols);
+            add_elapsed(gemm_seconds, t0);
+            col2im(din + (size_t)n0 * in_image, col, d, nb, P, Q);
+        }
+    }
+}
+
+/* Input pixel read by output (p,q) through kernel tap (r,s), or -1 in the padding. */
+static long tap_index(const pt_conv_dims *d, int p, int q, int r, int s)
+{
+    int ih = p * d->stride - d->pad + r, iw = q * d->stride - d->pad + s;
+    if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w)
+        return -1;
+    return (long)ih * d->w + iw;
+}
+
+void pt_conv_forward_naive(float *out, const float *in, const float *weight, const float *bias,
+                           const pt_conv_dims *d)
+{
+    const int N = d->n, C = d->c, K = d->k, R = d->r, S = d->s;
+    const int P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
+    const size_t hw = (size_t)d->h * d->w;
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            for (int p = 0; p < P; p++)
+                for (int q = 0; q < Q; q++) {
+                    double acc = bias ? bias[k] : 0.0;
+                    for (int c = 0; c < C; c++)
+                        for (int r = 0; r < R; r++)
+                            for (int s = 0; s < S; s++) {
+                                long t = tap_index(d, p, q, r, s);
+                                if (t >= 0)
+                                    acc += (double)in[((size_t)n * C + c) * hw + t] *
+                                           weight[(((size_t)k * C + c) * R + r) * S + s];
+                            }
+                    out[(((size_t)n * K + k) * P + p) * Q + q] = (float)acc;
+                }
+}
+
+void pt_conv_backward_naive(float *din, float *dweight, float *dbias, const float *dout,
+                            const float *in, const float *weight, const pt_conv_dims *d)
+{
+    const int N = d->n, C = d->c, K = d->k, R = d->r, S = d->s;
+    const int P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
+    const size_t hw = (size_t)d->h * d->w, pq = (size_t)P * Q;
+    if (dbias)
+        for (int k = 0; k < K; k++) {
+            double acc = 0.0;
+            for (int n = 0; n < N; n++)
+                for (size_t j = 0; j < pq; j++)
+                    acc += dout[((size_t)n * K + k) * pq + j];
+            dbias[k] += (float)acc;
+        }
+    if (dweight)
+        for (int k = 0; k < K; k++)
+            for (int c = 0; c < C; c++)
+                for (int r = 0; r < R; r++)
+                    for (int s = 0; s < S; s++) {
+                        double acc = 0.0;
+                        for (int n = 0; n < N; n++)
+                            for (int p = 0; p < P; p++)
+                                for (int q = 0; q < Q; q++) {
+                                    long t = tap_index(d, p, q, r, s);
+                                    if (t >= 0)
+                                        acc += (double)dout[((size_t)n * K + k) * pq + p * Q + q] *
+                                               in[((size_t)n * C + c) * hw + t];
+                                }
+                        dweight[(((size_t)k * C + c) * R + r) * S + s] += (float)acc;
+                    }
+    if (din)
+        /* Gathered per input pixel (rather than scattered) so each sum is taken in double. */
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < C; c++)
+                for (int ih = 0; ih < d->h; ih++)
+                    for (int iw = 0; iw < d->w; iw++) {
+                        double acc = 0.0;
+                        for (int r = 0; r < R; r++)
+                            for (int s = 0; s < S; s++) {
+                                int ph = ih + d->pad - r, qw = iw + d->pad - s;
+                                if (ph < 0 || qw < 0 || ph % d->stride || qw % d->stride)
+                                    continue;
+                                int p = ph / d->stride, q = qw / d->stride;
+                                if (p >= P || q >= Q)
+                                    continue;
+                                for (int k = 0; k < K; k++)
+                                    acc += (double)dout[((size_t)n * K + k) * pq + p * Q + q] *
+                                           weight[(((size_t)k * C + c) * R + r) * S + s];
+                            }
+                        din[((size_t)n * C + c) * hw + (size_t)ih * d->w + iw] = (float)acc;
+                    }
+}

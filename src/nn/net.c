@@ -1,0 +1,848 @@
+/* Network construction, parameter table, forward and backward (see net.h). */
+#include "ptrain/net.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activation.h"
+#include "batchnorm.h"
+#include "conv.h"
+#include "dense.h"
+#include "dropout.h"
+#include "pool.h"
+#include "residual.h"
+#include "ptrain/rng.h"
+#include "winograd.h"
+
+/* The convolution workspace is sized for whole local batches, up to this many floats (1 GiB);
+ * beyond it the conv module processes the batch in chunks. */
+#define MAX_CONV_WORKSPACE_FLOATS ((size_t)256 << 20)
+
+typedef struct layer {
+    pt_layer_spec spec;
+    char name[32]; /* conv1, batchnorm12: short enough for "<name>.<field>" */
+    int input;     /* absolute index of the layer read, -1 = the network input */
+    int from;      /* residual: absolute index of the second operand */
+    int in_c, in_h, in_w;
+    int c, h, w;    /* output shape per sample */
+    size_t size;    /* output floats per sample */
+    int in_place;   /* relu/dropout writing over its input's buffer */
+    int fused_relu; /* batch norm: applies the in-place ReLU that follows it */
+    int fused;      /* relu: applied by the batch norm before it; forward has nothing to do */
+    int fanout;     /* how many layers read this one's output */
+    /* parameters: offsets into the parameter buffer, SIZE_MAX if absent */
+    size_t weight, bias, gamma, beta;
+    /* batch norm running statistics: offsets into the state buffer */
+    size_t running_mean, running_var;
+    pt_conv_dims conv;
+    int winograd; /* conv: Winograd F(2x2,3x3) rather than im2col + GEMM */
+    pt_pool_dims pool;
+    float *out;               /* (max_batch, size) */
+    float *dout;              /* (max_batch, size) */
+    float *bn_mean, *bn_rstd; /* (c) */
+    int32_t *argmax;          /* maxpool, (max_batch, size) */
+    int grad_written;         /* during backward: dout already holds a contribution */
+    double flops;             /* forward, per sample */
+    pt_layer_profile prof;    /* accumulated while net->profiling */
+} layer;
+
+struct pt_net {
+    layer *layers;
+    int n_layers;
+    int in_c, in_h, in_w;
+    int max_batch;
+    int n;       /* samples in the last forward */
+    int trained; /* the last forward was in train mode */
+    const int64_t *sample_ids;
+    uint64_t dropout_key;
+    float *input;
+    float *params, *grads, *state;
+    uint8_t *decay_mask;
+    size_t n_params, n_state;
+    pt_tensor_info *param_table, *state_table;
+    int n_param_tensors, n_state_tensors;
+    float *conv_ws;
+    size_t conv_ws_floats;
+    float *scratch; /* a gradient to add into a buffer that already has one */
+    size_t max_size;
+    int profiling; /* time every training forward and backward, layer by layer */
+};
+
+/* ---- construction ------------------------------------------------------------------------------
+ */
+
+static int add_tensor(pt_tensor_info **table, int *n, size_t *total, const layer *l,
+                      const char *field, int ndims, const int64_t *shape, int decay, size_t *offset,
+                      pt_error *err)
+{
+    pt_tensor_info *grown = realloc(*table, (size_t)(*n + 1) * sizeof *grown);
+    if (!grown)
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    *table = grown;
+    pt_tensor_info *t = &grown[(*n)++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s.%s", l->name, field);
+    pt_strlcpy(t->layer, l->name, sizeof t->layer);
+    pt_strlcpy(t->field, field, sizeof t->field);
+    t->ndims = ndims;
+    t->count = 1;
+    for (int d = 0; d < ndims; d++) {
+        t->shape[d] = shape[d];
+        t->count *= (size_t)shape[d];
+    }
+    t->offset = *total;
+    t->decay = decay;
+    *total += t->count;
+    *offset = t->offset;
+    return PT_OK;
+}
+
+static int shape_layer(pt_net *net, int i, int n_classes, pt_error *err)
+{
+    layer *l = &net->layers[i];
+    const pt_layer_spec *s = &l->spec;
+    const char *type = pt_layer_type_name(s->type);
+    if (l->input >= 0) {
+        const layer *in = &net->layers[l->input];
+        l->in_c = in->c;
+        l->in_h = in->h;
+        l->in_w = in->w;
+    } else {
+        l->in_c = net->in_c;
+        l->in_h = net->in_h;
+        l->in_w = net->in_w;
+    }
+    l->c = l->in_c;
+    l->h = l->in_h;
+    l->w = l->in_w;
+    l->weight = l->bias = l->gamma = l->beta = SIZE_MAX;
+    l->running_mean = l->running_var = SIZE_MAX;
+    int status = PT_OK;
+    switch (s->type) {
+    case PT_LAYER_CONV:
+        l->conv = (pt_conv_dims){.n = net->max_batch,
+                                 .c = l->in_c,
+                                 .h = l->in_h,
+                                 .w = l->in_w,
+                                 .k = s->filters,
+                                 .r = s->size,
+                                 .s = s->size,
+                                 .stride = s->stride,
+                                 .pad = s->pad};
+        status = pt_conv_check(&l->conv, err);
+        if (status != PT_OK)
+            break;
+        l->c = s->filters;
+        l->h = pt_conv_out_h(&l->conv);
+        l->w = pt_conv_out_w(&l->conv);
+        l->flops = 2.0 * s->filters * l->in_c * s->size * s->size * l->h * l->w;
+        break;
+    case PT_LAYER_MAXPOOL:
+        l->pool = (pt_pool_dims){.n = net->max_batch,
+                                 .c = l->in_c,
+                                 .h = l->in_h,
+                                 .w = l->in_w,
+                                 .kernel = s->size,
+                                 .stride = s->stride,
+                                 .pad = s->pad};
+        status = pt_maxpool_check(&l->pool, err);
+        if (status != PT_OK)
+            break;
+        l->h = pt_maxpool_out_h(&l->pool);
+        l->w = pt_maxpool_out_w(&l->pool);
+        break;
+    case PT_LAYER_AVGPOOL:
+        l->h = l->w = 1;
+        break;
+    case PT_LAYER_DENSE:
+        l->c = s->outputs == PT_ARCH_CLASSES ? n_classes : s->outputs;
+        l->h = l->w = 1;
+        l->flops = 2.0 * l->in_c * l->in_h * l->in_w * l->c;
+        break;
+    case PT_LAYER_RESIDUAL: {
+        const layer *other = &net->layers[l->from];
+        if (l->from < 0 || other->c != l->c || other->h != l->h || other->w != l->w)
+            status = pt_error_set(
+                err, PT_ERR_INVALID, "%s (line %d): residual adds %dx%dx%d to %dx%dx%d", l->name,
+                s->line, l->c, l->h, l->w, l->from >= 0 ? other->c : net->in_c,
+                l->from >= 0 ? other->h : net->in_h, l->from >= 0 ? other->w : net->in_w);
+        break;
+    }
+    default:
+        break;
+    }
+    if (status != PT_OK) {
+        char reason[PT_ERROR_MSG_MAX]; /* the message is rewritten in place: copy it first */
+        pt_strlcpy(reason, err ? err->msg : "", sizeof reason);
+        return pt_error_set(err, status, "layer %d [%s] (line %d): %s", i + 1, type, s->line,
+                            reason);
+    }
+    l->size = (size_t)l->c * (size_t)l->h * (size_t)l->w;
+    return PT_OK;
+}
+
+static int add_layer_params(pt_net *net, layer *l, pt_error *err)
+{
+    const pt_layer_spec *s = &l->spec;
+    int status = PT_OK;
+    if (s->type == PT_LAYER_CONV) {
+        int64_t wshape[4] = {s->filters, l->in_c, s->size, s->size};
+        status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "weight",
+                            4, wshape, 1, &l->weight, err);
+        int64_t bshape[1] = {s->filters};
+        if (status == PT_OK && s->bias)
+            status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "bias",
+                                1, bshape, 0, &l->bias, err);
+    } else if (s->type == PT_LAYER_DENSE) {
+        int64_t wshape[2] = {l->c, (int64_t)l->in_c * l->in_h * l->in_w};
+        status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "weight",
+                            2, wshape, 1, &l->weight, err);
+        int64_t bshape[1] = {l->c};
+        if (status == PT_OK && s->bias)
+            status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "bias",
+                                1, bshape, 0, &l->bias, err);
+    } else if (s->type == PT_LAYER_BATCHNORM) {
+        int64_t shape[1] = {l->c};
+        status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "weight",
+                            1, shape, 0, &l->gamma, err);
+        if (status == PT_OK)
+            status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "bias",
+                                1, shape, 0, &l->beta, err);
+        if (status == PT_OK)
+            status = add_tensor(&net->state_table, &net->n_state_tensors, &net->n_state, l,
+                                "running_mean", 1, shape, 0, &l->running_mean, err);
+        if (status == PT_OK)
+            status = add_tensor(&net->state_table, &net->n_state_tensors, &net->n_state, l,
+                                "running_var", 1, shape, 0, &l->running_var, err);
+    }
+    return status;
+}
+
+/* Names layers by type and count (conv1, conv2, batchnorm1, ...): the names model files use. */
+static void name_layers(pt_net *net)
+{
+    int counts[PT_LAYER_TYPE_COUNT] = {0};
+    for (int i = 0; i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        snprintf(l->name, sizeof l->name, "%s%d", pt_layer_type_name(l->spec.type),
+                 ++counts[l->spec.type]);
+    }
+}
+
+/* Workspace one conv layer can use with either algorithm (so that the choice can change after
+ * the network is built): im2col for the whole local batch up to MAX_CONV_WORKSPACE_FLOATS, and
+ * Winograd for as many images as it can use. */
+static size_t conv_workspace_floats(const pt_conv_dims *d)
+{
+    int images = d->n;
+    while (images > 1 && pt_conv_workspace_size(d, images) > MAX_CONV_WORKSPACE_FLOATS)
+        images /= 2;
+    size_t need = pt_conv_workspace_size(d, images);
+    if (pt_winograd_supported(d)) {
+        size_t wino = pt_winograd_workspace_size(d, pt_winograd_useful_images(d));
+        if (wino > need)
+            need = wino;
+    }
+    return need;
+}
+
+static int allocate_buffers(pt_net *net, pt_error *err)
+{
+    size_t B = (size_t)net->max_batch;
+    net->input = calloc(B * (size_t)net->in_c * net->in_h * net->in_w, sizeof(float));
+    net->params = calloc(net->n_params ? net->n_params : 1, sizeof(float));
+    net->grads = calloc(net->n_params ? net->n_params : 1, sizeof(float));
+    net->state = calloc(net->n_state ? net->n_state : 1, sizeof(float));
+    net->decay_mask = calloc(net->n_params ? net->n_params : 1, 1);
+    if (!net->input || !net->params || !net->grads || !net->state || !net->decay_mask)
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory for %zu parameters", net->n_params);
+    for (int t = 0; t < net->n_param_tensors; t++)
+        if (net->param_table[t].decay)
+            memset(net->decay_mask + net->param_table[t].offset, 1, net->param_table[t].count);
+
+    size_t conv_ws = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        if (l->size > net->max_size)
+            net->max_size = l->size;
+        if (l->in_place) {
+            const layer *in = &net->layers[l->input];
+            l->out = in->out;
+            l->dout = in->dout;
+        } else {
+            l->out = calloc(B * l->size, sizeof(float));
+            l->dout = calloc(B * l->size, sizeof(float));
+            if (!l->out || !l->dout)
+                return pt_error_set(err, PT_ERR_NOMEM,
+                                    "out of memory for %s activations (%zu floats per sample, "
+                                    "batch %zu): try a smaller --batch",
+                                    l->name, l->size, B);
+        }
+        if (l->spec.type == PT_LAYER_BATCHNORM) {
+            l->bn_mean = calloc((size_t)l->c, sizeof(float));
+            l->bn_rstd = calloc((size_t)l->c, sizeof(float));
+            if (!l->bn_mean || !l->bn_rstd)
+                return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+        }
+        if (l->spec.type == PT_LAYER_MAXPOOL) {
+            l->argmax = calloc(B * l->size, sizeof(int32_t));
+            if (!l->argmax)
+                return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+        }
+        if (l->spec.type == PT_LAYER_CONV) {
+            size_t need = conv_workspace_floats(&l->conv);
+            if (need > conv_ws)
+                conv_ws = need;
+        }
+    }
+    net->scratch = calloc(B * (net->max_size ? net->max_size : 1), sizeof(float));
+    net->conv_ws_floats = conv_ws;
+    net->conv_ws = calloc(conv_ws ? conv_ws : 1, sizeof(float));
+    if (!net->scratch || !net->conv_ws)
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory for the convolution workspace");
+    return PT_OK;
+}
+
+int pt_net_create(const pt_arch *arch, int channels, int height, int width, int n_classes,
+                  int max_batch, pt_net **out, pt_error *err)
+{
+    *out = NULL;
+    if (channels <= 0 || height <= 0 || width <= 0 || n_classes <= 0 || max_batch <= 0)
+        return pt_error_set(err, PT_ERR_INVALID, "bad network input %dx%dx%d, %d classes", channels,
+                            height, width, n_classes);
+    pt_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    net->n_layers = arch->n_layers;
+    net->in_c = channels;
+    net->in_h = height;
+    net->in_w = width;
+    net->max_batch = max_batch;
+    net->layers = calloc((size_t)arch->n_layers, sizeof *net->layers);
+    int status = net->layers ? PT_OK : pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    for (int i = 0; status == PT_OK && i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        l->spec = arch->layers[i];
+        l->input = i + l->spec.input;
+        l->from = l->spec.type == PT_LAYER_RESIDUAL ? i + l->spec.from : -1;
+    }
+    if (status == PT_OK)
+        name_layers(net);
+    for (int i = 0; status == PT_OK && i < net->n_layers; i++)
+        status = shape_layer(net, i, n_classes, err);
+    if (status == PT_OK && net->layers[net->n_layers - 1].size != (size_t)n_classes)
+        status = pt_error_set(err, PT_ERR_INVALID,
+                              "%s: the last layer gives %zu outputs, the data has %d classes "
+                              "(use outputs=classes)",
+                              arch->name, net->layers[net->n_layers - 1].size, n_classes);
+    for (int i = 0; status == PT_OK && i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        if (l->input >= 0)
+            net->layers[l->input].fanout++;
+        if (l->from >= 0)
+            net->layers[l->from].fanout++;
+    }
+    for (int i = 0; status == PT_OK && i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        /* ReLU and dropout may overwrite their input when nobody else reads it: no layer's
+         * backward needs the raw output of the layer feeding a ReLU (conv, dense and batch norm
+         * read their own inputs; ReLU reads its own output). */
+        l->in_place = (l->spec.type == PT_LAYER_RELU || l->spec.type == PT_LAYER_DROPOUT) &&
+                      l->input >= 0 && net->layers[l->input].fanout == 1;
+        /* An in-place ReLU right after a batch norm: the batch norm writes max(0, .) directly,
+         * saving a pass over the activations. Backward is unchanged: the ReLU's backward reads
+         * the shared output, and the batch norm's reads its own input. */
+        if (l->spec.type == PT_LAYER_RELU && l->in_place &&
+            net->layers[l->input].spec.type == PT_LAYER_BATCHNORM) {
+            net->layers[l->input].fused_relu = 1;
+            l->fused = 1;
+        }
+        status = add_layer_params(net, l, err);
+    }
+    if (status == PT_OK)
+        status = allocate_buffers(net, err);
+    if (status != PT_OK) {
+        pt_net_free(net);
+        return status;
+    }
+    pt_net_set_conv_algo(net, PT_CONV_AUTO);
+    pt_net_init_params(net, 0);
+    *out = net;
+    return PT_OK;
+}
+
+void pt_net_free(pt_net *net)
+{
+    if (!net)
+        return;
+    for (int i = 0; i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        if (!l->in_place) {
+            free(l->out);
+            free(l->dout);
+        }
+        free(l->bn_mean);
+        free(l->bn_rstd);
+        free(l->argmax);
+    }
+    free(net->layers);
+    free(net->input);
+    free(net->params);
+    free(net->grads);
+    free(net->state);
+    free(net->decay_mask);
+    free(net->param_table);
+    free(net->state_table);
+    free(net->conv_ws);
+    free(net->scratch);
+    free(net);
+}
+
+void pt_net_init_params(pt_net *net, uint64_t seed)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        const layer *l = &net->layers[i];
+        if (l->weight != SIZE_MAX) {
+            /* He normal, fan_in: std = sqrt(2 / fan_in), PyTorch's kaiming_normal_ default */
+            size_t fan_in = l->spec.type == PT_LAYER_CONV
+                                ? (size_t)l->in_c * l->spec.size * l->spec.size
+                                : (size_t)l->in_c * l->in_h * l->in_w;
+            size_t count = fan_in * (size_t)l->c;
+            double std = sqrt(2.0 / (double)fan_in);
+            pt_rng rng;
+            pt_rng_init(&rng, seed, 0x494e4954000000ULL + (uint64_t)i); /* "INIT" + layer */
+            for (size_t k = 0; k < count; k++)
+                net->params[l->weight + k] = (float)(std * pt_rng_normal(&rng));
+        }
+        if (l->bias != SIZE_MAX)
+            memset(net->params + l->bias, 0, (size_t)l->c * sizeof(float));
+        if (l->gamma != SIZE_MAX) {
+            for (int c = 0; c < l->c; c++) {
+                net->params[l->gamma + (size_t)c] = 1.0f;
+                net->params[l->beta + (size_t)c] = 0.0f;
+                net->state[l->running_mean + (size_t)c] = 0.0f;
+                net->state[l->running_var + (size_t)c] = 1.0f;
+            }
+        }
+    }
+}
+
+/* ---- accessors ----------------------------------------------------------------------------------
+ */
+
+float *pt_net_params(pt_net *net)
+{
+    return net->params;
+}
+float *pt_net_grads(pt_net *net)
+{
+    return net->grads;
+}
+float *pt_net_state(pt_net *net)
+{
+    return net->state;
+}
+size_t pt_net_param_count(const pt_net *net)
+{
+    return net->n_params;
+}
+size_t pt_net_state_count(const pt_net *net)
+{
+    return net->n_state;
+}
+const uint8_t *pt_net_decay_mask(const pt_net *net)
+{
+    return net->decay_mask;
+}
+float *pt_net_input(pt_net *net)
+{
+    return net->input;
+}
+int pt_net_outputs(const pt_net *net)
+{
+    return (int)net->layers[net->n_layers - 1].size;
+}
+int pt_net_max_batch(const pt_net *net)
+{
+    return net->max_batch;
+}
+
+const pt_tensor_info *pt_net_param_table(const pt_net *net, int *n)
+{
+    *n = net->n_param_tensors;
+    return net->param_table;
+}
+
+const pt_tensor_info *pt_net_state_table(const pt_net *net, int *n)
+{
+    *n = net->n_state_tensors;
+    return net->state_table;
+}
+
+void pt_net_zero_grads(pt_net *net)
+{
+    memset(net->grads, 0, net->n_params * sizeof(float));
+}
+
+double pt_net_flops_per_sample(const pt_net *net)
+{
+    double flops = 0;
+    for (int i = 0; i < net->n_layers; i++)
+        flops += net->layers[i].flops;
+    return flops;
+}
+
+/* ---- forward ------------------------------------------------------------------------------------
+ */
+
+static const float *layer_input(const pt_net *net, const layer *l)
+{
+    return l->input >= 0 ? net->layers[l->input].out : net->input;
+}
+
+static void forward_batchnorm(pt_net *net, layer *l, const float *in, int n, int train)
+{
+    const float *p = net->params;
+    float *rmean = net->state + l->running_mean, *rvar = net->state + l->running_var;
+    if (train && l->fused_relu)
+        pt_batchnorm_relu_forward_train(l->out, l->bn_mean, l->bn_rstd, rmean, rvar, in,
+                                        p + l->gamma, p + l->beta, n, l->c, l->h * l->w,
+                                        PT_BN_MOMENTUM, PT_BN_EPS);
+    else if (train)
+        pt_batchnorm_forward_train(l->out, l->bn_mean, l->bn_rstd, rmean, rvar, in, p + l->gamma,
+                                   p + l->beta, n, l->c, l->h * l->w, PT_BN_MOMENTUM, PT_BN_EPS);
+    else if (l->fused_relu)
+        pt_batchnorm_relu_forward_eval(l->out, in, p + l->gamma, p + l->beta, rmean, rvar, n, l->c,
+                                       l->h * l->w, PT_BN_EPS);
+    else
+        pt_batchnorm_forward_eval(l->out, in, p + l->gamma, p + l->beta, rmean, rvar, n, l->c,
+                                  l->h * l->w, PT_BN_EPS);
+}
+
+static void forward_layer(pt_net *net, layer *l, int n, int train)
+{
+    const float *in = layer_input(net, l);
+    double *gemm_s = net->profiling && train ? &l->prof.gemm_s : NULL;
+    const float *p = net->params;
+    size_t in_size = (size_t)l->in_c * l->in_h * l->in_w;
+    switch (l->spec.type) {
+    case PT_LAYER_CONV: {
+        pt_conv_dims d = l->conv;
+        d.n = n;
+        const float *bias = l->bias != SIZE_MAX ? p + l->bias : NULL;
+        if (l->winograd)
+            pt_winograd_forward(l->out, in, p + l->weight, bias, &d, net->conv_ws,
+                                net->conv_ws_floats);
+        else
+            pt_conv_forward_timed(l->out, in, p + l->weight, bias, &d, net->conv_ws,
+                                  net->conv_ws_floats, gemm_s);
+        break;
+    }
+    case PT_LAYER_BATCHNORM:
+        forward_batchnorm(net, l, in, n, train);
+        break;
+    case PT_LAYER_RELU:
+        if (!l->fused)
+            pt_relu_forward(l->out, in, (size_t)n * l->size);
+        break;
+    case PT_LAYER_MAXPOOL: {
+        pt_pool_dims d = l->pool;
+        d.n = n;
+        pt_maxpool_forward(l->out, train ? l->argmax : NULL, in, &d);
+        break;
+    }
+    case PT_LAYER_AVGPOOL:
+        pt_global_avgpool_forward(l->out, in, n, l->in_c, l->in_h * l->in_w);
+        break;
+    case PT_LAYER_DENSE:
+        pt_dense_forward(l->out, in, p + l->weight, l->bias != SIZE_MAX ? p + l->bias : NULL, n,
+                         (int)in_size, l->c);
+        break;
+    case PT_LAYER_DROPOUT:
+        if (train && l->spec.p > 0.0f)
+            pt_dropout_forward(l->out, in, net->sample_ids,
+                               pt_rng_hash3(net->dropout_key, (uint64_t)(l - net->layers), 0),
+                               l->spec.p, n, l->size);
+        else if (l->out != in)
+            memcpy(l->out, in, (size_t)n * l->size * sizeof(float));
+        break;
+    case PT_LAYER_RESIDUAL:
+        pt_residual_forward(l->out, in, net->layers[l->from].out, (size_t)n * l->size);
+        break;
+    default:
+        break;
+    }
+}
+
+const float *pt_net_forward(pt_net *net, int n, int train, const int64_t *sample_ids,
+                            uint64_t dropout_key)
+{
+    net->n = n;
+    net->trained = train;
+    net->sample_ids = sample_ids;
+    net->dropout_key = dropout_key;
+    /* A rank with no samples in this step computes nothing; its gradients stay zero and it
+     * still joins the step's allreduce. */
+    for (int i = 0; n > 0 && i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        if (net->profiling && train) {
+            double t0 = pt_now_seconds();
+            forward_layer(net, l, n, train);
+            l->prof.forward_s += pt_now_seconds() - t0;
+            l->prof.samples += n;
+        } else {
+            forward_layer(net, l, n, train);
+        }
+    }
+    return net->layers[net->n_layers - 1].out;
+}
+
+/* ---- backward -----------------------------------------------------------------------------------
+ */
+
+/* Where a layer's backward writes its input gradient: straight into the input's gradient buffer
+ * if nothing is there yet, else into scratch, to be added (a block input read twice). NULL for
+ * the network input. */
+static float *input_grad_target(pt_net *net, int input, int *needs_add)
+{
+    *needs_add = 0;
+    if (input < 0)
+        return NULL;
+    layer *in = &net->layers[input];
+    if (!in->grad_written) {
+        in->grad_written = 1;
+        return in->dout;
+    }
+    *needs_add = 1;
+    return net->scratch;
+}
+
+static void add_into(float *dst, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] += src[i];
+}
+
+/* The residual's gradient goes unchanged to both operands. */
+static void residual_grad_to(pt_net *net, const layer *l, int target, int n)
+{
+    if (target < 0)
+        return;
+    layer *t = &net->layers[target];
+    size_t count = (size_t)n * l->size;
+    if (!t->grad_written) {
+        memcpy(t->dout, l->dout, count * sizeof(float));
+        t->grad_written = 1;
+    } else {
+        pt_residual_backward(t->dout, NULL, l->dout, count);
+    }
+}
+
+static void backward_layer(pt_net *net, layer *l, int n)
+{
+    const float *in = layer_input(net, l);
+    const float *p = net->params;
+    float *g = net->grads;
+    size_t in_size = (size_t)l->in_c * l->in_h * l->in_w;
+    int needs_add = 0;
+    float *din = NULL;
+    double *gemm_s = net->profiling ? &l->prof.gemm_s : NULL;
+    if (l->spec.type != PT_LAYER_RESIDUAL)
+        din = input_grad_target(net, l->input, &needs_add);
+    switch (l->spec.type) {
+    case PT_LAYER_CONV: {
+        pt_conv_dims d = l->conv;
+        d.n = n;
+        float *dbias = l->bias != SIZE_MAX ? g + l->bias : NULL;
+        if (l->winograd)
+            pt_winograd_backward(din, g + l->weight, dbias, l->dout, in, p + l->weight, &d,
+                                 net->conv_ws, net->conv_ws_floats);
+        else
+            pt_conv_backward_timed(din, g + l->weight, dbias, l->dout, in, p + l->weight, &d,
+                                   net->conv_ws, net->conv_ws_floats, gemm_s);
+        if (net->profiling)
+            l->prof.backward_flops += (din ? 2.0 : 1.0) * l->flops * n;
+        break;
+    }
+    case PT_LAYER_BATCHNORM:
+        if (din)
+            pt_batchnorm_backward(din, g + l->gamma, g + l->beta, l->dout, in, l->bn_mean,
+                                  l->bn_rstd, p + l->gamma, n, l->c, l->h * l->w);
+        else /* a batch norm on the raw input still trains its gamma and beta */
+            pt_batchnorm_backward(net->scratch, g + l->gamma, g + l->beta, l->dout, in, l->bn_mean,
+                                  l->bn_rstd, p + l->gamma, n, l->c, l->h * l->w);
+        break;
+    case PT_LAYER_RELU:
+        if (din)
+            pt_relu_backward(din, l->dout, l->out, (size_t)n * l->size);
+        break;
+    case PT_LAYER_MAXPOOL: {
+        pt_pool_dims d = l->pool;
+        d.n = n;
+        if (din)
+            pt_maxpool_backward(din, l->dout, l->argmax, &d);
+        break;
+    }
+    case PT_LAYER_AVGPOOL:
+        if (din)
+            pt_global_avgpool_backward(din, l->dout, n, l->in_c, l->in_h * l->in_w);
+        break;
+    case PT_LAYER_DENSE:
+        pt_dense_backward(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL, l->dout, in,
+                          p + l->weight, n, (int)in_size, l->c);
+        if (net->profiling)
+            l->prof.backward_flops += (din ? 2.0 : 1.0) * l->flops * n;
+        break;
+    case PT_LAYER_DROPOUT:
+        if (din && l->spec.p > 0.0f)
+            pt_dropout_backward(din, l->dout, net->sample_ids,
+                                pt_rng_hash3(net->dropout_key, (uint64_t)(l - net->layers), 0),
+                                l->spec.p, n, l->size);
+        else if (din && din != l->dout)
+            memcpy(din, l->dout, (size_t)n * l->size * sizeof(float));
+        break;
+    case PT_LAYER_RESIDUAL:
+        residual_grad_to(net, l, l->input, n);
+        residual_grad_to(net, l, l->from, n);
+        break;
+    default:
+        break;
+    }
+    if (needs_add)
+        add_into(net->layers[l->input].dout, net->scratch, (size_t)n * in_size);
+}
+
+/* First and one-past-last parameter float of a layer, or begin == end when it has none. */
+static void layer_param_range(const layer *l, size_t *begin, size_t *end)
+{
+    size_t offsets[4] = {l->weight, l->bias, l->gamma, l->beta};
+    *begin = SIZE_MAX;
+    *end = 0;
+    for (int k = 0; k < 4; k++) {
+        if (offsets[k] == SIZE_MAX)
+            continue;
+        size_t count = k == 0 && l->spec.type == PT_LAYER_CONV
+                           ? (size_t)l->c * l->in_c * l->spec.size * l->spec.size
+                       : k == 0 ? (size_t)l->c * l->in_c * l->in_h * l->in_w
+                                : (size_t)l->c;
+        if (offsets[k] < *begin)
+            *begin = offsets[k];
+        if (offsets[k] + count > *end)
+            *end = offsets[k] + count;
+    }
+    if (*begin == SIZE_MAX)
+        *begin = *end = 0;
+}
+
+void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, void *ctx)
+{
+    int n = net->n;
+    layer *last = &net->layers[net->n_layers - 1];
+    for (int i = 0; i < net->n_layers; i++)
+        net->layers[i].grad_written = 0;
+    if (n > 0)
+        memcpy(last->dout, dlogits, (size_t)n * last->size * sizeof(float));
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        layer *l = &net->layers[i];
+        if (n > 0 && net->profiling) {
+            double t0 = pt_now_seconds();
+            backward_layer(net, l, n);
+            l->prof.backward_s += pt_now_seconds() - t0;
+        } else if (n > 0) {
+            backward_layer(net, l, n);
+        }
+        size_t begin, end;
+        layer_param_range(l, &begin, &end);
+        if (ready && end > begin)
+            ready(ctx, begin, end);
+    }
+}
+
+/* ---- profile ----------------------------------------------------------------------------------
+ */
+
+/* The auto rule, from tests/bench/conv_bench on 1 thread: Winograd is 1.5-2.4x faster wherever
+ * it applies except on a single input channel, where its GEMMs have an inner dimension of 1 and
+ * backward is twice as slow. A fixed rule rather than a timing at start-up: the same run must
+ * pick the same algorithms every time (bit-identical models). */
+static int use_winograd(const pt_conv_dims *d, pt_conv_algo algo)
+{
+    if (algo == PT_CONV_GEMM || !pt_winograd_supported(d))
+        return 0;
+    return algo == PT_CONV_WINOGRAD || d->c > 1;
+}
+
+void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        if (l->spec.type == PT_LAYER_CONV)
+            l->winograd = use_winograd(&l->conv, algo);
+    }
+}
+
+int pt_net_conv_algo_parse(const char *name, pt_conv_algo *algo)
+{
+    static const char *const names[] = {"auto", "gemm", "winograd"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, names[i])) {
+            *algo = (pt_conv_algo)i;
+            return PT_OK;
+        }
+    return PT_ERR_INVALID;
+}
+
+void pt_net_set_profiling(pt_net *net, int on)
+{
+    net->profiling = on;
+    if (!on)
+        return;
+    for (int i = 0; i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        memset(&l->prof, 0, sizeof l->prof);
+        pt_strlcpy(l->prof.name, l->name, sizeof l->prof.name);
+        l->prof.type = pt_layer_type_name(l->spec.type);
+        l->prof.algo = l->spec.type != PT_LAYER_CONV ? ""
+                       : l->winograd                 ? "winograd"
+                       : pt_conv_direct(&l->conv)    ? "direct"
+                                                     : "gemm";
+        l->prof.forward_flops_per_sample = l->flops;
+        snprintf(l->prof.output, sizeof l->prof.output, "%dx%dx%d", l->c, l->h, l->w);
+    }
+}
+
+int pt_net_layer_count(const pt_net *net)
+{
+    return net->n_layers;
+}
+
+const pt_layer_profile *pt_net_layer_profile(const pt_net *net, int i)
+{
+    return &net->layers[i].prof;
+}
+
+/* ---- description --------------------------------------------------------------------------------
+ */
+
+int pt_net_describe(const pt_net *net, char *buf, size_t cap)
+{
+    size_t used = (size_t)snprintf(buf, cap, "%-14s %-16s %12s\n", "layer", "output", "parameters");
+    char shape[32];
+    snprintf(shape, sizeof shape, "%dx%dx%d", net->in_c, net->in_h, net->in_w);
+    if (used < cap)
+        used += (size_t)snprintf(buf + used, cap - used, "%-14s %-16s %12s\n", "input", shape, "");
+    for (int i = 0; i < net->n_layers && used < cap; i++) {
+        const layer *l = &net->layers[i];
+        size_t begin, end;
+        layer_param_range(l, &begin, &end);
+        snprintf(shape, sizeof shape, "%dx%dx%d", l->c, l->h, l->w);
+        used += (size_t)snprintf(buf + used, cap - used, "%-14s %-16s %12zu\n", l->name, shape,
+                                 end - begin);
+    }
+    if (used < cap)
+        used += (size_t)snprintf(buf + used, cap - used, "%-14s %-16s %12zu\n", "total", "",
+                                 net->n_params);
+    return used < cap ? PT_OK : PT_ERR_INVALID;
+}

@@ -1,0 +1,177 @@
+/* Max pooling and global average pooling. */
+#include "pool.h"
+
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+int pt_maxpool_out_h(const pt_pool_dims *d)
+{
+    return (d->h + 2 * d->pad - d->kernel) / d->stride + 1;
+}
+
+int pt_maxpool_out_w(const pt_pool_dims *d)
+{
+    return (d->w + 2 * d->pad - d->kernel) / d->stride + 1;
+}
+
+int pt_maxpool_check(const pt_pool_dims *d, pt_error *err)
+{
+    if (d->n < 0 || d->c < 1 || d->h < 1 || d->w < 1 || d->kernel < 1 || d->stride < 1)
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "maxpool: bad shape n=%d c=%d h=%d w=%d kernel=%d stride=%d", d->n,
+                            d->c, d->h, d->w, d->kernel, d->stride);
+    if (d->pad < 0 || d->pad > d->kernel / 2)
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "maxpool: padding %d must be between 0 and half the kernel (%d)",
+                            d->pad, d->kernel);
+    if (d->h + 2 * d->pad < d->kernel || d->w + 2 * d->pad < d->kernel)
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "maxpool: kernel %d larger than padded input %dx%d", d->kernel,
+                            d->h + 2 * d->pad, d->w + 2 * d->pad);
+    if ((size_t)d->h * d->w > INT32_MAX)
+        return pt_error_set(err, PT_ERR_INVALID, "maxpool: %dx%d plane too large for int32 indices",
+                            d->h, d->w);
+    return PT_OK;
+}
+
+/* a wins over b (ties and NaN as the general loop below: the first maximum, the first NaN). */
+static inline int wins(float b, float a)
+{
+    return b > a || (isnan(b) && !isnan(a));
+}
+
+/* The common 2x2 window, stride 2, no padding: every window lies inside the plane, so the
+ * clipping and the inner loops of the general case go away. */
+static void maxpool_2x2(float *out, int32_t *argmax, const float *x, int W, int P, int Q)
+{
+    for (int p = 0; p < P; p++) {
+        const float *r0 = x + (size_t)2 * p * W, *r1 = r0 + W;
+        float *o = out + (size_t)p * Q;
+        for (int q = 0; q < Q; q++) {
+            int best = 2 * q;
+            float v = r0[best];
+            if (wins(r0[2 * q + 1], v)) {
+                v = r0[2 * q + 1];
+                best = 2 * q + 1;
+            }
+            if (wins(r1[2 * q], v)) {
+                v = r1[2 * q];
+                best = W + 2 * q;
+            }
+            if (wins(r1[2 * q + 1], v)) {
+                v = r1[2 * q + 1];
+                best = W + 2 * q + 1;
+            }
+            o[q] = v;
+            if (argmax)
+                argmax[(size_t)p * Q + q] = 2 * p * W + best;
+        }
+    }
+}
+
+void pt_maxpool_forward(float *out, int32_t *argmax, const float *in, const pt_pool_dims *d)
+{
+    const int H = d->h, W = d->w, P = pt_maxpool_out_h(d), Q = pt_maxpool_out_w(d);
+    const int kernel = d->kernel, stride = d->stride, pad = d->pad;
+    const size_t planes = (size_t)d->n * d->c, hw = (size_t)H * W, pq = (size_t)P * Q;
+    if (kernel == 2 && stride == 2 && pad == 0) {
+        for (size_t pl = 0; pl < planes; pl++)
+            maxpool_2x2(out + pl * pq, argmax ? argmax + pl * pq : NULL, in + pl * hw, W, P, Q);
+        return;
+    }
+    for (size_t pl = 0; pl < planes; pl++) {
+        const float *x = in + pl * hw;
+        for (int p = 0; p < P; p++) {
+            /* The window clipped to the image: padding never wins, so it is never looked at. */
+            int h0 = p * stride - pad, h1 = h0 + kernel;
+            h0 = h0 < 0 ? 0 : h0;
+            h1 = h1 > H ? H : h1;
+            for (int q = 0; q < Q; q++) {
+                int w0 = q * stride - pad, w1 = w0 + kernel;
+                w0 = w0 < 0 ? 0 : w0;
+                w1 = w1 > W ? W : w1;
+                int best = h0 * W + w0;
+                float v = x[best];
+                for (int ih = h0; ih < h1; ih++)
+                    for (int iw = w0; iw < w1; iw++) {
+                        float u = x[ih * W + iw];
+                        if (u > v || (isnan(u) && !isnan(v))) {
+                            v = u;
+                            best = ih * W + iw;
+                        }
+                    }
+                out[pl * pq + (size_t)p * Q + q] = v;
+                if (argmax)
+                    argmax[pl * pq + (size_t)p * Q + q] = best;
+            }
+        }
+    }
+}
+
+/* Backward of maxpool_2x2 for one plane: the windows tile the plane, so each input pixel is
+ * written once (its gradient or 0) instead of zeroing the plane and scattering into it. */
+static void maxpool_2x2_backward(float *din, const float *dout, const int32_t *argmax, int H, int W,
+                                 int P, int Q)
+{
+    for (int p = 0; p < P; p++) {
+        float *r0 = din + (size_t)2 * p * W, *r1 = r0 + W;
+        for (int q = 0; q < Q; q++) {
+            const float g = dout[(size_t)p * Q + q];
+            const int32_t at = argmax[(size_t)p * Q + q] - 2 * p * W - 2 * q; /* 0, 1, W, W+1 */
+            r0[2 * q] = at == 0 ? g : 0.0f;
+            r0[2 * q + 1] = at == 1 ? g : 0.0f;
+            r1[2 * q] = at == W ? g : 0.0f;
+            r1[2 * q + 1] = at == W + 1 ? g : 0.0f;
+        }
+        if (W > 2 * Q) { /* an odd last column no window reads */
+            r0[W - 1] = 0.0f;
+            r1[W - 1] = 0.0f;
+        }
+    }
+    if (H > 2 * P) /* an odd last row */
+        memset(din + (size_t)(H - 1) * W, 0, (size_t)W * sizeof(float));
+}
+
+void pt_maxpool_backward(float *din, const float *dout, const int32_t *argmax,
+                         const pt_pool_dims *d)
+{
+    if (d->kernel == 2 && d->stride == 2 && d->pad == 0) {
+        const int P = pt_maxpool_out_h(d), Q = pt_maxpool_out_w(d);
+        const size_t hw = (size_t)d->h * d->w, pq = (size_t)P * Q;
+        for (size_t pl = 0; pl < (size_t)d->n * d->c; pl++)
+            maxpool_2x2_backward(din + pl * hw, dout + pl * pq, argmax + pl * pq, d->h, d->w, P, Q);
+        return;
+    }
+    const size_t planes = (size_t)d->n * d->c, hw = (size_t)d->h * d->w;
+    const size_t pq = (size_t)pt_maxpool_out_h(d) * pt_maxpool_out_w(d);
+    memset(din, 0, planes * hw * sizeof(float));
+    for (size_t pl = 0; pl < planes; pl++) {
+        float *g = din + pl * hw;
+        for (size_t j = 0; j < pq; j++)
+            g[argmax[pl * pq + j]] += dout[pl * pq + j];
+    }
+}
+
+void pt_global_avgpool_forward(float *out, const float *in, int N, int C, int HW)
+{
+    const size_t planes = (size_t)N * C;
+    for (size_t pl = 0; pl < planes; pl++) {
+        const float *x = in + pl * HW;
+        double acc = 0.0;
+        for (int j = 0; j < HW; j++)
+            acc += x[j];
+        out[pl] = (float)(acc / HW);
+    }
+}
+
+void pt_global_avgpool_backward(float *din, const float *dout, int N, int C, int HW)
+{
+    const size_t planes = (size_t)N * C;
+    for (size_t pl = 0; pl < planes; pl++) {
+        const float g = dout[pl] / (float)HW;
+        float *dx = din + pl * HW;
+        for (int j = 0; j < HW; j++)
+            dx[j] = g;
+    }
+}
