@@ -9,9 +9,34 @@
 #include "ptrain/comm.h"
 #include "ptrain/common.h"
 
+/* Exit statuses of every ptrain program. Library code returns statuses (common.h); only
+ * pt_cli_exit_code turns one into an exit status. */
 #define PT_EXIT_RUNTIME   1
 #define PT_EXIT_USAGE     2
 #define PT_EXIT_PREEMPTED 3 /* stopped by SIGUSR1/SIGTERM after writing a checkpoint */
+
+/* The exit status for a library status: PT_OK 0, PT_ERR_USAGE 2, PT_STOPPED (train.h) 3, any
+ * other error 1. */
+int pt_cli_exit_code(int status);
+
+/* One long option of a program: --name, with a value or not; id is handed to the handler. */
+typedef struct pt_cli_option {
+    const char *name;
+    int takes_value;
+    int id;
+} pt_cli_option;
+
+/* Called for each option (and, as on_arg, for each positional argument, with id 0). Returns 0
+ * for a good value; PT_ERR_USAGE with a message in err for its own complaint; any other non-zero
+ * for the generic "--name: bad value 'v' (see --help)". */
+typedef int (*pt_cli_handler)(void *ctx, int id, const char *value, pt_error *err);
+
+/* Parses argv[1..] against options (ended by a {NULL} entry; --help is implied), calling
+ * on_option for each option and on_arg for each positional argument in order (on_arg NULL:
+ * positional arguments are a usage error). Returns 0 to run, 1 for --help, or PT_ERR_USAGE with
+ * the message in err. Not collective. */
+int pt_cli_parse(int argc, char **argv, const pt_cli_option *options, pt_cli_handler on_option,
+                 pt_cli_handler on_arg, void *ctx, pt_error *err);
 
 /* Whole number in [lo, hi]; 0 on success, -1 otherwise. */
 int pt_cli_long(const char *s, long long lo, long long hi, long long *out);

@@ -22,7 +22,8 @@
     X(PT_ERR_INVALID, -6, "invalid argument")                                                      \
     X(PT_ERR_HDF5, -7, "HDF5 error")                                                               \
     X(PT_ERR_MPI, -8, "MPI error")                                                                 \
-    X(PT_ERR_EMPTY, -9, "nothing to do")
+    X(PT_ERR_EMPTY, -9, "nothing to do")                                                           \
+    X(PT_ERR_USAGE, -10, "usage error")
 
 enum pt_status {
 #define PT_ERROR_ENUM(name, value, text) name = (value),

@@ -2,9 +2,13 @@
 #include "ptrain/cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "ptrain/train.h"
 
 int pt_cli_long(const char *s, long long lo, long long hi, long long *out)
 {
@@ -52,7 +56,7 @@ int pt_cli_after_parse(const pt_comm *comm, int parsed, const pt_error *err, con
     }
     if (comm->rank == 0)
         fprintf(stderr, "%s: error: %s\n", prog, err->msg);
-    return PT_EXIT_USAGE;
+    return pt_cli_exit_code(parsed < 0 ? parsed : PT_ERR_USAGE);
 }
 
 int pt_cli_rank0_result(const pt_comm *comm, int status, const pt_error *err, const char *prog)
@@ -62,4 +66,72 @@ int pt_cli_rank0_result(const pt_comm *comm, int status, const pt_error *err, co
         return 0;
     pt_cli_report_error(comm, err, prog);
     return PT_EXIT_RUNTIME;
+}
+
+int pt_cli_exit_code(int status)
+{
+    if (status == PT_OK)
+        return 0;
+    if (status == PT_STOPPED)
+        return PT_EXIT_PREEMPTED;
+    if (status == PT_ERR_USAGE)
+        return PT_EXIT_USAGE;
+    return PT_EXIT_RUNTIME;
+}
+
+#define CLI_MAX_OPTIONS 64
+#define CLI_HELP_ID     (-1)
+
+/* The table as getopt_long wants it, with --help added; option i's val is i. */
+static int getopt_table(const pt_cli_option *options, struct option *out, pt_error *err)
+{
+    int n = 0;
+    for (; options[n].name; n++) {
+        if (n + 2 > CLI_MAX_OPTIONS)
+            return pt_error_set(err, PT_ERR_INVALID, "more than %d options", CLI_MAX_OPTIONS - 2);
+        out[n] = (struct option){options[n].name, options[n].takes_value ? required_argument
+                                                                         : no_argument,
+                                 NULL, n};
+    }
+    out[n] = (struct option){"help", no_argument, NULL, n};
+    out[n + 1] = (struct option){0, 0, 0, 0};
+    return n;
+}
+
+int pt_cli_parse(int argc, char **argv, const pt_cli_option *options, pt_cli_handler on_option,
+                 pt_cli_handler on_arg, void *ctx, pt_error *err)
+{
+    struct option table[CLI_MAX_OPTIONS];
+    int n = getopt_table(options, table, err);
+    if (n < 0)
+        return n;
+    opterr = 0;
+    optind = 1;
+    int c;
+    /* "-": positional arguments come back in order as option 1, so on_arg sees them in place */
+    while ((c = getopt_long(argc, argv, "-", table, NULL)) != -1) {
+        if (c == 1) {
+            if (!on_arg)
+                return pt_error_set(err, PT_ERR_USAGE, "unexpected argument '%s' (see --help)",
+                                    optarg);
+            int rc = on_arg(ctx, 0, optarg, err);
+            if (rc == PT_ERR_USAGE)
+                return rc;
+            if (rc != 0)
+                return pt_error_set(err, PT_ERR_USAGE, "bad argument '%s' (see --help)", optarg);
+            continue;
+        }
+        if (c == n)
+            return 1;
+        if (c < 0 || c > n)
+            return pt_error_set(err, PT_ERR_USAGE, "unknown or incomplete option '%s' (see --help)",
+                                argv[optind - 1]);
+        int rc = on_option(ctx, options[c].id, optarg, err);
+        if (rc == PT_ERR_USAGE)
+            return rc;
+        if (rc != 0)
+            return pt_error_set(err, PT_ERR_USAGE, "--%s: bad value '%s' (see --help)",
+                                options[c].name, optarg ? optarg : "");
+    }
+    return 0;
 }

@@ -1,5 +1,4 @@
 /* `ptrain eval`: a saved model on a cache split; metrics as JSON on stdout. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,46 +31,45 @@ static void usage(FILE *to)
             "The decision threshold is the model's own (chosen on validation) unless given.\n");
 }
 
+enum { O_MODEL = 1, O_DATA, O_SPLIT, O_THRESH };
+static const pt_cli_option options[] = {{"model", 1, O_MODEL},
+                                        {"data", 1, O_DATA},
+                                        {"split", 1, O_SPLIT},
+                                        {"threshold", 1, O_THRESH},
+                                        {NULL, 0, 0}};
+
+static int on_option(void *ctx, int id, const char *value, pt_error *err)
+{
+    eval_opts *o = ctx;
+    switch (id) {
+    case O_MODEL:
+        o->model = value;
+        return 0;
+    case O_DATA:
+        o->data = value;
+        return 0;
+    case O_SPLIT:
+        if (pt_cache_split_index(value) < 0)
+            return pt_error_set(err, PT_ERR_USAGE, "--split: '%s' is not train, val or test",
+                                value);
+        o->split = value;
+        return 0;
+    case O_THRESH:
+        if (pt_cli_double(value, 0, 1, &o->threshold))
+            return pt_error_set(err, PT_ERR_USAGE, "--threshold: '%s' is not in [0, 1]", value);
+        return 0;
+    }
+    return -1;
+}
+
 static int parse(int argc, char **argv, eval_opts *o, pt_error *err)
 {
-    enum { O_MODEL = 256, O_DATA, O_SPLIT, O_THRESH, O_HELP };
-    static const struct option opts[] = {{"model", 1, 0, O_MODEL}, {"data", 1, 0, O_DATA},
-                                         {"split", 1, 0, O_SPLIT}, {"threshold", 1, 0, O_THRESH},
-                                         {"help", 0, 0, O_HELP},   {0, 0, 0, 0}};
     *o = (eval_opts){.split = "test", .threshold = NAN};
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case O_MODEL:
-            o->model = optarg;
-            break;
-        case O_DATA:
-            o->data = optarg;
-            break;
-        case O_SPLIT:
-            if (pt_cache_split_index(optarg) < 0)
-                return pt_error_set(err, PT_EXIT_USAGE, "--split: '%s' is not train, val or test",
-                                    optarg);
-            o->split = optarg;
-            break;
-        case O_THRESH:
-            if (pt_cli_double(optarg, 0, 1, &o->threshold))
-                return pt_error_set(err, PT_EXIT_USAGE, "--threshold: '%s' is not in [0, 1]",
-                                    optarg);
-            break;
-        case O_HELP:
-            return 1;
-        default:
-            return pt_error_set(err, PT_EXIT_USAGE, "unknown or incomplete option '%s'",
-                                argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return pt_error_set(err, PT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+    int rc = pt_cli_parse(argc, argv, options, on_option, NULL, o, err);
+    if (rc != 0)
+        return rc;
     if (!o->model || !o->data)
-        return pt_error_set(err, PT_EXIT_USAGE, "--model and --data are required (see --help)");
+        return pt_error_set(err, PT_ERR_USAGE, "--model and --data are required (see --help)");
     return 0;
 }
 
