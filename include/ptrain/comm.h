@@ -12,21 +12,30 @@
 
 #include "ptrain/common.h"
 
-typedef struct pt_comm_node pt_comm_node; /* the node-local communicator, opaque */
+typedef struct pt_comm_impl pt_comm_impl; /* the MPI communicators, opaque */
 
+/* A group of ranks: every call below works on the group's own communicator, so two groups split
+ * from one job (two trainers, a trainer and a server) never see each other's messages. */
 typedef struct pt_comm {
-    int rank;
-    int size;
-    int node_rank; /* rank among the ranks on this node */
-    int node_size; /* ranks on this node */
-    pt_comm_node *node;
+    int rank;      /* rank in this group */
+    int size;      /* ranks in this group */
+    int node_rank; /* rank among this group's ranks on this node */
+    int node_size; /* this group's ranks on this node */
+    pt_comm_impl *impl;
 } pt_comm;
 
-/* MPI_Init and the rank layout. Not collective-safe to call twice. */
+/* MPI_Init and the layout of MPI_COMM_WORLD. Not collective-safe to call twice. */
 int pt_comm_init(int *argc, char ***argv, pt_comm *comm, pt_error *err);
 
-/* MPI_Finalize. */
+/* Frees the group from pt_comm_init and calls MPI_Finalize. */
 void pt_comm_finalize(pt_comm *comm);
+
+/* Splits parent into disjoint groups: the ranks passing the same color form one group, ordered by
+ * key (then by parent rank). Collective over parent. Free with pt_comm_free. */
+int pt_comm_split(const pt_comm *parent, int color, int key, pt_comm *out, pt_error *err);
+
+/* Frees a group made by pt_comm_split (not MPI itself). Collective over the group. */
+void pt_comm_free(pt_comm *comm);
 
 /* Ends every rank of the job now with exit code `code` (not collective). */
 _Noreturn void pt_comm_abort(const pt_comm *comm, int code);
