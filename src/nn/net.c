@@ -44,6 +44,8 @@ typedef struct layer {
     float *bn_mean, *bn_rstd; /* (c) */
     int32_t *argmax;          /* maxpool, (max_batch, size) */
     int grad_written;         /* during backward: dout already holds a contribution */
+    int param_first;          /* this layer's entries in the parameter table: [first, first+n) */
+    int n_param_tensors;
     double flops;             /* forward, per sample */
     pt_layer_profile prof;    /* accumulated while net->profiling */
 } layer;
@@ -187,6 +189,7 @@ static int add_layer_params(pt_net *net, layer *l, pt_error *err)
 {
     const pt_layer_spec *s = &l->spec;
     int status = PT_OK;
+    l->param_first = net->n_param_tensors;
     if (s->type == PT_LAYER_CONV) {
         int64_t wshape[4] = {s->filters, l->in_c, s->size, s->size};
         status = add_tensor(&net->param_table, &net->n_param_tensors, &net->n_params, l, "weight",
@@ -217,6 +220,7 @@ static int add_layer_params(pt_net *net, layer *l, pt_error *err)
             status = add_tensor(&net->state_table, &net->n_state_tensors, &net->n_state, l,
                                 "running_var", 1, shape, 0, &l->running_var, err);
     }
+    l->n_param_tensors = net->n_param_tensors - l->param_first;
     return status;
 }
 
@@ -714,26 +718,17 @@ static void backward_layer(pt_net *net, layer *l, int n)
         add_into(net->layers[l->input].dout, net->scratch, (size_t)n * in_size);
 }
 
-/* First and one-past-last parameter float of a layer, or begin == end when it has none. */
-static void layer_param_range(const layer *l, size_t *begin, size_t *end)
+/* First and one-past-last parameter float of a layer, from its entries in the parameter table
+ * (a layer's tensors are contiguous there), or begin == end when it has none. */
+static void layer_param_range(const pt_net *net, const layer *l, size_t *begin, size_t *end)
 {
-    size_t offsets[4] = {l->weight, l->bias, l->gamma, l->beta};
-    *begin = SIZE_MAX;
-    *end = 0;
-    for (int k = 0; k < 4; k++) {
-        if (offsets[k] == SIZE_MAX)
-            continue;
-        size_t count = k == 0 && l->spec.type == PT_LAYER_CONV
-                           ? (size_t)l->c * l->in_c * l->spec.size * l->spec.size
-                       : k == 0 ? (size_t)l->c * l->in_c * l->in_h * l->in_w
-                                : (size_t)l->c;
-        if (offsets[k] < *begin)
-            *begin = offsets[k];
-        if (offsets[k] + count > *end)
-            *end = offsets[k] + count;
-    }
-    if (*begin == SIZE_MAX)
-        *begin = *end = 0;
+    *begin = *end = 0;
+    if (l->n_param_tensors == 0)
+        return;
+    const pt_tensor_info *first = &net->param_table[l->param_first];
+    const pt_tensor_info *last = &net->param_table[l->param_first + l->n_param_tensors - 1];
+    *begin = first->offset;
+    *end = last->offset + last->count;
 }
 
 void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, void *ctx)
@@ -754,7 +749,7 @@ void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, 
             backward_layer(net, l, n);
         }
         size_t begin, end;
-        layer_param_range(l, &begin, &end);
+        layer_param_range(net, l, &begin, &end);
         if (ready && end > begin)
             ready(ctx, begin, end);
     }
@@ -836,7 +831,7 @@ int pt_net_describe(const pt_net *net, char *buf, size_t cap)
     for (int i = 0; i < net->n_layers && used < cap; i++) {
         const layer *l = &net->layers[i];
         size_t begin, end;
-        layer_param_range(l, &begin, &end);
+        layer_param_range(net, l, &begin, &end);
         snprintf(shape, sizeof shape, "%dx%dx%d", l->c, l->h, l->w);
         used += (size_t)snprintf(buf + used, cap - used, "%-14s %-16s %12zu\n", l->name, shape,
                                  end - begin);
