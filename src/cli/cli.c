@@ -80,20 +80,22 @@ int pt_cli_exit_code(int status)
 }
 
 #define CLI_MAX_OPTIONS 64
-#define CLI_HELP_ID     (-1)
+/* getopt_long's value for table entry i: clear of 1 (a positional argument under "-") and of
+ * '?' and ':' (its errors). */
+#define CLI_VAL_BASE 256
 
-/* The table as getopt_long wants it, with --help added; option i's val is i. */
+/* The table as getopt_long wants it, with --help added; entry i's val is CLI_VAL_BASE + i. */
 static int getopt_table(const pt_cli_option *options, struct option *out, pt_error *err)
 {
     int n = 0;
     for (; options[n].name; n++) {
         if (n + 2 > CLI_MAX_OPTIONS)
             return pt_error_set(err, PT_ERR_INVALID, "more than %d options", CLI_MAX_OPTIONS - 2);
-        out[n] = (struct option){options[n].name, options[n].takes_value ? required_argument
-                                                                         : no_argument,
-                                 NULL, n};
+        out[n] = (struct option){options[n].name,
+                                 options[n].takes_value ? required_argument : no_argument, NULL,
+                                 CLI_VAL_BASE + n};
     }
-    out[n] = (struct option){"help", no_argument, NULL, n};
+    out[n] = (struct option){"help", no_argument, NULL, CLI_VAL_BASE + n};
     out[n + 1] = (struct option){0, 0, 0, 0};
     return n;
 }
@@ -121,6 +123,7 @@ int pt_cli_parse(int argc, char **argv, const pt_cli_option *options, pt_cli_han
                 return pt_error_set(err, PT_ERR_USAGE, "bad argument '%s' (see --help)", optarg);
             continue;
         }
+        c -= CLI_VAL_BASE;
         if (c == n)
             return 1;
         if (c < 0 || c > n)

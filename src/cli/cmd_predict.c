@@ -1,6 +1,5 @@
 /* `ptrain predict`: class probabilities of image files, as CSV on stdout. The images are
  * decoded and resized exactly as ptrain-prep does. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,7 @@ typedef struct predict_opts {
     const char *model;
     pt_fit fit;
     int64_t max_pixels;
-    char **files;
+    const char **files; /* the image arguments, in order */
     int n_files;
 } predict_opts;
 
@@ -32,46 +31,50 @@ static void usage(FILE *to)
                 "status is 1; the other files are still predicted.\n");
 }
 
+enum { O_MODEL = 1, O_FIT, O_MAXPIX };
+static const pt_cli_option options[] = {
+    {"model", 1, O_MODEL}, {"fit", 1, O_FIT}, {"max-pixels", 1, O_MAXPIX}, {NULL, 0, 0}};
+
+static int on_option(void *ctx, int id, const char *value, pt_error *err)
+{
+    predict_opts *o = ctx;
+    long long v;
+    switch (id) {
+    case O_MODEL:
+        o->model = value;
+        return 0;
+    case O_FIT:
+        if (pt_fit_parse(value, &o->fit) != PT_OK)
+            return pt_error_set(err, PT_ERR_USAGE, "--fit: '%s' is not stretch|crop|pad", value);
+        return 0;
+    case O_MAXPIX:
+        if (pt_cli_long(value, 1, INT64_MAX, &v))
+            return pt_error_set(err, PT_ERR_USAGE, "--max-pixels: '%s' is not positive", value);
+        o->max_pixels = v;
+        return 0;
+    }
+    return -1;
+}
+
+/* An image file: kept in command-line order (o->files has room for every argument). */
+static int on_file(void *ctx, int id, const char *value, pt_error *err)
+{
+    predict_opts *o = ctx;
+    o->files[o->n_files++] = value;
+    return 0;
+}
+
 static int parse(int argc, char **argv, predict_opts *o, pt_error *err)
 {
-    enum { O_MODEL = 256, O_FIT, O_MAXPIX, O_HELP };
-    static const struct option opts[] = {{"model", 1, 0, O_MODEL},
-                                         {"fit", 1, 0, O_FIT},
-                                         {"max-pixels", 1, 0, O_MAXPIX},
-                                         {"help", 0, 0, O_HELP},
-                                         {0, 0, 0, 0}};
     *o = (predict_opts){.fit = PT_FIT_STRETCH, .max_pixels = PT_DEFAULT_MAX_PIXELS};
-    opterr = 0;
-    optind = 1;
-    int c;
-    long long v;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case O_MODEL:
-            o->model = optarg;
-            break;
-        case O_FIT:
-            if (pt_fit_parse(optarg, &o->fit) != PT_OK)
-                return pt_error_set(err, PT_EXIT_USAGE, "--fit: '%s' is not stretch|crop|pad",
-                                    optarg);
-            break;
-        case O_MAXPIX:
-            if (pt_cli_long(optarg, 1, INT64_MAX, &v))
-                return pt_error_set(err, PT_EXIT_USAGE, "--max-pixels: '%s' is not positive",
-                                    optarg);
-            o->max_pixels = v;
-            break;
-        case O_HELP:
-            return 1;
-        default:
-            return pt_error_set(err, PT_EXIT_USAGE, "unknown or incomplete option '%s'",
-                                argv[optind - 1]);
-        }
-    }
-    o->files = argv + optind;
-    o->n_files = argc - optind;
+    o->files = calloc((size_t)argc, sizeof *o->files);
+    if (!o->files)
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    int rc = pt_cli_parse(argc, argv, options, on_option, on_file, o, err);
+    if (rc != 0)
+        return rc;
     if (!o->model || o->n_files == 0)
-        return pt_error_set(err, PT_EXIT_USAGE, "--model and at least one image are required");
+        return pt_error_set(err, PT_ERR_USAGE, "--model and at least one image are required");
     return 0;
 }
 
@@ -153,8 +156,10 @@ int pt_cmd_predict(int argc, char **argv, const pt_comm *comm)
     pt_error err;
     pt_error_clear(&err);
     int code = pt_cli_after_parse(comm, parse(argc, argv, &o, &err), &err, "ptrain predict", usage);
-    if (code >= 0)
-        return code;
-    int status = comm->rank == 0 ? run_predict(&o, &err) : PT_OK;
-    return pt_cli_rank0_result(comm, status, &err, "ptrain predict");
+    if (code < 0) {
+        int status = comm->rank == 0 ? run_predict(&o, &err) : PT_OK;
+        code = pt_cli_rank0_result(comm, status, &err, "ptrain predict");
+    }
+    free(o.files);
+    return code;
 }

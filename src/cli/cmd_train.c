@@ -1,5 +1,4 @@
 /* `ptrain train`: command line to pt_train_config, then the run. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,214 +73,209 @@ static void default_run_dir(const pt_comm *comm, const char *arch, char *out, si
     snprintf(out, cap, "results/%s-%s", base ? base + 1 : arch, stamp);
 }
 
-static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
+enum {
+    O_DATA = 1,
+    O_ARCH,
+    O_EPOCHS,
+    O_BATCH,
+    O_LR,
+    O_OPT,
+    O_MOMENTUM,
+    O_NESTEROV,
+    O_WD,
+    O_SCHED,
+    O_WARMUP,
+    O_MINLR,
+    O_STEPEP,
+    O_GAMMA,
+    O_SEED,
+    O_RUNDIR,
+    O_RESUME,
+    O_CKPT,
+    O_KEEP,
+    O_CW,
+    O_THRESH,
+    O_NOAUG,
+    O_KEEPLAST,
+    O_THREADS,
+    O_LOGS,
+    O_MAXSTEPS,
+    O_BUCKET,
+    O_QUIET,
+    O_PROFILE,
+    O_CONVALGO
+};
+static const pt_cli_option options[] = {{"data", 1, O_DATA},
+                                        {"arch", 1, O_ARCH},
+                                        {"epochs", 1, O_EPOCHS},
+                                        {"batch", 1, O_BATCH},
+                                        {"lr", 1, O_LR},
+                                        {"opt", 1, O_OPT},
+                                        {"momentum", 1, O_MOMENTUM},
+                                        {"nesterov", 0, O_NESTEROV},
+                                        {"weight-decay", 1, O_WD},
+                                        {"schedule", 1, O_SCHED},
+                                        {"warmup-epochs", 1, O_WARMUP},
+                                        {"min-lr", 1, O_MINLR},
+                                        {"step-epochs", 1, O_STEPEP},
+                                        {"gamma", 1, O_GAMMA},
+                                        {"seed", 1, O_SEED},
+                                        {"run-dir", 1, O_RUNDIR},
+                                        {"resume", 1, O_RESUME},
+                                        {"ckpt-every", 1, O_CKPT},
+                                        {"keep-ckpts", 1, O_KEEP},
+                                        {"class-weights", 1, O_CW},
+                                        {"threshold", 1, O_THRESH},
+                                        {"no-augment", 0, O_NOAUG},
+                                        {"keep-last", 0, O_KEEPLAST},
+                                        {"threads", 1, O_THREADS},
+                                        {"log-seconds", 1, O_LOGS},
+                                        {"max-steps", 1, O_MAXSTEPS},
+                                        {"bucket-mb", 1, O_BUCKET},
+                                        {"quiet", 0, O_QUIET},
+                                        {"profile", 0, O_PROFILE},
+                                        {"conv-algo", 1, O_CONVALGO},
+                                        {NULL, 0, 0}};
+
+/* One option into the configuration; non-zero for a bad value. */
+static int on_option(void *ctx, int id, const char *a, pt_error *err)
 {
-    enum {
-        O_DATA = 256,
-        O_ARCH,
-        O_EPOCHS,
-        O_BATCH,
-        O_LR,
-        O_OPT,
-        O_MOMENTUM,
-        O_NESTEROV,
-        O_WD,
-        O_SCHED,
-        O_WARMUP,
-        O_MINLR,
-        O_STEPEP,
-        O_GAMMA,
-        O_SEED,
-        O_RUNDIR,
-        O_RESUME,
-        O_CKPT,
-        O_KEEP,
-        O_CW,
-        O_THRESH,
-        O_NOAUG,
-        O_KEEPLAST,
-        O_THREADS,
-        O_LOGS,
-        O_MAXSTEPS,
-        O_STOP,
-        O_BUCKET,
-        O_QUIET,
-        O_PROFILE,
-        O_CONVALGO,
-        O_HELP
-    };
-    static const struct option opts[] = {{"data", 1, 0, O_DATA},
-                                         {"arch", 1, 0, O_ARCH},
-                                         {"epochs", 1, 0, O_EPOCHS},
-                                         {"batch", 1, 0, O_BATCH},
-                                         {"lr", 1, 0, O_LR},
-                                         {"opt", 1, 0, O_OPT},
-                                         {"momentum", 1, 0, O_MOMENTUM},
-                                         {"nesterov", 0, 0, O_NESTEROV},
-                                         {"weight-decay", 1, 0, O_WD},
-                                         {"schedule", 1, 0, O_SCHED},
-                                         {"warmup-epochs", 1, 0, O_WARMUP},
-                                         {"min-lr", 1, 0, O_MINLR},
-                                         {"step-epochs", 1, 0, O_STEPEP},
-                                         {"gamma", 1, 0, O_GAMMA},
-                                         {"seed", 1, 0, O_SEED},
-                                         {"run-dir", 1, 0, O_RUNDIR},
-                                         {"resume", 1, 0, O_RESUME},
-                                         {"ckpt-every", 1, 0, O_CKPT},
-                                         {"keep-ckpts", 1, 0, O_KEEP},
-                                         {"class-weights", 1, 0, O_CW},
-                                         {"threshold", 1, 0, O_THRESH},
-                                         {"no-augment", 0, 0, O_NOAUG},
-                                         {"keep-last", 0, 0, O_KEEPLAST},
-                                         {"threads", 1, 0, O_THREADS},
-                                         {"log-seconds", 1, 0, O_LOGS},
-                                         {"max-steps", 1, 0, O_MAXSTEPS},
-                                         {"stop-after-steps", 1, 0, O_STOP},
-                                         {"bucket-mb", 1, 0, O_BUCKET},
-                                         {"quiet", 0, 0, O_QUIET},
-                                         {"profile", 0, 0, O_PROFILE},
-                                         {"conv-algo", 1, 0, O_CONVALGO},
-                                         {"help", 0, 0, O_HELP},
-                                         {0, 0, 0, 0}};
+    pt_train_config *c = ctx;
     long long v;
     double d;
-    int o;
-    opterr = 0;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char *a = optarg;
-        int bad = 0;
-        switch (o) {
-        case O_DATA:
-            c->data = a;
-            break;
-        case O_ARCH:
-            c->arch = a;
-            break;
-        case O_EPOCHS:
-            bad = pt_cli_long(a, 1, 1000000, &v);
-            c->epochs = (int)v;
-            break;
-        case O_BATCH:
-            bad = pt_cli_long(a, 1, 1 << 20, &v);
-            c->batch = (int)v;
-            break;
-        case O_LR:
-            bad = pt_cli_double(a, 1e-12, 1e3, &c->lr);
-            break;
-        case O_OPT:
-            bad = strcmp(a, "sgd") && strcmp(a, "adamw");
-            c->opt = a;
-            break;
-        case O_MOMENTUM:
-            bad = pt_cli_double(a, 0, 0.9999, &c->momentum);
-            break;
-        case O_NESTEROV:
-            c->nesterov = 1;
-            break;
-        case O_WD:
-            bad = pt_cli_double(a, 0, 10, &c->weight_decay);
-            break;
-        case O_SCHED:
-            bad = strcmp(a, "constant") && strcmp(a, "cosine") && strcmp(a, "step");
-            c->schedule = a;
-            break;
-        case O_WARMUP:
-            bad = pt_cli_double(a, 0, 1e6, &c->warmup_epochs);
-            break;
-        case O_MINLR:
-            bad = pt_cli_double(a, 0, 1e3, &c->min_lr);
-            break;
-        case O_STEPEP:
-            bad = pt_cli_long(a, 1, 1000000, &v);
-            c->step_epochs = (int)v;
-            break;
-        case O_GAMMA:
-            bad = pt_cli_double(a, 0, 1, &c->gamma);
-            break;
-        case O_SEED:
-            bad = pt_cli_long(a, 0, INT64_MAX, &v);
-            c->seed = (uint64_t)v;
-            break;
-        case O_RUNDIR:
-            c->run_dir = a;
-            break;
-        case O_RESUME:
-            c->resume = a;
-            break;
-        case O_CKPT:
-            bad = pt_cli_long(a, 0, INT64_MAX, &v);
-            c->ckpt_every = v;
-            break;
-        case O_KEEP:
-            bad = pt_cli_long(a, 1, 1000, &v);
-            c->keep_ckpts = (int)v;
-            break;
-        case O_CW:
-            c->class_weights = a;
-            break;
-        case O_THRESH:
-            bad = strcmp(a, "youden") != 0 && pt_cli_double(a, 0, 1, &d) != 0;
-            c->threshold = a;
-            break;
-        case O_NOAUG:
-            c->augment = 0;
-            break;
-        case O_KEEPLAST:
-            c->drop_last = 0;
-            break;
-        case O_THREADS:
-            bad = pt_cli_long(a, 1, 1024, &v);
-            c->threads = (int)v;
-            break;
-        case O_LOGS:
-            bad = pt_cli_double(a, 0, 1e6, &c->log_seconds);
-            break;
-        case O_MAXSTEPS:
-            bad = pt_cli_long(a, 1, INT64_MAX, &v);
-            c->max_steps = v;
-            break;
-        case O_STOP:
-            bad = pt_cli_long(a, 1, INT64_MAX, &v);
-            c->stop_after_steps = v;
-            break;
-        case O_BUCKET:
-            bad = pt_cli_double(a, 0.001, 4096, &d);
-            c->bucket_floats = (size_t)(d * 1024 * 1024 / 4);
-            break;
-        case O_QUIET:
-            c->quiet = 1;
-            break;
-        case O_PROFILE:
-            c->profile = 1;
-            break;
-        case O_CONVALGO: {
-            pt_conv_algo algo;
-            bad = pt_net_conv_algo_parse(a, &algo) != PT_OK;
-            c->conv_algo = a;
-            break;
-        }
-        case O_HELP:
-            return 1;
-        default:
-            return pt_error_set(err, PT_EXIT_USAGE,
-                                "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
-        }
-        if (bad) {
-            const char *name = "?";
-            for (const struct option *p = opts; p->name; p++)
-                if (p->val == o)
-                    name = p->name;
-            return pt_error_set(err, PT_EXIT_USAGE, "--%s: bad value '%s' (see --help)", name,
-                                a ? a : "");
-        }
+    int bad = 0;
+    switch (id) {
+    case O_DATA:
+        c->data = a;
+        break;
+    case O_ARCH:
+        c->arch = a;
+        break;
+    case O_EPOCHS:
+        bad = pt_cli_long(a, 1, 1000000, &v);
+        c->epochs = (int)v;
+        break;
+    case O_BATCH:
+        bad = pt_cli_long(a, 1, 1 << 20, &v);
+        c->batch = (int)v;
+        break;
+    case O_LR:
+        bad = pt_cli_double(a, 1e-12, 1e3, &c->lr);
+        break;
+    case O_OPT:
+        bad = strcmp(a, "sgd") && strcmp(a, "adamw");
+        c->opt = a;
+        break;
+    case O_MOMENTUM:
+        bad = pt_cli_double(a, 0, 0.9999, &c->momentum);
+        break;
+    case O_NESTEROV:
+        c->nesterov = 1;
+        break;
+    case O_WD:
+        bad = pt_cli_double(a, 0, 10, &c->weight_decay);
+        break;
+    case O_SCHED:
+        bad = strcmp(a, "constant") && strcmp(a, "cosine") && strcmp(a, "step");
+        c->schedule = a;
+        break;
+    case O_WARMUP:
+        bad = pt_cli_double(a, 0, 1e6, &c->warmup_epochs);
+        break;
+    case O_MINLR:
+        bad = pt_cli_double(a, 0, 1e3, &c->min_lr);
+        break;
+    case O_STEPEP:
+        bad = pt_cli_long(a, 1, 1000000, &v);
+        c->step_epochs = (int)v;
+        break;
+    case O_GAMMA:
+        bad = pt_cli_double(a, 0, 1, &c->gamma);
+        break;
+    case O_SEED:
+        bad = pt_cli_long(a, 0, INT64_MAX, &v);
+        c->seed = (uint64_t)v;
+        break;
+    case O_RUNDIR:
+        c->run_dir = a;
+        break;
+    case O_RESUME:
+        c->resume = a;
+        break;
+    case O_CKPT:
+        bad = pt_cli_long(a, 0, INT64_MAX, &v);
+        c->ckpt_every = v;
+        break;
+    case O_KEEP:
+        bad = pt_cli_long(a, 1, 1000, &v);
+        c->keep_ckpts = (int)v;
+        break;
+    case O_CW:
+        c->class_weights = a;
+        break;
+    case O_THRESH:
+        bad = strcmp(a, "youden") != 0 && pt_cli_double(a, 0, 1, &d) != 0;
+        c->threshold = a;
+        break;
+    case O_NOAUG:
+        c->augment = 0;
+        break;
+    case O_KEEPLAST:
+        c->drop_last = 0;
+        break;
+    case O_THREADS:
+        bad = pt_cli_long(a, 1, 1024, &v);
+        c->threads = (int)v;
+        break;
+    case O_LOGS:
+        bad = pt_cli_double(a, 0, 1e6, &c->log_seconds);
+        break;
+    case O_MAXSTEPS:
+        bad = pt_cli_long(a, 1, INT64_MAX, &v);
+        c->max_steps = v;
+        break;
+    case O_BUCKET:
+        bad = pt_cli_double(a, 0.001, 4096, &d);
+        c->bucket_floats = (size_t)(d * 1024 * 1024 / 4);
+        break;
+    case O_QUIET:
+        c->quiet = 1;
+        break;
+    case O_PROFILE:
+        c->profile = 1;
+        break;
+    case O_CONVALGO: {
+        pt_conv_algo algo;
+        bad = pt_net_conv_algo_parse(a, &algo) != PT_OK;
+        c->conv_algo = a;
+        break;
     }
-    if (optind < argc)
-        return pt_error_set(err, PT_EXIT_USAGE, "unexpected argument '%s' (see --help)",
-                            argv[optind]);
-    if (!c->data)
-        return pt_error_set(err, PT_EXIT_USAGE, "--data is required (see --help)");
+    }
+    return bad;
+}
+
+/* Tests only (tests/README.md): simulate preemption after this global step, after its
+ * checkpoint. An environment variable rather than an option: it is no user's business. */
+static int test_stop_after_steps(pt_train_config *c, pt_error *err)
+{
+    const char *s = getenv("PTRAIN_TEST_STOP_AFTER_STEPS");
+    long long v;
+    if (!s || !*s)
+        return 0;
+    if (pt_cli_long(s, 1, INT64_MAX, &v))
+        return pt_error_set(err, PT_ERR_USAGE, "PTRAIN_TEST_STOP_AFTER_STEPS=%s: not a step", s);
+    c->stop_after_steps = v;
     return 0;
+}
+
+static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
+{
+    int rc = pt_cli_parse(argc, argv, options, on_option, NULL, c, err);
+    if (rc != 0)
+        return rc;
+    if (!c->data)
+        return pt_error_set(err, PT_ERR_USAGE, "--data is required (see --help)");
+    return test_stop_after_steps(c, err);
 }
 
 int pt_cmd_train(int argc, char **argv, const pt_comm *comm, const char *command_line)
@@ -300,11 +294,7 @@ int pt_cmd_train(int argc, char **argv, const pt_comm *comm, const char *command
         cfg.run_dir = run_dir;
     }
     int status = pt_train_run(&cfg, comm, &err);
-    if (status == PT_STOPPED)
-        return PT_EXIT_PREEMPTED;
-    if (status != PT_OK) {
+    if (status != PT_OK && status != PT_STOPPED)
         pt_cli_report_error(comm, &err, "ptrain train");
-        return PT_EXIT_RUNTIME;
-    }
-    return 0;
+    return pt_cli_exit_code(status);
 }

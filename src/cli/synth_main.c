@@ -1,6 +1,5 @@
 /* ptrain-synth: write a synthetic chest X-ray data set in the Kermany layout (see synth.h). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +8,7 @@
 #include "ptrain/cli.h"
 #include "synth.h"
 
-#define PROG       "ptrain-synth"
-#define EXIT_USAGE 2
+#define PROG "ptrain-synth"
 
 static void usage(FILE *to)
 {
@@ -54,103 +52,87 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-/* Returns 0 to run, 1 after --help, EXIT_USAGE on a bad command line (message in err). */
+enum { O_OUT = 1, O_COUNT, O_SEED, O_MIN, O_MAX, O_PNG, O_RGB, O_QUALITY, O_TEST, O_VAL };
+static const pt_cli_option options[] = {{"out", 1, O_OUT},
+                                        {"count", 1, O_COUNT},
+                                        {"seed", 1, O_SEED},
+                                        {"min-size", 1, O_MIN},
+                                        {"max-size", 1, O_MAX},
+                                        {"png-frac", 1, O_PNG},
+                                        {"rgb-frac", 1, O_RGB},
+                                        {"quality", 1, O_QUALITY},
+                                        {"test-frac", 1, O_TEST},
+                                        {"val-count", 1, O_VAL},
+                                        {NULL, 0, 0}};
+
+static int on_option(void *ctx, int id, const char *a, pt_error *err)
+{
+    pt_synth_opts *o = ctx;
+    long long v;
+    switch (id) {
+    case O_OUT:
+        if (!a[0])
+            return pt_error_set(err, PT_ERR_USAGE, "--out: empty directory name");
+        o->out_dir = a;
+        return 0;
+    case O_COUNT:
+        if (pt_cli_long(a, 1, PT_SYNTH_MAX_COUNT, &v))
+            return pt_error_set(err, PT_ERR_USAGE, "--count: '%s' is not 1..%d", a,
+                                PT_SYNTH_MAX_COUNT);
+        o->count = v;
+        return 0;
+    case O_SEED:
+        if (parse_u64(a, &o->seed))
+            return pt_error_set(err, PT_ERR_USAGE, "--seed: '%s' is not a whole number >= 0", a);
+        return 0;
+    case O_MIN:
+    case O_MAX:
+        if (pt_cli_long(a, PT_SYNTH_MIN_SIDE, PT_SYNTH_MAX_SIDE, &v))
+            return pt_error_set(err, PT_ERR_USAGE, "--%s: '%s' is not %d..%d",
+                                id == O_MIN ? "min-size" : "max-size", a, PT_SYNTH_MIN_SIDE,
+                                PT_SYNTH_MAX_SIDE);
+        *(id == O_MIN ? &o->min_size : &o->max_size) = (int)v;
+        return 0;
+    case O_PNG:
+        if (pt_cli_double(a, 0.0, 1.0, &o->png_frac))
+            return pt_error_set(err, PT_ERR_USAGE, "--png-frac: '%s' is not 0..1", a);
+        return 0;
+    case O_RGB:
+        if (pt_cli_double(a, 0.0, 1.0, &o->rgb_frac))
+            return pt_error_set(err, PT_ERR_USAGE, "--rgb-frac: '%s' is not 0..1", a);
+        return 0;
+    case O_QUALITY:
+        if (pt_cli_long(a, 1, 100, &v))
+            return pt_error_set(err, PT_ERR_USAGE, "--quality: '%s' is not 1..100", a);
+        o->quality = (int)v;
+        return 0;
+    case O_TEST:
+        if (pt_cli_double(a, 0.0, 0.9, &o->test_frac))
+            return pt_error_set(err, PT_ERR_USAGE, "--test-frac: '%s' is not 0..0.9", a);
+        return 0;
+    case O_VAL:
+        if (pt_cli_long(a, 0, PT_SYNTH_MAX_COUNT, &v))
+            return pt_error_set(err, PT_ERR_USAGE, "--val-count: '%s' is not a whole number >= 0",
+                                a);
+        o->val_count = v;
+        return 0;
+    }
+    return -1;
+}
+
+/* Returns 0 to run, 1 after --help, PT_ERR_USAGE on a bad command line (message in err). */
 static int parse_args(int argc, char **argv, pt_synth_opts *o, pt_error *err)
 {
-    enum {
-        O_OUT = 256,
-        O_COUNT,
-        O_SEED,
-        O_MIN,
-        O_MAX,
-        O_PNG,
-        O_RGB,
-        O_QUALITY,
-        O_TEST,
-        O_VAL,
-        O_HELP
-    };
-    static const struct option longopts[] = {{"out", required_argument, 0, O_OUT},
-                                             {"count", required_argument, 0, O_COUNT},
-                                             {"seed", required_argument, 0, O_SEED},
-                                             {"min-size", required_argument, 0, O_MIN},
-                                             {"max-size", required_argument, 0, O_MAX},
-                                             {"png-frac", required_argument, 0, O_PNG},
-                                             {"rgb-frac", required_argument, 0, O_RGB},
-                                             {"quality", required_argument, 0, O_QUALITY},
-                                             {"test-frac", required_argument, 0, O_TEST},
-                                             {"val-count", required_argument, 0, O_VAL},
-                                             {"help", no_argument, 0, O_HELP},
-                                             {0, 0, 0, 0}};
-
     pt_synth_opts_default(o);
-    opterr = 0;
-    int c;
-    long long v;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_OUT:
-            if (!optarg[0])
-                return pt_error_set(err, EXIT_USAGE, "--out: empty directory name");
-            o->out_dir = optarg;
-            break;
-        case O_COUNT:
-            if (pt_cli_long(optarg, 1, PT_SYNTH_MAX_COUNT, &v))
-                return pt_error_set(err, EXIT_USAGE, "--count: '%s' is not 1..%d", optarg,
-                                    PT_SYNTH_MAX_COUNT);
-            o->count = v;
-            break;
-        case O_SEED:
-            if (parse_u64(optarg, &o->seed))
-                return pt_error_set(err, EXIT_USAGE, "--seed: '%s' is not a whole number >= 0",
-                                    optarg);
-            break;
-        case O_MIN:
-        case O_MAX:
-            if (pt_cli_long(optarg, PT_SYNTH_MIN_SIDE, PT_SYNTH_MAX_SIDE, &v))
-                return pt_error_set(err, EXIT_USAGE, "--%s: '%s' is not %d..%d",
-                                    c == O_MIN ? "min-size" : "max-size", optarg, PT_SYNTH_MIN_SIDE,
-                                    PT_SYNTH_MAX_SIDE);
-            *(c == O_MIN ? &o->min_size : &o->max_size) = (int)v;
-            break;
-        case O_PNG:
-            if (pt_cli_double(optarg, 0.0, 1.0, &o->png_frac))
-                return pt_error_set(err, EXIT_USAGE, "--png-frac: '%s' is not 0..1", optarg);
-            break;
-        case O_RGB:
-            if (pt_cli_double(optarg, 0.0, 1.0, &o->rgb_frac))
-                return pt_error_set(err, EXIT_USAGE, "--rgb-frac: '%s' is not 0..1", optarg);
-            break;
-        case O_QUALITY:
-            if (pt_cli_long(optarg, 1, 100, &v))
-                return pt_error_set(err, EXIT_USAGE, "--quality: '%s' is not 1..100", optarg);
-            o->quality = (int)v;
-            break;
-        case O_TEST:
-            if (pt_cli_double(optarg, 0.0, 0.9, &o->test_frac))
-                return pt_error_set(err, EXIT_USAGE, "--test-frac: '%s' is not 0..0.9", optarg);
-            break;
-        case O_VAL:
-            if (pt_cli_long(optarg, 0, PT_SYNTH_MAX_COUNT, &v))
-                return pt_error_set(err, EXIT_USAGE, "--val-count: '%s' is not a whole number >= 0",
-                                    optarg);
-            o->val_count = v;
-            break;
-        case O_HELP:
-            return 1;
-        default:
-            return pt_error_set(err, EXIT_USAGE, "unknown or incomplete option '%s' (see --help)",
-                                argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return pt_error_set(err, EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    int rc = pt_cli_parse(argc, argv, options, on_option, NULL, o, err);
+    if (rc != 0)
+        return rc;
     if (!o->out_dir)
-        return pt_error_set(err, EXIT_USAGE, "--out DIR is required (see --help)");
+        return pt_error_set(err, PT_ERR_USAGE, "--out DIR is required (see --help)");
     /* Values that are only wrong together (--min-size above --max-size, --val-count too big). */
     pt_error check;
     if (pt_synth_opts_check(o, &check) != PT_OK)
-        return pt_error_set(err, EXIT_USAGE, "%s", check.msg);
+        return pt_error_set(err, PT_ERR_USAGE, "%s", check.msg);
     return 0;
 }
 
@@ -166,14 +148,15 @@ int main(int argc, char **argv)
     }
     if (parsed != 0) {
         fprintf(stderr, PROG ": error: %s\n", err.msg);
-        return EXIT_USAGE;
+        return pt_cli_exit_code(parsed);
     }
 
     double t0 = pt_now_seconds();
     pt_synth_summary sum;
-    if (pt_synth_write(&opts, &sum, &err) != PT_OK) {
+    int status = pt_synth_write(&opts, &sum, &err);
+    if (status != PT_OK) {
         fprintf(stderr, PROG ": error: %s\n", err.msg);
-        return 1;
+        return pt_cli_exit_code(status);
     }
     double elapsed = pt_now_seconds() - t0;
     printf(PROG ": wrote %lld images (train %lld / val %lld / test %lld; normal %lld, bacteria "
@@ -184,7 +167,7 @@ int main(int argc, char **argv)
            (long long)sum.per_kind[PT_SYNTH_VIRUS], opts.out_dir, elapsed);
     if (fflush(stdout) != 0) {
         fprintf(stderr, PROG ": error: writing to standard output: %s\n", strerror(errno));
-        return 1;
+        return PT_EXIT_RUNTIME;
     }
     return 0;
 }

@@ -16,7 +16,7 @@ mpi 2 "$BIN/ptrain" train "${common[@]}" --run-dir "$WORK/s2" --seed 2
     fail "another seed gave the same model"
 
 # stopped after step 17 (last checkpoint at step 15, mid-epoch 2), resumed: bit-identical
-mpi 2 "$BIN/ptrain" train "${common[@]}" --run-dir "$WORK/c" --ckpt-every 5 --stop-after-steps 17
+PTRAIN_TEST_STOP_AFTER_STEPS=17 mpi 2 "$BIN/ptrain" train "${common[@]}" --run-dir "$WORK/c" --ckpt-every 5
 [ -f "$WORK/c/checkpoints/ckpt-000000015.h5" ] || fail "no checkpoint at step 15"
 [ ! -f "$WORK/c/summary.json" ] || fail "a stopped run must not write its summary"
 mpi 2 "$BIN/ptrain" train "${common[@]}" --run-dir "$WORK/c" --ckpt-every 5 --resume auto
