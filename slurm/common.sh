@@ -17,21 +17,33 @@ ptrain_die() {
     exit 2
 }
 
-# ptrain_find_bin: sets PTRAIN_BIN to the folder holding ptrain and ptrain-prep: $PTRAIN_BIN if
-# set, else $PTRAIN_HOME/build/bin (a checkout built with `make build`), else wherever `ptrain`
-# is on PATH (an installed copy).
+# ptrain_find_bin: sets PTRAIN_BIN to the folder holding ptrain and ptrain-prep, the first of:
+#   $PTRAIN_BIN                    if set (it must hold an executable ptrain)
+#   $PTRAIN_HOME/build/bin         a checkout built with `make build` (PTRAIN_HOME = the checkout)
+#   $PTRAIN_HOME/../../bin         an installed tree: `cmake --install build --prefix P` puts these
+#                                  scripts in P/share/ptrain/slurm (PTRAIN_HOME = P/share/ptrain)
+#                                  and the programs in P/bin
+#   the folder of `ptrain` on PATH (e.g. from `module load ptrain`)
+# The scripts' own tree comes before PATH, so a script runs the programs of its own version.
 ptrain_find_bin() {
+    local installed="" # the bin folder of an installed tree, if PTRAIN_HOME is one
+    case "${PTRAIN_HOME%/}" in
+    */share/ptrain) installed="${PTRAIN_HOME%/}" && installed="${installed%/share/ptrain}/bin" ;;
+    esac
     if [ -n "${PTRAIN_BIN:-}" ]; then
         [ -x "$PTRAIN_BIN/ptrain" ] ||
             ptrain_die "PTRAIN_BIN=$PTRAIN_BIN has no executable 'ptrain': point it at build/bin" \
-                "of a built checkout"
+                "of a built checkout or the bin folder of an installed ptrain"
     elif [ -x "$PTRAIN_HOME/build/bin/ptrain" ]; then
         PTRAIN_BIN="$PTRAIN_HOME/build/bin"
+    elif [ -n "$installed" ] && [ -x "$installed/ptrain" ]; then
+        PTRAIN_BIN="$installed"
     elif command -v ptrain >/dev/null 2>&1; then
         PTRAIN_BIN="$(dirname "$(command -v ptrain)")"
     else
-        ptrain_die "no ptrain binaries in $PTRAIN_HOME/build/bin nor on PATH: run 'make build'" \
-            "in the checkout (on storage the compute nodes see) or set PTRAIN_BIN"
+        ptrain_die "no ptrain programs in $PTRAIN_HOME/build/bin (a checkout), in the bin folder" \
+            "of an installed tree, nor on PATH: run 'make build' in the checkout (on storage the" \
+            "compute nodes see), load the ptrain module, or set PTRAIN_BIN"
     fi
     export PTRAIN_BIN
 }

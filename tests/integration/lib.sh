@@ -47,6 +47,23 @@ synth() {
     "$BIN/ptrain-synth" --out "$dir" "$@" >/dev/null
 }
 
+# fashion_mnist_dir: prints the folder of the real Fashion-MNIST IDX files (Debian's
+# dataset-fashion-mnist, or PTRAIN_FASHION_MNIST_DIR). The data set is a declared dependency that
+# slurm/install-deps.sh installs (and `make test` runs it first), so a missing file is a failure,
+# never a skip, here and in the unit test idx::real_fashion_mnist, with the same message: a green
+# run must include the one check on real data (tests/README.md).
+fashion_mnist_dir() {
+    local dir="${PTRAIN_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}" f
+    for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
+        t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
+        [ -r "$dir/$f" ] ||
+            fail "Fashion-MNIST is missing: no $dir/$f. Install Debian's dataset-fashion-mnist" \
+                "(slurm/install-deps.sh does) or set PTRAIN_FASHION_MNIST_DIR to a folder holding" \
+                "the four IDX .gz files"
+    done
+    echo "$dir"
+}
+
 digest() {
     "${PTRAIN_TEST_BIN:?}/cache_digest" "$1"
 }

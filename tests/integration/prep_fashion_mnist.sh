@@ -1,9 +1,8 @@
 # The real Fashion-MNIST IDX files from Debian's dataset-fashion-mnist, at native size.
 source "$(dirname "$0")/lib.sh"
 
-src=/usr/share/datasets/fashion-mnist
-[ -f "$src/train-images-idx3-ubyte.gz" ] ||
-    fail "$src missing: install Debian's dataset-fashion-mnist (slurm/install-deps.sh does)"
+# missing = failure (a declared dependency; see fashion_mnist_dir in lib.sh)
+src="$(fashion_mnist_dir)"
 
 mpi 2 "$BIN/ptrain-prep" --src "$src" --out "$WORK/fmnist.h5" --quiet >"$WORK/log"
 digest "$WORK/fmnist.h5" >"$WORK/digest"

@@ -3,9 +3,10 @@
 # the real scripts submitted with sbatch --wait. Checks: the chain prep -> train; preemption
 # (signalled mid-run, requeued, resumed: a bit-identical model) under srun and under mpirun; a
 # rank that fails or dies ends the job promptly with a message; bad input stops a job before
-# anything is launched. Skipped (exit 77, loudly) only when SLURM cannot run here: not root, or
-# slurm-wlm / munge not installed, or the daemons would not start. PTRAIN_SLURM_REQUIRED=1 turns
-# that skip into a failure.
+# anything is launched. Skipped (exit 77, loudly; ctest reports "Not Run" and counts it as
+# skipped, not failed) only when SLURM cannot run here: not root, or slurm-wlm / munge not
+# installed, or the daemons would not start. PTRAIN_SLURM_REQUIRED=1 turns that skip into a
+# failure (exit 1); .ci/run sets it, so CI cannot pass without this test (tests/README.md).
 # shellcheck shell=bash source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -21,7 +22,9 @@ skip() {
         echo "# Install the packages with 'slurm/install-deps.sh' (as root) and run it as root."
         echo "################################################################################"
     } >&2
-    [ "${PTRAIN_SLURM_REQUIRED:-0}" = 1 ] && fail "PTRAIN_SLURM_REQUIRED=1 and SLURM cannot run"
+    [ "${PTRAIN_SLURM_REQUIRED:-0}" = 1 ] &&
+        fail "PTRAIN_SLURM_REQUIRED=1 (.ci/run sets it): this test must run, but SLURM cannot" \
+            "run here (see above)"
     exit 77
 }
 

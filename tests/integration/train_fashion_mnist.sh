@@ -3,9 +3,8 @@
 # accuracy.
 source "$(dirname "$0")/lib.sh"
 
-src=/usr/share/datasets/fashion-mnist
-[ -f "$src/train-images-idx3-ubyte.gz" ] ||
-    fail "$src missing: install Debian's dataset-fashion-mnist (slurm/install-deps.sh does)"
+# missing = failure (a declared dependency; see fashion_mnist_dir in lib.sh)
+src="$(fashion_mnist_dir)"
 mpi 2 "$BIN/ptrain-prep" --src "$src" --out "$WORK/fmnist.h5" --quiet >/dev/null
 mpi 2 "$BIN/ptrain" train --data "$WORK/fmnist.h5" --arch fmnist --epochs 1 --max-steps 300 \
     --batch 64 --lr 0.01 --momentum 0.9 --no-augment --class-weights none --quiet \
