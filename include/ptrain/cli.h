@@ -32,9 +32,9 @@ typedef struct pt_cli_option {
 typedef int (*pt_cli_handler)(void *ctx, int id, const char *value, pt_error *err);
 
 /* Parses argv[1..] against options (ended by a {NULL} entry; --help is implied), calling
- * on_option for each option and on_arg for each positional argument in order (on_arg NULL:
- * positional arguments are a usage error). Returns 0 to run, 1 for --help, or PT_ERR_USAGE with
- * the message in err. Not collective. */
+ * on_option for each option and on_arg for each positional argument in order, those after "--"
+ * included (on_arg NULL: positional arguments are a usage error). Returns 0 to run, 1 for
+ * --help, or PT_ERR_USAGE with the message in err. Not collective. */
 int pt_cli_parse(int argc, char **argv, const pt_cli_option *options, pt_cli_handler on_option,
                  pt_cli_handler on_arg, void *ctx, pt_error *err);
 

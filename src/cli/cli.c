@@ -80,11 +80,12 @@ int pt_cli_exit_code(int status)
 }
 
 #define CLI_MAX_OPTIONS 64
-/* getopt_long's value for table entry i: clear of 1 (a positional argument under "-") and of
- * '?' and ':' (its errors). */
+/* getopt_long returns an option's val, but also 1 for a positional argument (in "-" mode) and
+ * '?' for an unknown option: option vals start above every character, so none is taken for
+ * another. */
 #define CLI_VAL_BASE 256
 
-/* The table as getopt_long wants it, with --help added; entry i's val is CLI_VAL_BASE + i. */
+/* The table as getopt_long wants it, with --help added; option i's val is CLI_VAL_BASE + i. */
 static int getopt_table(const pt_cli_option *options, struct option *out, pt_error *err)
 {
     int n = 0;
@@ -100,6 +101,19 @@ static int getopt_table(const pt_cli_option *options, struct option *out, pt_err
     return n;
 }
 
+/* One positional argument to on_arg; 0, or PT_ERR_USAGE with the message in err. */
+static int positional(pt_cli_handler on_arg, void *ctx, const char *value, pt_error *err)
+{
+    if (!on_arg)
+        return pt_error_set(err, PT_ERR_USAGE, "unexpected argument '%s' (see --help)", value);
+    int rc = on_arg(ctx, 0, value, err);
+    if (rc == PT_ERR_USAGE)
+        return rc;
+    if (rc != 0)
+        return pt_error_set(err, PT_ERR_USAGE, "bad argument '%s' (see --help)", value);
+    return 0;
+}
+
 int pt_cli_parse(int argc, char **argv, const pt_cli_option *options, pt_cli_handler on_option,
                  pt_cli_handler on_arg, void *ctx, pt_error *err)
 {
@@ -109,32 +123,30 @@ int pt_cli_parse(int argc, char **argv, const pt_cli_option *options, pt_cli_han
         return n;
     opterr = 0;
     optind = 1;
-    int c;
+    int c, rc;
     /* "-": positional arguments come back in order as option 1, so on_arg sees them in place */
     while ((c = getopt_long(argc, argv, "-", table, NULL)) != -1) {
         if (c == 1) {
-            if (!on_arg)
-                return pt_error_set(err, PT_ERR_USAGE, "unexpected argument '%s' (see --help)",
-                                    optarg);
-            int rc = on_arg(ctx, 0, optarg, err);
-            if (rc == PT_ERR_USAGE)
+            if ((rc = positional(on_arg, ctx, optarg, err)) != 0)
                 return rc;
-            if (rc != 0)
-                return pt_error_set(err, PT_ERR_USAGE, "bad argument '%s' (see --help)", optarg);
             continue;
         }
-        c -= CLI_VAL_BASE;
-        if (c == n)
+        int i = c - CLI_VAL_BASE; /* the option's index in the table */
+        if (i == n)
             return 1;
-        if (c < 0 || c > n)
+        if (i < 0 || i > n)
             return pt_error_set(err, PT_ERR_USAGE, "unknown or incomplete option '%s' (see --help)",
                                 argv[optind - 1]);
-        int rc = on_option(ctx, options[c].id, optarg, err);
+        rc = on_option(ctx, options[i].id, optarg, err);
         if (rc == PT_ERR_USAGE)
             return rc;
         if (rc != 0)
             return pt_error_set(err, PT_ERR_USAGE, "--%s: bad value '%s' (see --help)",
-                                options[c].name, optarg ? optarg : "");
+                                options[i].name, optarg ? optarg : "");
     }
+    /* getopt stops at "--" and leaves what follows it: positional arguments too */
+    for (; optind < argc; optind++)
+        if ((rc = positional(on_arg, ctx, argv[optind], err)) != 0)
+            return rc;
     return 0;
 }
