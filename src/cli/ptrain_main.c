@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "ptrain/cli.h"
 #include "ptrain/comm.h"
+#include "ptrain/isa.h"
 
 static void usage(FILE *to)
 {
@@ -38,6 +39,13 @@ int main(int argc, char **argv)
     if (pt_comm_init(&argc, &argv, &comm, &err) != PT_OK) {
         fprintf(stderr, "ptrain: error: %s\n", err.msg);
         return PT_EXIT_RUNTIME;
+    }
+    /* the kernels' instruction set: a PTRAIN_ISA this CPU cannot run is refused before any work */
+    if (pt_isa_init(&err) != PT_OK) {
+        if (comm.rank == 0)
+            fprintf(stderr, "ptrain: error: %s\n", err.msg);
+        pt_comm_finalize(&comm);
+        return PT_EXIT_USAGE;
     }
     char command_line[4096];
     join_args(argc, argv, command_line, sizeof command_line);

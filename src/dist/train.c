@@ -19,6 +19,7 @@
 #include "ptrain/cache.h"
 #include "ptrain/ckpt.h"
 #include "ptrain/fs.h"
+#include "ptrain/isa.h"
 #include "ptrain/json.h"
 #include "ptrain/loss.h"
 #include "ptrain/metrics.h"
@@ -324,6 +325,8 @@ static int write_config_json(trainer *t, pt_error *err)
     pt_json_bool(&j, "drop_last", c->drop_last);
     pt_json_int(&j, "ranks", t->comm->size);
     pt_json_int(&j, "threads_per_rank", choose_threads(t));
+    pt_json_string(&j, "isa", pt_isa_name(pt_isa_active()));
+    pt_json_string(&j, "blas_core", pt_isa_blas_core());
     pt_json_int(&j, "bucket_floats", (int64_t)c->bucket_floats);
     pt_json_string(&j, "conv_algo", c->conv_algo);
     pt_json_end_object(&j);
@@ -1032,6 +1035,8 @@ static int write_summary(trainer *t, const pt_metrics *test, double test_loss, d
     pt_json_int(&j, "parameters", (int64_t)pt_net_param_count(t->net));
     pt_json_int(&j, "ranks", t->comm->size);
     pt_json_int(&j, "threads_per_rank", choose_threads(t));
+    pt_json_string(&j, "isa", pt_isa_name(pt_isa_active()));
+    pt_json_string(&j, "blas_core", pt_isa_blas_core());
     pt_json_int(&j, "epochs", t->epoch);
     pt_json_int(&j, "steps", t->global_step);
     pt_json_int(&j, "best_epoch", t->best_epoch);
@@ -1219,6 +1224,8 @@ static void log_start(trainer *t)
         "steps per epoch; %.3f GFLOP forward per image\n",
         t->comm->size, choose_threads(t), t->cfg->batch, t->max_local,
         (long long)t->steps_per_epoch, pt_net_flops_per_sample(t->net) / 1e9);
+    say(t, "kernels: %s (the widest this CPU runs: %s); OpenBLAS core: %s\n",
+        pt_isa_name(pt_isa_active()), pt_isa_name(pt_isa_best()), pt_isa_blas_core());
     if (t->use_class_weights) {
         say(t, "class weights:");
         for (int c = 0; c < t->info->n_classes; c++)

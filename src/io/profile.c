@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ptrain/fs.h"
+#include "ptrain/isa.h"
 
 /* One row of the profile, whatever it describes. */
 typedef struct profile_row {
@@ -145,7 +146,9 @@ void pt_profile_format(char *buf, size_t cap, const pt_net *net, const pt_step_p
     if (cap == 0)
         return;
     buf[0] = '\0';
-    append(buf, cap, &used, "profile over %.0f steps (per step on this rank):\n", s->steps);
+    append(buf, cap, &used,
+           "profile over %.0f steps (per step on this rank; kernels %s, OpenBLAS %s):\n", s->steps,
+           pt_isa_name(pt_isa_active()), pt_isa_blas_core());
     append(buf, cap, &used, "%-16s %-10s %9s %9s %8s %8s %6s %7s\n", "part", "type", "fwd ms",
            "bwd ms", "fwd GF/s", "bwd GF/s", "sgemm", "step");
     for (int i = 0; i < pt_net_layer_count(net); i++) {

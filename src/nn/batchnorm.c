@@ -1,43 +1,19 @@
 /* 2-D batch normalisation. Each step is written once for one channel; the fused and the
  * separable (sync BN) entry points both loop over channels calling them, so the two paths cannot
- * drift apart. A channel's values are N rows of HW contiguous floats, stride C*HW. */
+ * drift apart. A channel's values are N rows of HW contiguous floats, stride C*HW; the loops over
+ * a row are the kernels of the instruction set in use (batchnorm_kernels.h). */
 #include "batchnorm.h"
+#include "batchnorm_kernels.h"
 
 #include <math.h>
 #include <stddef.h>
 
-/* Partial sums kept side by side: one running sum would wait on every addition; eight
- * independent ones (added up in a fixed order at the end) let the loop vectorise and pipeline,
- * and the result is the same on every run. */
-#define LANES 8
-
-/* *s += sum of x[j], *ss += sum of x[j]^2, over n floats, in double. */
-static void add_sums(double *s, double *ss, const float *x, int n)
-{
-    double a[LANES] = {0}, b[LANES] = {0};
-    int j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int k = 0; k < LANES; k++) {
-            double v = x[j + k];
-            a[k] += v;
-            b[k] += v * v;
-        }
-    for (; j < n; j++) {
-        double v = x[j];
-        a[0] += v;
-        b[0] += v * v;
-    }
-    for (int k = 0; k < LANES; k++) {
-        *s += a[k];
-        *ss += b[k];
-    }
-}
-
 static void channel_sums(double *sum, double *sumsq, const float *in, int c, int N, int C, int HW)
 {
+    const pt_bn_kernels *k = PT_KERNELS_ACTIVE(pt_bn_kernels);
     double s = 0.0, ss = 0.0;
     for (int n = 0; n < N; n++)
-        add_sums(&s, &ss, in + ((size_t)n * C + c) * HW, HW);
+        k->sums(&s, &ss, in + ((size_t)n * C + c) * HW, HW);
     *sum = s;
     *sumsq = ss;
 }
@@ -71,43 +47,11 @@ static void channel_normalize(float *out, const float *in, int c, float mean, fl
                               float gamma, float beta, int N, int C, int HW, int relu)
 {
     /* out = x * scale + shift, one multiply-add per value. */
+    const pt_bn_kernels *k = PT_KERNELS_ACTIVE(pt_bn_kernels);
     const float scale = gamma * rstd, shift = beta - mean * scale;
     for (int n = 0; n < N; n++) {
         size_t off = ((size_t)n * C + c) * HW;
-        float *o = out + off;
-        const float *x = in + off;
-        if (relu) {
-            for (int j = 0; j < HW; j++) {
-                float v = x[j] * scale + shift;
-                o[j] = v < 0.0f ? 0.0f : v;
-            }
-        } else {
-            for (int j = 0; j < HW; j++)
-                o[j] = x[j] * scale + shift;
-        }
-    }
-}
-
-/* *sdy += sum of dy[j], *sdyx += sum of dy[j] * xhat[j], over n values (lanes as add_sums). */
-static void add_backward_sums(double *sdy, double *sdyx, const float *dy, const float *x,
-                              float mean, float rstd, int n)
-{
-    double a[LANES] = {0}, b[LANES] = {0};
-    int j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int k = 0; k < LANES; k++) {
-            float xhat = (x[j + k] - mean) * rstd;
-            a[k] += dy[j + k];
-            b[k] += (double)dy[j + k] * xhat;
-        }
-    for (; j < n; j++) {
-        float xhat = (x[j] - mean) * rstd;
-        a[0] += dy[j];
-        b[0] += (double)dy[j] * xhat;
-    }
-    for (int k = 0; k < LANES; k++) {
-        *sdy += a[k];
-        *sdyx += b[k];
+        k->scale_shift(out + off, in + off, HW, scale, shift, relu);
     }
 }
 
@@ -115,10 +59,11 @@ static void channel_backward_sums(double *sum_dy, double *sum_dy_xhat, const flo
                                   const float *in, int c, float mean, float rstd, int N, int C,
                                   int HW)
 {
+    const pt_bn_kernels *k = PT_KERNELS_ACTIVE(pt_bn_kernels);
     double sdy = 0.0, sdyx = 0.0;
     for (int n = 0; n < N; n++) {
         size_t off = ((size_t)n * C + c) * HW;
-        add_backward_sums(&sdy, &sdyx, dout + off, in + off, mean, rstd, HW);
+        k->backward_sums(&sdy, &sdyx, dout + off, in + off, mean, rstd, HW);
     }
     *sum_dy = sdy;
     *sum_dy_xhat = sdyx;
@@ -130,16 +75,12 @@ static void channel_backward_apply(float *din, const float *dout, const float *i
 {
     /* d in = gamma*rstd * (dy - mean(dy) - xhat * mean(dy*xhat)): the two means are the
      * gradient flowing through the batch mean and the batch variance. */
+    const pt_bn_kernels *kern = PT_KERNELS_ACTIVE(pt_bn_kernels);
     const float k = gamma * rstd;
     const float mdy = (float)(sum_dy / count), mdyx = (float)(sum_dy_xhat / count);
     for (int n = 0; n < N; n++) {
         size_t off = ((size_t)n * C + c) * HW;
-        float *dx = din + off;
-        const float *dy = dout + off, *x = in + off;
-        for (int j = 0; j < HW; j++) {
-            float xhat = (x[j] - mean) * rstd;
-            dx[j] = k * (dy[j] - mdy - xhat * mdyx);
-        }
+        kern->backward_apply(din + off, dout + off, in + off, HW, mean, rstd, k, mdy, mdyx);
     }
 }
 

@@ -16,7 +16,7 @@ link_line() {
 }
 
 for t in test_conv test_winograd test_layers test_net test_loss test_optim test_metrics \
-    test_arch test_augment test_sampler; do
+    test_arch test_augment test_sampler test_isa; do
     [ -f "$build/tests/CMakeFiles/$t.dir/link.txt" ] || fail "no link line for $t in $build"
     line="$(link_line "$t")"
     forbidden="$(echo "$line" | tr ' ' '\n' | grep -E 'mpi|hdf5|png|jpeg|libz|ptrain_(io|data|dist|cli)' || true)"

@@ -3,10 +3,12 @@
  * the whole batch's gradient). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ptrain/arch.h"
+#include "ptrain/isa.h"
 #include "ptrain/loss.h"
 #include "ptrain/net.h"
 #include "ptrain/rng.h"
@@ -317,6 +319,38 @@ Test(net, convolution_algorithms_agree)
     cr_assert_eq(pt_net_conv_algo_parse("winograd", &algo), PT_OK);
     cr_assert_eq(algo, PT_CONV_WINOGRAD);
     cr_assert_eq(pt_net_conv_algo_parse("fft", &algo), PT_ERR_INVALID);
+}
+
+Test(net, every_instruction_set_trains_the_same_bits)
+{
+    /* The kernels of each path do the same arithmetic in the same order (isa.h): a whole
+     * forward and backward gives the same logits and gradients, bit for bit. */
+    enum { N = 4 };
+    pt_net *net = build(small_text, 1, 1, 8, 8, 3, N);
+    size_t np = pt_net_param_count(net);
+    pt_net_free(net);
+    float logits0[3 * N], logits1[3 * N];
+    float *grads0 = malloc(np * sizeof(float)), *grads1 = malloc(np * sizeof(float));
+    cr_assert(grads0 && grads1);
+    pt_isa before = pt_isa_active();
+    pt_isa_force(PT_ISA_BASE);
+    step_with(PT_CONV_AUTO, logits0, grads0, np, N);
+    for (int isa = PT_ISA_BASE + 1; isa < PT_ISA_COUNT; isa++) {
+        if (!pt_isa_supported((pt_isa)isa)) {
+            fprintf(stderr, "test_net: this CPU has no %s: that path was not tested here\n",
+                    pt_isa_name((pt_isa)isa));
+            continue;
+        }
+        pt_isa_force((pt_isa)isa);
+        step_with(PT_CONV_AUTO, logits1, grads1, np, N);
+        cr_assert(!memcmp(logits0, logits1, sizeof logits0), "logits on %s",
+                  pt_isa_name((pt_isa)isa));
+        cr_assert(!memcmp(grads0, grads1, np * sizeof(float)), "gradients on %s",
+                  pt_isa_name((pt_isa)isa));
+    }
+    pt_isa_force(before);
+    free(grads0);
+    free(grads1);
 }
 
 Test(net, profile_counts_training_steps_only)

@@ -1,0 +1,104 @@
+/* Small fixed-width vectors for the kernels compiled once per instruction set (isa.h).
+ *
+ * A kernel source includes this header and is compiled three times, with PT_ISA_VARIANT 0
+ * (baseline), 1 (AVX2) or 2 (AVX-512) and the matching -m flags (src/nn/CMakeLists.txt). The
+ * types have the same lanes on every variant, so the arithmetic, and therefore every rounding, is
+ * the same: only the registers differ. GCC's generic vectors are written with its vector
+ * extensions; where GCC handles a width badly on one variant (it spills eight-double vectors on
+ * AVX2), that variant spells the same lanes as two halves. */
+#ifndef PTRAIN_SIMD_H
+#define PTRAIN_SIMD_H
+
+#include <string.h>
+
+#ifndef PT_ISA_VARIANT
+#error "simd.h is for the per-ISA kernel sources (PT_ISA_VARIANT is set by the build)"
+#endif
+
+/* The name of a kernel table for this variant: PT_KERNELS(pt_bn_kernels) is pt_bn_kernels_avx2. */
+#define PT_KERNELS_CAT2(a, b) a##_##b
+#define PT_KERNELS_CAT(a, b)  PT_KERNELS_CAT2(a, b)
+#define PT_KERNELS(table)     PT_KERNELS_CAT(table, PT_KERNELS_SUFFIX)
+
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef float f32x4 __attribute__((vector_size(16)));
+typedef double f64x4 __attribute__((vector_size(32)));
+
+static inline f32x8 f32x8_load(const float *p)
+{
+    f32x8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void f32x8_store(float *p, f32x8 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline f32x8 f32x8_set1(float x)
+{
+    return (f32x8){x, x, x, x, x, x, x, x};
+}
+
+#if PT_ISA_VARIANT == 1
+typedef struct f64x8 {
+    f64x4 lo, hi;
+} f64x8;
+
+static inline f64x8 f64x8_zero(void)
+{
+    return (f64x8){{0, 0, 0, 0}, {0, 0, 0, 0}};
+}
+
+static inline f64x8 f64x8_from_f32(f32x8 v)
+{
+    f32x4 lo = {v[0], v[1], v[2], v[3]}, hi = {v[4], v[5], v[6], v[7]};
+    return (f64x8){__builtin_convertvector(lo, f64x4), __builtin_convertvector(hi, f64x4)};
+}
+
+static inline f64x8 f64x8_add(f64x8 a, f64x8 b)
+{
+    return (f64x8){a.lo + b.lo, a.hi + b.hi};
+}
+
+static inline f64x8 f64x8_mul(f64x8 a, f64x8 b)
+{
+    return (f64x8){a.lo * b.lo, a.hi * b.hi};
+}
+
+static inline void f64x8_store(double *p, f64x8 v)
+{
+    memcpy(p, &v.lo, sizeof v.lo);
+    memcpy(p + 4, &v.hi, sizeof v.hi);
+}
+#else
+typedef double f64x8 __attribute__((vector_size(64)));
+
+static inline f64x8 f64x8_zero(void)
+{
+    return (f64x8){0, 0, 0, 0, 0, 0, 0, 0};
+}
+
+static inline f64x8 f64x8_from_f32(f32x8 v)
+{
+    return __builtin_convertvector(v, f64x8);
+}
+
+static inline f64x8 f64x8_add(f64x8 a, f64x8 b)
+{
+    return a + b;
+}
+
+static inline f64x8 f64x8_mul(f64x8 a, f64x8 b)
+{
+    return a * b;
+}
+
+static inline void f64x8_store(double *p, f64x8 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+#endif
+
+#endif

@@ -1,0 +1,135 @@
+/* The kernels of every instruction set this CPU runs against the baseline: bit for bit (the
+ * paths do the same arithmetic in the same order, see isa.h), on lengths that exercise the
+ * vector blocks and the tails; and the choice of path from PTRAIN_ISA. Paths the CPU lacks are
+ * named on stderr, so a log shows what was not tested here. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batchnorm_kernels.h"
+#include "ptrain/isa.h"
+#include "ptrain/rng.h"
+
+static const int lengths[] = {0, 1, 7, 8, 9, 15, 16, 17, 63, 1000, 16387};
+#define N_LENGTHS ((int)(sizeof lengths / sizeof lengths[0]))
+#define MAX_LEN   16387
+
+static float *random_floats(int n, uint64_t seed, double lo, double hi)
+{
+    float *x = malloc((size_t)(n ? n : 1) * sizeof *x);
+    cr_assert_not_null(x);
+    pt_rng rng;
+    pt_rng_init(&rng, seed, 0);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(lo + (hi - lo) * pt_rng_uniform(&rng));
+    return x;
+}
+
+/* The wide paths this CPU runs; the others are reported, once per test. */
+static int wide_paths(pt_isa *out)
+{
+    int n = 0;
+    for (int isa = PT_ISA_BASE + 1; isa < PT_ISA_COUNT; isa++) {
+        if (pt_isa_supported((pt_isa)isa))
+            out[n++] = (pt_isa)isa;
+        else
+            fprintf(stderr, "test_isa: this CPU has no %s: that path was not tested here\n",
+                    pt_isa_name((pt_isa)isa));
+    }
+    return n;
+}
+
+Test(isa, baseline_is_always_there_and_names_parse)
+{
+    pt_error err;
+    pt_isa isa;
+    cr_assert(pt_isa_supported(PT_ISA_BASE));
+    cr_assert(pt_isa_supported(pt_isa_best()));
+    cr_assert_eq(pt_isa_parse(pt_isa_name(PT_ISA_BASE), &isa, &err), PT_OK);
+    cr_assert_eq(isa, PT_ISA_BASE);
+    cr_assert_eq(pt_isa_parse("neon9", &isa, &err), PT_ERR_INVALID);
+    cr_assert(strstr(err.msg, "PTRAIN_ISA=neon9"), "%s", err.msg);
+    for (int i = 0; i < PT_ISA_COUNT; i++) {
+        int rc = pt_isa_parse(pt_isa_name((pt_isa)i), &isa, &err);
+        cr_assert_eq(rc, pt_isa_supported((pt_isa)i) ? PT_OK : PT_ERR_UNSUPPORTED, "%s",
+                     pt_isa_name((pt_isa)i));
+    }
+}
+
+Test(isa, environment_chooses_the_path)
+{
+    pt_error err;
+    cr_assert_eq(setenv("PTRAIN_ISA", pt_isa_name(PT_ISA_BASE), 1), 0);
+    cr_assert_eq(pt_isa_init(&err), PT_OK, "%s", err.msg);
+    cr_assert_eq(pt_isa_active(), PT_ISA_BASE);
+    cr_assert_eq(setenv("PTRAIN_ISA", "bogus", 1), 0);
+    cr_assert_eq(pt_isa_init(&err), PT_ERR_INVALID);
+    cr_assert_eq(unsetenv("PTRAIN_ISA"), 0);
+    cr_assert_eq(pt_isa_init(&err), PT_OK, "%s", err.msg);
+    cr_assert_eq(pt_isa_active(), pt_isa_best());
+}
+
+Test(isa, batchnorm_kernels_match_the_baseline_bit_for_bit)
+{
+    pt_isa paths[PT_ISA_COUNT];
+    int n_paths = wide_paths(paths);
+    const pt_bn_kernels *base = PT_KERNELS_FOR(pt_bn_kernels, PT_ISA_BASE);
+    float *x = random_floats(MAX_LEN, 1, -3, 5), *dy = random_floats(MAX_LEN, 2, -1, 1);
+    float *o0 = malloc(MAX_LEN * sizeof(float)), *o1 = malloc(MAX_LEN * sizeof(float));
+    cr_assert(o0 && o1);
+    for (int p = 0; p < n_paths; p++) {
+        const pt_bn_kernels *k = PT_KERNELS_FOR(pt_bn_kernels, paths[p]);
+        const char *name = pt_isa_name(paths[p]);
+        for (int li = 0; li < N_LENGTHS; li++) {
+            int n = lengths[li];
+            double s0 = 0.5, ss0 = 0.25, s1 = 0.5, ss1 = 0.25;
+            base->sums(&s0, &ss0, x, n);
+            k->sums(&s1, &ss1, x, n);
+            cr_assert(s0 == s1 && ss0 == ss1, "%s sums, n=%d: %.17g %.17g vs %.17g %.17g", name,
+                      n, s1, ss1, s0, ss0);
+            for (int relu = 0; relu < 2; relu++) {
+                base->scale_shift(o0, x, n, 1.7f, -0.3f, relu);
+                k->scale_shift(o1, x, n, 1.7f, -0.3f, relu);
+                cr_assert(!memcmp(o0, o1, (size_t)n * sizeof(float)), "%s scale_shift n=%d", name,
+                          n);
+            }
+            base->backward_sums(&s0, &ss0, dy, x, 0.4f, 1.3f, n);
+            k->backward_sums(&s1, &ss1, dy, x, 0.4f, 1.3f, n);
+            cr_assert(s0 == s1 && ss0 == ss1, "%s backward_sums, n=%d", name, n);
+            base->backward_apply(o0, dy, x, n, 0.4f, 1.3f, 0.9f, 0.01f, -0.2f);
+            k->backward_apply(o1, dy, x, n, 0.4f, 1.3f, 0.9f, 0.01f, -0.2f);
+            cr_assert(!memcmp(o0, o1, (size_t)n * sizeof(float)), "%s backward_apply n=%d", name,
+                      n);
+        }
+    }
+    free(x);
+    free(dy);
+    free(o0);
+    free(o1);
+}
+
+Test(isa, batchnorm_sums_against_a_plain_double_loop)
+{
+    float *x = random_floats(MAX_LEN, 3, -2, 6);
+    for (int isa = 0; isa < PT_ISA_COUNT; isa++) {
+        if (!pt_isa_supported((pt_isa)isa))
+            continue;
+        const pt_bn_kernels *k = PT_KERNELS_FOR(pt_bn_kernels, (pt_isa)isa);
+        for (int li = 0; li < N_LENGTHS; li++) {
+            int n = lengths[li];
+            double s = 0, ss = 0, rs = 0, rss = 0;
+            k->sums(&s, &ss, x, n);
+            for (int j = 0; j < n; j++) {
+                rs += x[j];
+                rss += (double)x[j] * x[j];
+            }
+            cr_assert(fabs(s - rs) <= 1e-12 * (1 + fabs(rs)), "%s n=%d: %.17g vs %.17g",
+                      pt_isa_name((pt_isa)isa), n, s, rs);
+            cr_assert(fabs(ss - rss) <= 1e-12 * (1 + fabs(rss)), "%s n=%d",
+                      pt_isa_name((pt_isa)isa), n);
+        }
+    }
+    free(x);
+}
