@@ -12,6 +12,7 @@
  * (K, nb*PQ) and (N,K,P,Q), a copy of the output (the bias add rides along with it); with one image
  * per chunk the two layouts coincide and the GEMM reads and writes the tensors directly. */
 #include "conv.h"
+#include "reduce_kernels.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -396,6 +397,22 @@ void pt_conv_forward_timed(float *out, const float *in, const float *weight, con
     }
 }
 
+void pt_conv_bias_backward(float *dbias, const float *dout, int N, int K, size_t pq)
+{
+    /* In double per channel over the whole batch, so that the result does not depend on how a
+     * caller chunks the batch; eight partial sums per image (reduce_kernels.h). */
+    const pt_reduce_kernels *kern = PT_KERNELS_ACTIVE(pt_reduce_kernels);
+    for (int k = 0; k < K; k++) {
+        double acc = 0.0;
+        for (int n = 0; n < N; n++) {
+            const float *g = dout + ((size_t)n * K + k) * pq;
+            for (size_t j = 0; j < pq; j += INT_MAX) /* runs of at most INT_MAX floats */
+                kern->sum(&acc, g + j, (int)(pq - j < INT_MAX ? pq - j : INT_MAX));
+        }
+        dbias[k] += (float)acc;
+    }
+}
+
 void pt_conv_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                       const float *weight, const pt_conv_dims *d, float *ws, size_t ws_floats)
 {
@@ -410,19 +427,8 @@ void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const floa
     const int crs = d->c * d->r * d->s;
     const size_t pq = (size_t)P * Q, in_image = (size_t)d->c * d->h * d->w;
 
-    if (dbias) {
-        /* Summed in double per channel over the whole batch, so that the result does not depend
-         * on the chunking below. */
-        for (int k = 0; k < K; k++) {
-            double acc = 0.0;
-            for (int n = 0; n < d->n; n++) {
-                const float *g = dout + ((size_t)n * K + k) * pq;
-                for (size_t j = 0; j < pq; j++)
-                    acc += g[j];
-            }
-            dbias[k] += (float)acc;
-        }
-    }
+    if (dbias)
+        pt_conv_bias_backward(dbias, dout, d->n, K, pq);
     if (!din && !dweight)
         return;
     if (pt_conv_direct(d) && dweight) {

@@ -85,4 +85,8 @@ void pt_conv_forward_naive(float *out, const float *in, const float *weight, con
 void pt_conv_backward_naive(float *din, float *dweight, float *dbias, const float *dout,
                             const float *in, const float *weight, const pt_conv_dims *d);
 
+/* dbias (K) += the bias gradient of dout (N,K,PQ): per channel, in double over the whole batch.
+ * Shared by the GEMM, direct and Winograd paths. */
+void pt_conv_bias_backward(float *dbias, const float *dout, int N, int K, size_t pq);
+
 #endif

@@ -1,5 +1,6 @@
 /* Max pooling and global average pooling. */
 #include "pool.h"
+#include "reduce_kernels.h"
 
 #include <limits.h>
 #include <math.h>
@@ -155,12 +156,11 @@ void pt_maxpool_backward(float *din, const float *dout, const int32_t *argmax,
 
 void pt_global_avgpool_forward(float *out, const float *in, int N, int C, int HW)
 {
+    const pt_reduce_kernels *kern = PT_KERNELS_ACTIVE(pt_reduce_kernels);
     const size_t planes = (size_t)N * C;
     for (size_t pl = 0; pl < planes; pl++) {
-        const float *x = in + pl * HW;
         double acc = 0.0;
-        for (int j = 0; j < HW; j++)
-            acc += x[j];
+        kern->sum(&acc, in + pl * HW, HW);
         out[pl] = (float)(acc / HW);
     }
 }

@@ -600,18 +600,8 @@ void pt_winograd_backward(float *din, float *dweight, float *dbias, const float 
     const int C = g.C, K = g.K, tw = g.tiles_w;
     const size_t pq = (size_t)g.P * g.Q, hw = (size_t)g.H * g.W;
 
-    if (dbias) {
-        /* In double per channel over the whole batch, as pt_conv_backward. */
-        for (int k = 0; k < K; k++) {
-            double acc = 0.0;
-            for (int n = 0; n < d->n; n++) {
-                const float *gr = dout + ((size_t)n * K + k) * pq;
-                for (size_t j = 0; j < pq; j++)
-                    acc += gr[j];
-            }
-            dbias[k] += (float)acc;
-        }
-    }
+    if (dbias)
+        pt_conv_bias_backward(dbias, dout, d->n, K, pq);
     if ((!din && !dweight) || d->n == 0)
         return;
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "batchnorm_kernels.h"
+#include "reduce_kernels.h"
 #include "ptrain/isa.h"
 #include "ptrain/rng.h"
 
@@ -129,6 +130,29 @@ Test(isa, batchnorm_sums_against_a_plain_double_loop)
                       pt_isa_name((pt_isa)isa), n, s, rs);
             cr_assert(fabs(ss - rss) <= 1e-12 * (1 + fabs(rss)), "%s n=%d",
                       pt_isa_name((pt_isa)isa), n);
+        }
+    }
+    free(x);
+}
+
+Test(isa, reduce_sum_matches_the_baseline_and_a_plain_loop)
+{
+    pt_isa paths[PT_ISA_COUNT];
+    int n_paths = wide_paths(paths);
+    const pt_reduce_kernels *base = PT_KERNELS_FOR(pt_reduce_kernels, PT_ISA_BASE);
+    float *x = random_floats(MAX_LEN, 4, -1, 3);
+    for (int li = 0; li < N_LENGTHS; li++) {
+        int n = lengths[li];
+        double s0 = 0.125, plain = 0.125;
+        base->sum(&s0, x, n);
+        for (int j = 0; j < n; j++)
+            plain += x[j];
+        cr_assert(fabs(s0 - plain) <= 1e-12 * (1 + fabs(plain)), "n=%d: %.17g vs %.17g", n, s0,
+                  plain);
+        for (int p = 0; p < n_paths; p++) {
+            double s1 = 0.125;
+            PT_KERNELS_FOR(pt_reduce_kernels, paths[p])->sum(&s1, x, n);
+            cr_assert(s1 == s0, "%s n=%d: %.17g vs %.17g", pt_isa_name(paths[p]), n, s1, s0);
         }
     }
     free(x);
