@@ -12,6 +12,7 @@
  * (K, nb*PQ) and (N,K,P,Q), a copy of the output (the bias add rides along with it); with one image
  * per chunk the two layouts coincide and the GEMM reads and writes the tensors directly. */
 #include "conv.h"
+#include "conv_kernels.h"
 #include "reduce_kernels.h"
 
 #include <assert.h>
@@ -174,23 +175,9 @@ static void col2im(float *din, const float *dcol, const pt_conv_dims *d, int nb,
  * eight output columns at a time with all taps summed in registers. Only the input gradient, which
  * a first layer does not need, still goes through im2col + GEMM. */
 
-/* Taps of the largest kernel the direct path takes (its per-tap sums live on the stack). */
-#define DIRECT_MAX_TAPS 64
-/* Output columns computed together: two vectors of four (GCC's vector extension; SSE registers,
- * which every x86-64 has). */
-#define DIRECT_VEC 8
-typedef float vec4 __attribute__((vector_size(4 * sizeof(float))));
-
-static inline vec4 load4(const float *p)
-{
-    vec4 v;
-    memcpy(&v, p, sizeof v); /* an unaligned load */
-    return v;
-}
-
 int pt_conv_direct(const pt_conv_dims *d)
 {
-    return d->c == 1 && d->stride == 1 && d->r * d->s <= DIRECT_MAX_TAPS;
+    return d->c == 1 && d->stride == 1 && d->r * d->s <= PT_CONV_DIRECT_MAX_TAPS;
 }
 
 /* Floats of one padded plane, (H + 2 pad) x (W + 2 pad). It is at most R*S*P*Q (H + 2 pad =
@@ -214,111 +201,29 @@ static void pad_plane(float *dst, const float *src, const pt_conv_dims *d)
     memset(dst + (size_t)(H + pad) * Wp, 0, (size_t)pad * Wp * sizeof(float));
 }
 
-/* out (K,P,Q) of one image from its padded input plane xp, for an R x S kernel. Inlined into
- * callers with constant R and S, so that the taps unroll and the weights stay in registers. */
-static inline void direct_forward_kernel(float *out, const float *xp, const float *weight,
-                                         const float *bias, const pt_conv_dims *d, int P, int Q,
-                                         const int R, const int S)
-{
-    const int Wp = d->w + 2 * d->pad;
-    for (int k = 0; k < d->k; k++) {
-        const float *wk = weight + (size_t)k * R * S;
-        const float b = bias ? bias[k] : 0.0f;
-        for (int p = 0; p < P; p++) {
-            float *row = out + ((size_t)k * P + p) * Q;
-            const float *x0 = xp + (size_t)p * Wp;
-            int q = 0;
-            for (; q + DIRECT_VEC <= Q; q += DIRECT_VEC) {
-                vec4 lo = {b, b, b, b}, hi = lo;
-                for (int r = 0; r < R; r++)
-                    for (int s = 0; s < S; s++) {
-                        const float *x = x0 + (size_t)r * Wp + s + q;
-                        const float w = wk[r * S + s];
-                        lo += w * load4(x);
-                        hi += w * load4(x + 4);
-                    }
-                memcpy(row + q, &lo, sizeof lo);
-                memcpy(row + q + 4, &hi, sizeof hi);
-            }
-            if (q + 4 <= Q) { /* Q = 28, say: three blocks of eight and one of four */
-                vec4 lo = {b, b, b, b};
-                for (int r = 0; r < R; r++)
-                    for (int s = 0; s < S; s++)
-                        lo += wk[r * S + s] * load4(x0 + (size_t)r * Wp + s + q);
-                memcpy(row + q, &lo, sizeof lo);
-                q += 4;
-            }
-            for (; q < Q; q++) {
-                float acc = b;
-                for (int r = 0; r < R; r++)
-                    for (int s = 0; s < S; s++)
-                        acc += wk[r * S + s] * x0[(size_t)r * Wp + s + q];
-                row[q] = acc;
-            }
-        }
-    }
-}
-
-static void direct_forward_image(float *out, const float *xp, const float *weight,
-                                 const float *bias, const pt_conv_dims *d, int P, int Q)
-{
-    if (d->r == 3 && d->s == 3)
-        direct_forward_kernel(out, xp, weight, bias, d, P, Q, 3, 3);
-    else
-        direct_forward_kernel(out, xp, weight, bias, d, P, Q, d->r, d->s);
-}
-
-/* Float partial sums of the dweight taps run over at most this many products each before they
- * are added to the double sums: long enough to amortise the adding, short enough to keep float
- * rounding at the level of a GEMM's. */
+/* Float partial sums of the dweight taps (sixteen lanes a tap, conv_kernels.h) run over at most
+ * this many products each before they are added to the double sums: long enough to amortise the
+ * adding, short enough to keep float rounding at the level of a GEMM's. */
 #define DIRECT_FLUSH_TERMS 256
-
-/* sums[t] += the tap-t gradient of `rows` output rows of g (Q values each, consecutive) over the
- * padded input rows from x0: four float partial sums per tap (one register each: nine for 3x3
- * leave room for the operands in x86-64's sixteen; eight columns at a time would spill), added to
- * the double sums at the end. */
-static inline void direct_weight_rows(double *sums, const float *g, const float *x0, int Wp,
-                                      const int R, const int S, int Q, int rows)
-{
-    vec4 acc[DIRECT_MAX_TAPS];
-    const int taps = R * S;
-    for (int t = 0; t < taps; t++) /* a loop, not memset: the sums can then live in registers */
-        acc[t] = (vec4){0.0f, 0.0f, 0.0f, 0.0f};
-    const int q_end = Q - Q % 4;
-    for (int p = 0; p < rows; p++) {
-        const float *grow = g + (size_t)p * Q, *xrow = x0 + (size_t)p * Wp;
-        for (int q = 0; q < q_end; q += 4) {
-            const vec4 g4 = load4(grow + q);
-            for (int r = 0; r < R; r++)
-                for (int s = 0; s < S; s++)
-                    acc[r * S + s] += g4 * load4(xrow + (size_t)r * Wp + s + q);
-        }
-        for (int q = q_end; q < Q; q++)
-            for (int t = 0; t < taps; t++)
-                sums[t] += (double)grow[q] * xrow[(size_t)(t / S) * Wp + t % S + q];
-    }
-    for (int t = 0; t < taps; t++)
-        sums[t] += (double)acc[t][0] + acc[t][1] + acc[t][2] + acc[t][3];
-}
+#define DIRECT_LANES       16
 
 /* dweight (K,1,R,S) += its gradient over images [n0, n0 + nb), whose padded planes are in xp. */
 static void direct_backward_weight(float *dweight, const float *dout, const float *xp,
                                    const pt_conv_dims *d, int n0, int nb, int P, int Q)
 {
+    const pt_conv_kernels *kern = PT_KERNELS_ACTIVE(pt_conv_kernels);
     const int R = d->r, S = d->s, K = d->k, Wp = d->w + 2 * d->pad;
     const size_t pq = (size_t)P * Q, plane = padded_plane_floats(d);
-    const int rows = Q >= 4 * DIRECT_FLUSH_TERMS ? 1 : 4 * DIRECT_FLUSH_TERMS / Q;
+    const int rows =
+        Q >= DIRECT_LANES * DIRECT_FLUSH_TERMS ? 1 : DIRECT_LANES * DIRECT_FLUSH_TERMS / Q;
     for (int k = 0; k < K; k++) {
-        double sums[DIRECT_MAX_TAPS] = {0};
+        double sums[PT_CONV_DIRECT_MAX_TAPS] = {0};
         for (int i = 0; i < nb; i++) {
             const float *g = dout + ((size_t)(n0 + i) * K + k) * pq;
             for (int p = 0; p < P; p += rows) {
                 const int n_rows = P - p < rows ? P - p : rows;
-                const float *x0 = xp + i * plane + (size_t)p * Wp;
-                if (R == 3 && S == 3) /* constant taps: unrolled, sums in registers */
-                    direct_weight_rows(sums, g + (size_t)p * Q, x0, Wp, 3, 3, Q, n_rows);
-                else
-                    direct_weight_rows(sums, g + (size_t)p * Q, x0, Wp, R, S, Q, n_rows);
+                kern->direct_weight_rows(sums, g + (size_t)p * Q, xp + i * plane + (size_t)p * Wp,
+                                         Wp, R, S, Q, n_rows);
             }
         }
         for (int t = 0; t < R * S; t++)
@@ -351,9 +256,11 @@ void pt_conv_forward_timed(float *out, const float *in, const float *weight, con
     const int crs = d->c * d->r * d->s;
     const size_t pq = (size_t)P * Q, in_image = (size_t)d->c * d->h * d->w;
     if (pt_conv_direct(d)) {
+        const pt_conv_kernels *kern = PT_KERNELS_ACTIVE(pt_conv_kernels);
         for (int n = 0; n < d->n; n++) {
             pad_plane(ws, in + (size_t)n * in_image, d);
-            direct_forward_image(out + (size_t)n * K * pq, ws, weight, bias, d, P, Q);
+            kern->direct_forward(out + (size_t)n * K * pq, ws, weight, bias, K, P, Q,
+                                 d->w + 2 * d->pad, d->r, d->s);
         }
         return;
     }

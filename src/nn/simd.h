@@ -101,4 +101,93 @@ static inline void f64x8_store(double *p, f64x8 v)
 }
 #endif
 
+/* Sixteen float lanes: one register on AVX-512, two on AVX2, four on the baseline. Spelled as
+ * halves and quarters there: GCC spills a 64-byte generic vector on narrower machines. */
+#if PT_ISA_VARIANT == 2
+typedef float f32x16 __attribute__((vector_size(64)));
+
+static inline f32x16 f32x16_load(const float *p)
+{
+    f32x16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void f32x16_store(float *p, f32x16 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline f32x16 f32x16_set1(float x)
+{
+    return (f32x16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+}
+
+/* a + w * x: a multiply, then an add (never fused: -ffp-contract=off) */
+static inline f32x16 f32x16_madd(f32x16 a, f32x16 w, f32x16 x)
+{
+    return a + w * x;
+}
+#elif PT_ISA_VARIANT == 1
+typedef struct f32x16 {
+    f32x8 lo, hi;
+} f32x16;
+
+static inline f32x16 f32x16_load(const float *p)
+{
+    return (f32x16){f32x8_load(p), f32x8_load(p + 8)};
+}
+
+static inline void f32x16_store(float *p, f32x16 v)
+{
+    f32x8_store(p, v.lo);
+    f32x8_store(p + 8, v.hi);
+}
+
+static inline f32x16 f32x16_set1(float x)
+{
+    return (f32x16){f32x8_set1(x), f32x8_set1(x)};
+}
+
+static inline f32x16 f32x16_madd(f32x16 a, f32x16 w, f32x16 x)
+{
+    return (f32x16){a.lo + w.lo * x.lo, a.hi + w.hi * x.hi};
+}
+#else
+typedef struct f32x16 {
+    f32x4 a, b, c, d;
+} f32x16;
+
+static inline f32x4 f32x4_load(const float *p)
+{
+    f32x4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline f32x16 f32x16_load(const float *p)
+{
+    return (f32x16){f32x4_load(p), f32x4_load(p + 4), f32x4_load(p + 8), f32x4_load(p + 12)};
+}
+
+static inline void f32x16_store(float *p, f32x16 v)
+{
+    memcpy(p, &v.a, sizeof v.a);
+    memcpy(p + 4, &v.b, sizeof v.b);
+    memcpy(p + 8, &v.c, sizeof v.c);
+    memcpy(p + 12, &v.d, sizeof v.d);
+}
+
+static inline f32x16 f32x16_set1(float x)
+{
+    const f32x4 one = {x, x, x, x};
+    return (f32x16){one, one, one, one};
+}
+
+static inline f32x16 f32x16_madd(f32x16 a, f32x16 w, f32x16 x)
+{
+    return (f32x16){a.a + w.a * x.a, a.b + w.b * x.b, a.c + w.c * x.c, a.d + w.d * x.d};
+}
+#endif
+
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "batchnorm_kernels.h"
+#include "conv_kernels.h"
 #include "reduce_kernels.h"
 #include "ptrain/isa.h"
 #include "ptrain/rng.h"
@@ -88,8 +89,8 @@ Test(isa, batchnorm_kernels_match_the_baseline_bit_for_bit)
             double s0 = 0.5, ss0 = 0.25, s1 = 0.5, ss1 = 0.25;
             base->sums(&s0, &ss0, x, n);
             k->sums(&s1, &ss1, x, n);
-            cr_assert(s0 == s1 && ss0 == ss1, "%s sums, n=%d: %.17g %.17g vs %.17g %.17g", name,
-                      n, s1, ss1, s0, ss0);
+            cr_assert(s0 == s1 && ss0 == ss1, "%s sums, n=%d: %.17g %.17g vs %.17g %.17g", name, n,
+                      s1, ss1, s0, ss0);
             for (int relu = 0; relu < 2; relu++) {
                 base->scale_shift(o0, x, n, 1.7f, -0.3f, relu);
                 k->scale_shift(o1, x, n, 1.7f, -0.3f, relu);
@@ -156,4 +157,51 @@ Test(isa, reduce_sum_matches_the_baseline_and_a_plain_loop)
         }
     }
     free(x);
+}
+
+Test(isa, direct_convolution_kernels_match_the_baseline_bit_for_bit)
+{
+    /* a padded 1-channel plane, 3x3 and 5x3 taps, widths that leave every kind of tail */
+    pt_isa paths[PT_ISA_COUNT];
+    int n_paths = wide_paths(paths);
+    const pt_conv_kernels *base = PT_KERNELS_FOR(pt_conv_kernels, PT_ISA_BASE);
+    const int widths[] = {1, 5, 16, 17, 37, 64};
+    const int shapes[][2] = {{3, 3}, {5, 3}, {1, 1}};
+    enum { K = 3, P = 7 };
+    float *w = random_floats(K * 15, 5, -1, 1), *b = random_floats(K, 6, -1, 1);
+    for (int wi = 0; wi < 6; wi++)
+        for (int si = 0; si < 3; si++) {
+            const int Q = widths[wi], R = shapes[si][0], S = shapes[si][1], Wp = Q + S - 1;
+            float *xp = random_floats((P + R - 1) * Wp, 7, -2, 2);
+            float *g = random_floats(P * Q, 8, -1, 1);
+            float *o0 = malloc(sizeof(float) * K * P * Q), *o1 = malloc(sizeof(float) * K * P * Q);
+            double s0[15] = {0}, s1[15] = {0};
+            base->direct_forward(o0, xp, w, b, K, P, Q, Wp, R, S);
+            base->direct_weight_rows(s0, g, xp, Wp, R, S, Q, P);
+            for (int p = 0; p < n_paths; p++) {
+                const pt_conv_kernels *k = PT_KERNELS_FOR(pt_conv_kernels, paths[p]);
+                k->direct_forward(o1, xp, w, b, K, P, Q, Wp, R, S);
+                cr_assert(!memcmp(o0, o1, sizeof(float) * K * P * Q), "%s forward %dx%d Q=%d",
+                          pt_isa_name(paths[p]), R, S, Q);
+                memset(s1, 0, sizeof s1);
+                k->direct_weight_rows(s1, g, xp, Wp, R, S, Q, P);
+                cr_assert(!memcmp(s0, s1, sizeof s0), "%s weight %dx%d Q=%d", pt_isa_name(paths[p]),
+                          R, S, Q);
+            }
+            /* and the weight sums against a plain double loop */
+            for (int t = 0; t < R * S; t++) {
+                double ref = 0;
+                for (int p = 0; p < P; p++)
+                    for (int q = 0; q < Q; q++)
+                        ref += (double)g[p * Q + q] * xp[(p + t / S) * Wp + q + t % S];
+                cr_assert(fabs(s0[t] - ref) < 1e-5 * (1 + fabs(ref)), "tap %d: %g vs %g", t, s0[t],
+                          ref);
+            }
+            free(xp);
+            free(g);
+            free(o0);
+            free(o1);
+        }
+    free(w);
+    free(b);
 }
