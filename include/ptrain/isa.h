@@ -18,7 +18,7 @@
 
 typedef enum pt_isa {
     PT_ISA_BASE = 0,   /* x86-64 SSE2 ("sse2"), or the compiler's default elsewhere ("generic") */
-    PT_ISA_AVX2 = 1,   /* AVX2 + FMA + F16C (x86-64-v3) */
+    PT_ISA_AVX2 = 1,   /* AVX2 + FMA (x86-64-v3) */
     PT_ISA_AVX512 = 2, /* AVX-512 F/BW/CD/DQ/VL (x86-64-v4) */
     PT_ISA_COUNT
 } pt_isa;

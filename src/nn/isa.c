@@ -28,8 +28,9 @@ int pt_isa_supported(pt_isa isa)
     case PT_ISA_BASE:
         return 1;
     case PT_ISA_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+        /* (x86-64-v3 also has F16C, MOVBE, ... which every AVX2+FMA CPU has and Clang 14's
+         * builtin cannot name) */
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case PT_ISA_AVX512:
         /* the x86-64-v4 set the AVX-512 variant is compiled for */
         return pt_isa_supported(PT_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
