@@ -55,22 +55,23 @@ static void channel_normalize(float *out, const float *in, int c, float mean, fl
     }
 }
 
+/* y: the output of a fused ReLU (its mask applies to dout), or NULL. */
 static void channel_backward_sums(double *sum_dy, double *sum_dy_xhat, const float *dout,
-                                  const float *in, int c, float mean, float rstd, int N, int C,
-                                  int HW)
+                                  const float *y, const float *in, int c, float mean, float rstd,
+                                  int N, int C, int HW)
 {
     const pt_bn_kernels *k = PT_KERNELS_ACTIVE(pt_bn_kernels);
     double sdy = 0.0, sdyx = 0.0;
     for (int n = 0; n < N; n++) {
         size_t off = ((size_t)n * C + c) * HW;
-        k->backward_sums(&sdy, &sdyx, dout + off, in + off, mean, rstd, HW);
+        k->backward_sums(&sdy, &sdyx, dout + off, y ? y + off : NULL, in + off, mean, rstd, HW);
     }
     *sum_dy = sdy;
     *sum_dy_xhat = sdyx;
 }
 
-static void channel_backward_apply(float *din, const float *dout, const float *in, int c,
-                                   float mean, float rstd, float gamma, double sum_dy,
+static void channel_backward_apply(float *din, const float *dout, const float *y, const float *in,
+                                   int c, float mean, float rstd, float gamma, double sum_dy,
                                    double sum_dy_xhat, double count, int N, int C, int HW)
 {
     /* d in = gamma*rstd * (dy - mean(dy) - xhat * mean(dy*xhat)): the two means are the
@@ -80,7 +81,8 @@ static void channel_backward_apply(float *din, const float *dout, const float *i
     const float mdy = (float)(sum_dy / count), mdyx = (float)(sum_dy_xhat / count);
     for (int n = 0; n < N; n++) {
         size_t off = ((size_t)n * C + c) * HW;
-        kern->backward_apply(din + off, dout + off, in + off, HW, mean, rstd, k, mdy, mdyx);
+        kern->backward_apply(din + off, dout + off, y ? y + off : NULL, in + off, HW, mean, rstd, k,
+                             mdy, mdyx);
     }
 }
 
@@ -140,22 +142,36 @@ void pt_batchnorm_relu_forward_eval(float *out, const float *in, const float *ga
     forward_eval(out, in, gamma, beta, running_mean, running_var, N, C, HW, eps, 1);
 }
 
-void pt_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
-                           const float *in, const float *mean, const float *rstd,
-                           const float *gamma, int N, int C, int HW)
+static void backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *y,
+                     const float *in, const float *mean, const float *rstd, const float *gamma,
+                     int N, int C, int HW)
 {
     const double count = (double)N * HW;
     for (int c = 0; c < C; c++) {
         double sdy, sdyx;
-        channel_backward_sums(&sdy, &sdyx, dout, in, c, mean[c], rstd[c], N, C, HW);
+        channel_backward_sums(&sdy, &sdyx, dout, y, in, c, mean[c], rstd[c], N, C, HW);
         if (dgamma)
             dgamma[c] += (float)sdyx;
         if (dbeta)
             dbeta[c] += (float)sdy;
         if (din)
-            channel_backward_apply(din, dout, in, c, mean[c], rstd[c], gamma[c], sdy, sdyx, count,
-                                   N, C, HW);
+            channel_backward_apply(din, dout, y, in, c, mean[c], rstd[c], gamma[c], sdy, sdyx,
+                                   count, N, C, HW);
     }
+}
+
+void pt_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                           const float *in, const float *mean, const float *rstd,
+                           const float *gamma, int N, int C, int HW)
+{
+    backward(din, dgamma, dbeta, dout, NULL, in, mean, rstd, gamma, N, C, HW);
+}
+
+void pt_batchnorm_relu_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                                const float *y, const float *in, const float *mean,
+                                const float *rstd, const float *gamma, int N, int C, int HW)
+{
+    backward(din, dgamma, dbeta, dout, y, in, mean, rstd, gamma, N, C, HW);
 }
 
 void pt_batchnorm_stats(double *sum, double *sumsq, const float *in, int N, int C, int HW)
@@ -186,7 +202,8 @@ void pt_batchnorm_backward_reduce(double *sum_dy, double *sum_dy_xhat, float *dg
                                   const float *rstd, int N, int C, int HW)
 {
     for (int c = 0; c < C; c++) {
-        channel_backward_sums(&sum_dy[c], &sum_dy_xhat[c], dout, in, c, mean[c], rstd[c], N, C, HW);
+        channel_backward_sums(&sum_dy[c], &sum_dy_xhat[c], dout, NULL, in, c, mean[c], rstd[c], N,
+                              C, HW);
         if (dgamma)
             dgamma[c] += (float)sum_dy_xhat[c];
         if (dbeta)
@@ -199,6 +216,6 @@ void pt_batchnorm_backward_apply(float *din, const float *dout, const float *in,
                                  const double *sum_dy_xhat, double count, int N, int C, int HW)
 {
     for (int c = 0; c < C; c++)
-        channel_backward_apply(din, dout, in, c, mean[c], rstd[c], gamma[c], sum_dy[c],
+        channel_backward_apply(din, dout, NULL, in, c, mean[c], rstd[c], gamma[c], sum_dy[c],
                                sum_dy_xhat[c], count, N, C, HW);
 }

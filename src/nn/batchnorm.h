@@ -63,6 +63,13 @@ void pt_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float 
                            const float *in, const float *mean, const float *rstd,
                            const float *gamma, int N, int C, int HW);
 
+/* pt_batchnorm_backward for a batch norm whose ReLU was fused into its forward: dout is the
+ * gradient at the ReLU's output y (the batch norm's out), masked here by y > 0 exactly as the
+ * ReLU's own backward would, so the ReLU needs no backward pass of its own. */
+void pt_batchnorm_relu_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                                const float *y, const float *in, const float *mean,
+                                const float *rstd, const float *gamma, int N, int C, int HW);
+
 /* --- the same, in separable steps (sync BN) --------------------------------------------------- */
 
 /* sum[c] = sum of in over (N,HW), sumsq[c] = sum of in^2; both (C), overwritten. */

@@ -44,15 +44,34 @@ static void scale_shift(float *o, const float *x, int n, float scale, float shif
     }
 }
 
-static void backward_sums(double *sdy, double *sdyx, const float *dy, const float *x, float mean,
-                          float rstd, int n)
+/* The gradient reaching the batch norm: dy, or dy masked by a fused ReLU's output y. */
+static inline float relu_grad(const float *dy, const float *y, int j)
+{
+    return y && !(y[j] > 0.0f) ? 0.0f : dy[j];
+}
+
+static inline f32x8 relu_grad8(const float *dy, const float *y, int j)
+{
+    f32x8 g = f32x8_load(dy + j);
+    if (!y)
+        return g;
+    /* lanes where y > 0 keep their bits, the others become +0.0f, as the ReLU writes them */
+    i32x8 keep = f32x8_load(y + j) > f32x8_set1(0.0f), bits;
+    memcpy(&bits, &g, sizeof bits);
+    bits &= keep;
+    memcpy(&g, &bits, sizeof g);
+    return g;
+}
+
+static void backward_sums(double *sdy, double *sdyx, const float *dy, const float *y,
+                          const float *x, float mean, float rstd, int n)
 {
     f64x8 a = f64x8_zero(), b = f64x8_zero();
     const f32x8 m = f32x8_set1(mean), r = f32x8_set1(rstd);
     int j = 0;
     for (; j + 8 <= n; j += 8) {
         f32x8 xhat = (f32x8_load(x + j) - m) * r;
-        f64x8 g = f64x8_from_f32(f32x8_load(dy + j));
+        f64x8 g = f64x8_from_f32(relu_grad8(dy, y, j));
         a = f64x8_add(a, g);
         b = f64x8_add(b, f64x8_mul(g, f64x8_from_f32(xhat)));
     }
@@ -60,20 +79,27 @@ static void backward_sums(double *sdy, double *sdyx, const float *dy, const floa
     f64x8_store(la, a);
     f64x8_store(lb, b);
     for (; j < n; j++) {
-        float xhat = (x[j] - mean) * rstd;
-        la[0] += dy[j];
-        lb[0] += (double)dy[j] * xhat;
+        float xhat = (x[j] - mean) * rstd, g = relu_grad(dy, y, j);
+        la[0] += g;
+        lb[0] += (double)g * xhat;
     }
     finish_lanes(sdy, la);
     finish_lanes(sdyx, lb);
 }
 
-static void backward_apply(float *dx, const float *dy, const float *x, int n, float mean,
-                           float rstd, float k, float mdy, float mdyx)
+static void backward_apply(float *dx, const float *dy, const float *y, const float *x, int n,
+                           float mean, float rstd, float k, float mdy, float mdyx)
 {
-    for (int j = 0; j < n; j++) {
-        float xhat = (x[j] - mean) * rstd;
-        dx[j] = k * (dy[j] - mdy - xhat * mdyx);
+    if (y) {
+        for (int j = 0; j < n; j++) {
+            float xhat = (x[j] - mean) * rstd, g = y[j] > 0.0f ? dy[j] : 0.0f;
+            dx[j] = k * (g - mdy - xhat * mdyx);
+        }
+    } else {
+        for (int j = 0; j < n; j++) {
+            float xhat = (x[j] - mean) * rstd;
+            dx[j] = k * (dy[j] - mdy - xhat * mdyx);
+        }
     }
 }
 

@@ -12,12 +12,14 @@ typedef struct pt_bn_kernels {
     void (*sums)(double *s, double *ss, const float *x, int n);
     /* o[j] = x[j] * scale + shift, then max(0, .) when relu */
     void (*scale_shift)(float *o, const float *x, int n, float scale, float shift, int relu);
-    /* *sdy += sum of dy[j], *sdyx += sum of dy[j] * xhat[j], xhat = (x - mean) * rstd */
-    void (*backward_sums)(double *sdy, double *sdyx, const float *dy, const float *x, float mean,
-                          float rstd, int n);
-    /* dx[j] = k * (dy[j] - mdy - xhat[j] * mdyx) */
-    void (*backward_apply)(float *dx, const float *dy, const float *x, int n, float mean,
-                           float rstd, float k, float mdy, float mdyx);
+    /* *sdy += sum of g[j], *sdyx += sum of g[j] * xhat[j], xhat = (x - mean) * rstd, where
+     * g = dy, or with y (the output of a ReLU fused after the batch norm, else NULL)
+     * g[j] = y[j] > 0 ? dy[j] : 0, exactly what the ReLU's own backward would have written */
+    void (*backward_sums)(double *sdy, double *sdyx, const float *dy, const float *y,
+                          const float *x, float mean, float rstd, int n);
+    /* dx[j] = k * (g[j] - mdy - xhat[j] * mdyx), g as above */
+    void (*backward_apply)(float *dx, const float *dy, const float *y, const float *x, int n,
+                           float mean, float rstd, float k, float mdy, float mdyx);
 } pt_bn_kernels;
 
 PT_KERNELS_DECLARE(pt_bn_kernels, pt_bn_kernels);

@@ -29,7 +29,9 @@ typedef struct layer {
     int c, h, w;    /* output shape per sample */
     size_t size;    /* output floats per sample */
     int in_place;   /* relu/dropout writing over its input's buffer */
-    int fused_relu; /* batch norm: applies the in-place ReLU that follows it */
+    int fused_relu; /* batch norm: applies the in-place ReLU that follows it (forward and backward)
+                     */
+    int relu_index; /* batch norm with fused_relu: that ReLU layer */
     int fused;      /* relu: applied by the batch norm before it; forward has nothing to do */
     int fanout;     /* how many layers read this one's output */
     /* parameters: offsets into the parameter buffer, SIZE_MAX if absent */
@@ -46,8 +48,8 @@ typedef struct layer {
     int grad_written;         /* during backward: dout already holds a contribution */
     int param_first;          /* this layer's entries in the parameter table: [first, first+n) */
     int n_param_tensors;
-    double flops;             /* forward, per sample */
-    pt_layer_profile prof;    /* accumulated while net->profiling */
+    double flops;          /* forward, per sample */
+    pt_layer_profile prof; /* accumulated while net->profiling */
 } layer;
 
 struct pt_net {
@@ -356,11 +358,12 @@ int pt_net_create(const pt_arch *arch, int channels, int height, int width, int 
         l->in_place = (l->spec.type == PT_LAYER_RELU || l->spec.type == PT_LAYER_DROPOUT) &&
                       l->input >= 0 && net->layers[l->input].fanout == 1;
         /* An in-place ReLU right after a batch norm: the batch norm writes max(0, .) directly,
-         * saving a pass over the activations. Backward is unchanged: the ReLU's backward reads
-         * the shared output, and the batch norm's reads its own input. */
+         * and in backward applies the ReLU's mask (its output > 0) to the ReLU's gradient as it
+         * reads it, saving a pass over the activations each way with the same bits. */
         if (l->spec.type == PT_LAYER_RELU && l->in_place &&
             net->layers[l->input].spec.type == PT_LAYER_BATCHNORM) {
             net->layers[l->input].fused_relu = 1;
+            net->layers[l->input].relu_index = i;
             l->fused = 1;
         }
         status = add_layer_params(net, l, err);
@@ -670,16 +673,21 @@ static void backward_layer(pt_net *net, layer *l, int n)
             l->prof.backward_flops += (din ? 2.0 : 1.0) * l->flops * n;
         break;
     }
-    case PT_LAYER_BATCHNORM:
-        if (din)
-            pt_batchnorm_backward(din, g + l->gamma, g + l->beta, l->dout, in, l->bn_mean,
-                                  l->bn_rstd, p + l->gamma, n, l->c, l->h * l->w);
-        else /* a batch norm on the raw input still trains its gamma and beta */
-            pt_batchnorm_backward(net->scratch, g + l->gamma, g + l->beta, l->dout, in, l->bn_mean,
+    case PT_LAYER_BATCHNORM: {
+        /* a batch norm on the raw input still trains its gamma and beta */
+        float *dx = din ? din : net->scratch;
+        if (l->fused_relu)
+            pt_batchnorm_relu_backward(dx, g + l->gamma, g + l->beta,
+                                       net->layers[l->relu_index].dout, l->out, in, l->bn_mean,
+                                       l->bn_rstd, p + l->gamma, n, l->c, l->h * l->w);
+        else
+            pt_batchnorm_backward(dx, g + l->gamma, g + l->beta, l->dout, in, l->bn_mean,
                                   l->bn_rstd, p + l->gamma, n, l->c, l->h * l->w);
         break;
+    }
     case PT_LAYER_RELU:
-        if (din)
+        /* fused: the batch norm before it applies the mask (its dout stays unwritten) */
+        if (din && !l->fused)
             pt_relu_backward(din, l->dout, l->out, (size_t)n * l->size);
         break;
     case PT_LAYER_MAXPOOL: {

@@ -21,6 +21,7 @@
 #define PT_KERNELS(table)     PT_KERNELS_CAT(table, PT_KERNELS_SUFFIX)
 
 typedef float f32x8 __attribute__((vector_size(32)));
+typedef int i32x8 __attribute__((vector_size(32)));
 typedef float f32x4 __attribute__((vector_size(16)));
 typedef double f64x4 __attribute__((vector_size(32)));
 

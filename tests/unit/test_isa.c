@@ -97,13 +97,16 @@ Test(isa, batchnorm_kernels_match_the_baseline_bit_for_bit)
                 cr_assert(!memcmp(o0, o1, (size_t)n * sizeof(float)), "%s scale_shift n=%d", name,
                           n);
             }
-            base->backward_sums(&s0, &ss0, dy, x, 0.4f, 1.3f, n);
-            k->backward_sums(&s1, &ss1, dy, x, 0.4f, 1.3f, n);
-            cr_assert(s0 == s1 && ss0 == ss1, "%s backward_sums, n=%d", name, n);
-            base->backward_apply(o0, dy, x, n, 0.4f, 1.3f, 0.9f, 0.01f, -0.2f);
-            k->backward_apply(o1, dy, x, n, 0.4f, 1.3f, 0.9f, 0.01f, -0.2f);
-            cr_assert(!memcmp(o0, o1, (size_t)n * sizeof(float)), "%s backward_apply n=%d", name,
-                      n);
+            for (int relu = 0; relu < 2; relu++) {
+                const float *y = relu ? x : NULL; /* x has negatives: a real mask */
+                base->backward_sums(&s0, &ss0, dy, y, x, 0.4f, 1.3f, n);
+                k->backward_sums(&s1, &ss1, dy, y, x, 0.4f, 1.3f, n);
+                cr_assert(s0 == s1 && ss0 == ss1, "%s backward_sums, n=%d", name, n);
+                base->backward_apply(o0, dy, y, x, n, 0.4f, 1.3f, 0.9f, 0.01f, -0.2f);
+                k->backward_apply(o1, dy, y, x, n, 0.4f, 1.3f, 0.9f, 0.01f, -0.2f);
+                cr_assert(!memcmp(o0, o1, (size_t)n * sizeof(float)), "%s backward_apply n=%d",
+                          name, n);
+            }
         }
     }
     free(x);
@@ -204,4 +207,33 @@ Test(isa, direct_convolution_kernels_match_the_baseline_bit_for_bit)
         }
     free(w);
     free(b);
+}
+
+Test(isa, fused_relu_mask_equals_relu_backward_then_batchnorm)
+{
+    /* The fused backward masks dy by y > 0 inside the batch norm's loops: the same bits as the
+     * ReLU's backward writing the masked gradient first (NaN and -0 in y included). */
+    enum { N = 1003 };
+    float *x = random_floats(N, 9, -3, 3), *dy = random_floats(N, 10, -1, 1);
+    float *y = random_floats(N, 11, -1, 1), masked[N], o0[N], o1[N];
+    y[5] = NAN;
+    y[6] = -0.0f;
+    y[7] = 0.0f;
+    for (int j = 0; j < N; j++)
+        masked[j] = y[j] > 0.0f ? dy[j] : 0.0f;
+    for (int isa = 0; isa < PT_ISA_COUNT; isa++) {
+        if (!pt_isa_supported((pt_isa)isa))
+            continue;
+        const pt_bn_kernels *k = PT_KERNELS_FOR(pt_bn_kernels, (pt_isa)isa);
+        double a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+        k->backward_sums(&a0, &b0, masked, NULL, x, 0.1f, 2.0f, N);
+        k->backward_sums(&a1, &b1, dy, y, x, 0.1f, 2.0f, N);
+        cr_assert(a0 == a1 && b0 == b1, "%s sums", pt_isa_name((pt_isa)isa));
+        k->backward_apply(o0, masked, NULL, x, N, 0.1f, 2.0f, 0.7f, 0.02f, 0.3f);
+        k->backward_apply(o1, dy, y, x, N, 0.1f, 2.0f, 0.7f, 0.02f, 0.3f);
+        cr_assert(!memcmp(o0, o1, sizeof o0), "%s apply", pt_isa_name((pt_isa)isa));
+    }
+    free(x);
+    free(dy);
+    free(y);
 }
