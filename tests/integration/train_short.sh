@@ -12,7 +12,8 @@ train() { mpi "$1" "$BIN/ptrain" train --data "$WORK/c.h5" --epochs 2 "${@:2}"; 
 expect_exit 2 train 3 --batch 2 --quiet --run-dir "$WORK/b2"
 expect_in "$WORK/err" "the global batch --batch 2 is smaller than the 3 rank(s) of this job"
 [ "$(grep -c 'error' "$WORK/err")" -eq 1 ] || fail "expected one error line"
-grep -q "is smaller than the [0-9]* rank(s) of this job" "$PTRAIN_SOURCE_DIR/slurm/train.sbatch" ||
+expect_in "$WORK/err" "rank(s) of this job: raise --batch to at least 3 or run with fewer ranks"
+grep -q 'rank(s) of this job: raise PTRAIN_BATCH to at least' "$PTRAIN_SOURCE_DIR/slurm/train.sbatch" ||
     fail "slurm/train.sbatch words the rule differently"
 expect_exit 0 train 3 --batch 3 --quiet --max-steps 2 --run-dir "$WORK/b3"
 
