@@ -144,5 +144,4 @@ int pt_ckpt_prune(const char *dir, int keep, pt_error *err);
  * without loading buffers, as malloc'd strings (free both). */
 int pt_ckpt_read_config(const char *path, char **config, char **arch_text, pt_error *err);
 
-
 #endif

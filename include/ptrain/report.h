@@ -77,8 +77,8 @@ int64_t pt_report_mistakes(const int32_t *labels, const float *probs, int64_t n,
  * p(true) 0.40"), and the file name (source without folders; none if NULL). p: the sample's k
  * probabilities. */
 void pt_report_mistake_caption(char *buf, size_t cap, const char *const *class_names, int k,
-                               int32_t label, const pt_mistake *m, const float *p,
-                               double threshold, const char *source);
+                               int32_t label, const pt_mistake *m, const float *p, double threshold,
+                               const char *source);
 
 /* The members describing metrics m inside the current JSON object: n, loss, accuracy, the binary
  * headline figures, macro AUC and F1, the confusion matrix (single-label) and per-class figures.

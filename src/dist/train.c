@@ -33,7 +33,6 @@
 #include "dataset.h"
 #include "reducer.h"
 
-
 /* Set by SIGUSR1 / SIGTERM (SLURM's warning before preemption or the time limit): the run
  * finishes the current step, writes a checkpoint and stops. The only global: a signal handler
  * has nowhere else to write. */
@@ -126,13 +125,13 @@ typedef struct trainer {
     double run_step_seconds;
     pt_history *history;
     FILE *log;
-    pt_lock lock;           /* rank 0: the run directory's lock, held for the whole run */
-    double ckpt_loss_sum;   /* training loss since the last checkpoint (recorded in the next) */
+    pt_lock lock;         /* rank 0: the run directory's lock, held for the whole run */
+    double ckpt_loss_sum; /* training loss since the last checkpoint (recorded in the next) */
     double ckpt_loss_norm;
-    char started[32];       /* when this process started, for config.json's runs */
+    char started[32];               /* when this process started, for config.json's runs */
     char resumed_from[PT_PATH_MAX]; /* the checkpoint this run continues ("" for a fresh run) */
     int64_t resumed_at_step;
-    char *prior_runs;       /* rank 0: the earlier runs of config.json's "runs", JSON elements */
+    char *prior_runs; /* rank 0: the earlier runs of config.json's "runs", JSON elements */
     char config_json[32768];
 } trainer;
 
@@ -489,9 +488,9 @@ static int write_text_file(const char *dir, const char *name, const char *text, 
 
 /* What a run leaves in its directory (besides checkpoints/): what --overwrite removes. */
 static const char *const run_files[] = {
-    "config.json", "log.txt",           "metrics.csv",     "summary.json",
-    "model.h5",    "predictions.csv",   "learning_curves.png", "val_metrics.png",
-    "roc.png",     "confusion.png",     "misclassified.png",   "profile.csv",
+    "config.json", "log.txt",         "metrics.csv",         "summary.json",
+    "model.h5",    "predictions.csv", "learning_curves.png", "val_metrics.png",
+    "roc.png",     "confusion.png",   "misclassified.png",   "profile.csv",
     NULL};
 
 static int path_in(char *out, const char *dir, const char *name, pt_error *err)
@@ -506,8 +505,8 @@ static int path_in(char *out, const char *dir, const char *name, pt_error *err)
 static int find_earlier_run(const trainer *t, char *found, size_t cap, pt_error *err)
 {
     found[0] = '\0';
-    static const char *const markers[] = {"config.json", "metrics.csv", "summary.json",
-                                          "model.h5", NULL};
+    static const char *const markers[] = {"config.json", "metrics.csv", "summary.json", "model.h5",
+                                          NULL};
     char path[PT_PATH_MAX];
     for (int i = 0; markers[i]; i++) {
         int status = path_in(path, t->cfg->run_dir, markers[i], err);
@@ -555,8 +554,8 @@ static int remove_earlier_run(trainer *t, pt_error *err)
         if (unlink(ckpts[i]) == 0)
             removed++;
         else if (errno != ENOENT)
-            status = pt_error_set(err, PT_ERR_IO, "%s: cannot delete: %s", ckpts[i],
-                                  strerror(errno));
+            status =
+                pt_error_set(err, PT_ERR_IO, "%s: cannot delete: %s", ckpts[i], strerror(errno));
     }
     pt_ckpt_list_free(ckpts, n);
     if (status == PT_OK && removed > 0)
@@ -1181,8 +1180,7 @@ typedef struct resume_rule {
     const char *why;    /* NULL: may change (printed); else why it may not */
 } resume_rule;
 
-static const char why_batches[] =
-    "the steps of an epoch and the images of each step depend on it";
+static const char why_batches[] = "the steps of an epoch and the images of each step depend on it";
 static const resume_rule resume_rules[] = {
     {"batch", "--batch", why_batches},
     {"drop_last", "--keep-last", why_batches},
@@ -1250,8 +1248,7 @@ static int resume_check_options(trainer *t, const char *path, const char *config
                                 "%s was written with %s %s, this run has %s %s: %s cannot change "
                                 "on resume (%s); resume with %s %s, or start a new run "
                                 "(another --run-dir, or --overwrite)",
-                                path, r->key, old, r->key, now, r->option, r->why, r->option,
-                                old);
+                                path, r->key, old, r->key, now, r->option, r->why, r->option, old);
         if (!strcmp(r->key, "ranks"))
             say(t, "resume: ranks %s -> %s\n", old, now);
         else
@@ -1386,8 +1383,8 @@ static int resume(trainer *t, pt_error *err)
     if (t->comm->rank == 0) {
         status = resume_choose(t, &found, err);
         if (status == PT_OK && found) {
-            say(t, "resume: %s (epoch %lld, step %lld)\n", t->resumed_from,
-                (long long)t->epoch + 1, (long long)t->global_step);
+            say(t, "resume: %s (epoch %lld, step %lld)\n", t->resumed_from, (long long)t->epoch + 1,
+                (long long)t->global_step);
             if (t->epoch == t->cfg->epochs)
                 say(t, "resume: training is complete (%lld epochs): evaluating the best model\n",
                     (long long)t->epoch);
@@ -1564,11 +1561,10 @@ static int finish(trainer *t, double wall_start, pt_error *err)
                                            t->test.sources, PT_DATASET_SOURCE_MAX, t->test.labels,
                                            t->test.targets, res.probs, t->test.n, threshold, err);
         if (status == PT_OK)
-            status = pt_report_test_plots(t->cfg->run_dir, names, t->info->n_classes,
-                                          t->info->multi_label, t->test.labels, t->test.targets,
-                                          res.probs, t->test.n, threshold, m, t->test.sources,
-                                          PT_DATASET_SOURCE_MAX, t->test.images, t->test.height,
-                                          t->test.width, err);
+            status = pt_report_test_plots(
+                t->cfg->run_dir, names, t->info->n_classes, t->info->multi_label, t->test.labels,
+                t->test.targets, res.probs, t->test.n, threshold, m, t->test.sources,
+                PT_DATASET_SOURCE_MAX, t->test.images, t->test.height, t->test.width, err);
         if (status == PT_OK && m->positive >= 0)
             say(t,
                 "test (best epoch %lld, threshold %.3f): accuracy %.3f sensitivity %.3f "

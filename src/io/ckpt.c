@@ -740,15 +740,15 @@ int pt_ckpt_check_position(const pt_ckpt_info *info, int64_t epochs, int64_t ste
 {
     if (info->epoch < 0 || info->epoch > epochs)
         return pt_error_set(err, PT_ERR_FORMAT,
-                            "%s: epoch %" PRId64 " is outside 0..%" PRId64
-                            " (a run of %" PRId64 " epochs)",
+                            "%s: epoch %" PRId64 " is outside 0..%" PRId64 " (a run of %" PRId64
+                            " epochs)",
                             path, info->epoch, epochs, epochs);
     /* at the end of the last epoch only the final evaluation remains: step 0 */
     int64_t last_step = info->epoch == epochs ? 0 : steps_per_epoch - 1;
     if (info->step_in_epoch < 0 || info->step_in_epoch > last_step)
         return pt_error_set(err, PT_ERR_FORMAT,
-                            "%s: step_in_epoch %" PRId64 " is outside 0..%" PRId64
-                            " (%" PRId64 " steps per epoch)",
+                            "%s: step_in_epoch %" PRId64 " is outside 0..%" PRId64 " (%" PRId64
+                            " steps per epoch)",
                             path, info->step_in_epoch, last_step, steps_per_epoch);
     int64_t global = info->epoch * steps_per_epoch + info->step_in_epoch;
     if (info->global_step != global)

@@ -12,7 +12,6 @@
 #include "ptrain/json.h"
 #include "plot.h"
 
-
 static const char metrics_header[] =
     "epoch,step,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_sensitivity,"
     "val_specificity,val_f1,val_auc,images_per_s,epoch_s,compute_s,allreduce_s,data_s,optim_s,"
@@ -275,8 +274,8 @@ int64_t pt_report_mistakes(const int32_t *labels, const float *probs, int64_t n,
 }
 
 void pt_report_mistake_caption(char *buf, size_t cap, const char *const *class_names, int k,
-                               int32_t label, const pt_mistake *m, const float *p,
-                               double threshold, const char *source)
+                               int32_t label, const pt_mistake *m, const float *p, double threshold,
+                               const char *source)
 {
     const char *base = source ? strrchr(source, '/') : NULL;
     base = base ? base + 1 : source ? source : "";
