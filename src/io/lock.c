@@ -46,8 +46,7 @@ int pt_lock_acquire_ex(const char *path, const char *program, pt_lock *lock, int
     for (int attempt = 0; attempt < 100; attempt++) {
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0)
-            return pt_error_set(err, PT_ERR_IO, "%s: cannot create the lock file: %s", path,
-                                strerror(errno));
+            return pt_error_set(err, PT_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
             int e = errno;
             if (e == EWOULDBLOCK) {
