@@ -2,7 +2,10 @@
  *
  *   <dir>/ckpt-<global step, 9 digits>.h5
  *   /                 attrs format="ptrain-checkpoint", version=1, epoch, step_in_epoch,
- *                           global_step, seed, best_score, best_epoch, config (JSON text),
+ *                           global_step, seed, best_score, best_epoch, train_loss (mean
+ *                           training loss of the steps since the previous checkpoint; NaN if
+ *                           none), param_rms (RMS of /params) (both absent in older files),
+ *                           config (JSON text),
  *                           arch (architecture text), n_params, n_state, created,
  *                           complete=1 (written LAST: a file without it is not a checkpoint)
  *   /params           float32 [n_params]   the whole parameter buffer, one write
@@ -58,6 +61,8 @@ typedef struct pt_ckpt {
     /* model selection so far */
     double best_score;  /* best validation score (NaN or -inf before the first evaluation) */
     int64_t best_epoch; /* -1 before the first evaluation */
+    /* mean training loss of the steps since the previous checkpoint (NaN: none, or unknown) */
+    double train_loss;
     /* save only: strings stored as attributes (NULL = empty) */
     const char *config;    /* JSON text of the run's configuration */
     const char *arch_text; /* architecture text (pt_arch.text) */
@@ -94,6 +99,8 @@ typedef struct pt_ckpt_info {
     int64_t optim_step;
     double best_score;
     int64_t best_epoch;
+    double train_loss; /* NaN when the file has none */
+    double param_rms;  /* RMS of the parameters; NaN when the file has none */
 } pt_ckpt_info;
 
 /* Opens path and checks that it is a complete checkpoint of this format and version, filling
@@ -105,11 +112,36 @@ int pt_ckpt_peek(const char *path, pt_ckpt_info *info, pt_error *err);
  * if there is none or dir does not exist; PT_ERR_INVALID if the path does not fit in cap. */
 int pt_ckpt_find_latest(const char *dir, char *path, size_t cap, pt_error *err);
 
-/* Keeps the newest `keep` (>= 1) valid checkpoints in dir and deletes every leftover temporary,
- * every older valid checkpoint and every damaged checkpoint file older than the newest valid one
- * (a damaged file newer than all valid ones is left alone: it is never chosen anyway). Only the
- * process that writes checkpoints calls it, never while a save is in progress. */
+/* Every checkpoint file of dir ("ckpt-<step>.h5", complete or not, temporaries left out),
+ * newest step first, as malloc'd paths (free with pt_ckpt_list_free). A missing dir is an empty
+ * list. For a caller that tries them in turn and says why it skipped each. */
+int pt_ckpt_list(const char *dir, char ***paths, size_t *count, pt_error *err);
+void pt_ckpt_list_free(char **paths, size_t count);
+
+/* Checks a checkpoint's position against the run that wrote it (epochs, steps per epoch):
+ * epoch in 0..epochs, step_in_epoch in 0..steps_per_epoch-1 (0 at epoch == epochs: only the end
+ * remains), global_step == epoch * steps_per_epoch + step_in_epoch, optimizer step in
+ * 0..global_step. PT_ERR_FORMAT otherwise, naming the file, the counter, its value and the
+ * valid range ("ckpt-...h5: step_in_epoch -50 is outside 0..10 (11 steps per epoch)"). */
+int pt_ckpt_check_position(const pt_ckpt_info *info, int64_t epochs, int64_t steps_per_epoch,
+                           const char *path, pt_error *err);
+
+/* The checkpoint to go back to after a loss explosion: the newest sound one, whose parameters'
+ * RMS is at most 10 times the smallest in dir (exploded weights grow by orders of magnitude in a
+ * few steps; training that works changes their size slowly), with its recorded training loss in
+ * *train_loss (may be NULL). PT_ERR_EMPTY if there is none (no checkpoint records its RMS). */
+int pt_ckpt_find_sane(const char *dir, char *path, size_t cap, double *train_loss, pt_error *err);
+
+/* Keeps the newest `keep` (>= 1) valid checkpoints in dir, and also the one pt_ckpt_find_sane
+ * names (so a loss explosion never leaves only exploded checkpoints: at most keep + 1 files), and
+ * deletes every leftover temporary, every other older valid checkpoint and every damaged
+ * checkpoint file older than the newest valid one (a damaged file newer than all valid ones is
+ * left alone: it is never chosen anyway). Only the process that writes checkpoints calls it,
+ * never while a save is in progress. */
 int pt_ckpt_prune(const char *dir, int keep, pt_error *err);
 
+/* The configuration (JSON text) and architecture text stored in a complete checkpoint, read
+ * without loading buffers, as malloc'd strings (free both). */
+int pt_ckpt_read_config(const char *path, char **config, char **arch_text, pt_error *err);
 
 #endif

@@ -25,5 +25,8 @@ void pt_json_string(pt_json *j, const char *key, const char *value); /* NULL val
 void pt_json_number(pt_json *j, const char *key, double value);
 void pt_json_int(pt_json *j, const char *key, int64_t value);
 void pt_json_bool(pt_json *j, const char *key, int value);
+/* A value that is already JSON text, copied as is (e.g. an element of an earlier file's array,
+ * written at the same depth so its indentation fits). */
+void pt_json_raw(pt_json *j, const char *key, const char *json);
 
 #endif

@@ -49,12 +49,36 @@ int pt_report_predictions(const char *path, const char *const *class_names, int 
                           int64_t n, double threshold, pt_error *err);
 
 /* roc.png (binary: with the chosen operating point; otherwise one curve per class, one vs
- * rest), confusion.png (single-label) and misclassified.png (the most confidently wrong test
- * images, single-label). */
+ * rest), confusion.png (single-label) and misclassified.png (the 16 clearest mistakes on the
+ * test set, single-label, captioned with pt_report_mistake_caption; sources: n file names,
+ * source_stride bytes apart, or NULL). */
 int pt_report_test_plots(const char *run_dir, const char *const *class_names, int n_classes,
                          int multi_label, const int32_t *labels, const uint8_t *targets,
                          const float *probs, int64_t n, double threshold, const pt_metrics *metrics,
-                         const uint8_t *images, int height, int width, pt_error *err);
+                         const char *sources, size_t source_stride, const uint8_t *images,
+                         int height, int width, pt_error *err);
+
+/* A wrongly classified sample. margin: how clearly the decision was wrong. Two classes: the
+ * decision is p(positive) >= threshold, so |p(positive) - threshold|; more classes: the largest
+ * probability decides, so p(predicted) - p(true). */
+typedef struct pt_mistake {
+    int64_t index;
+    int predicted;
+    double margin;
+} pt_mistake;
+
+/* The misclassified samples among n (labels, probs n x k) into out (room for n), clearest
+ * first (largest margin; ties by index). Returns how many. */
+int64_t pt_report_mistakes(const int32_t *labels, const float *probs, int64_t n, int k,
+                           double threshold, pt_mistake *out);
+
+/* Three caption lines for a mistake: "true pneumonia, said normal", the value the decision was
+ * taken on against the threshold ("p(pneumonia) 0.31 < 0.74"; more classes: "p(said) 0.50,
+ * p(true) 0.40"), and the file name (source without folders; none if NULL). p: the sample's k
+ * probabilities. */
+void pt_report_mistake_caption(char *buf, size_t cap, const char *const *class_names, int k,
+                               int32_t label, const pt_mistake *m, const float *p, double threshold,
+                               const char *source);
 
 /* The members describing metrics m inside the current JSON object: n, loss, accuracy, the binary
  * headline figures, macro AUC and F1, the confusion matrix (single-label) and per-class figures.

@@ -18,7 +18,8 @@ typedef struct pt_train_config {
     const char *data;    /* cache.h5 */
     const char *arch;    /* preset name or architecture file */
     const char *run_dir; /* results/<run-name> */
-    const char *resume;  /* NULL, "auto" or a checkpoint path */
+    const char *resume;  /* NULL (a fresh run), "auto" or a checkpoint path */
+    int overwrite;       /* remove an earlier run's files from run_dir first (else refused) */
     int epochs;
     int batch; /* GLOBAL batch: hyperparameters mean the same for any -np */
     double lr;

@@ -32,8 +32,10 @@ static void usage(FILE *to)
             "  --gamma X             step schedule factor (0.1)\n"
             "  --seed S              weights, shuffling, augmentation, dropout (1)\n"
             "  --run-dir DIR         where the run is written (results/<arch>-<time>)\n"
-            "  --resume auto|PATH    continue from the newest checkpoint in DIR/checkpoints,\n"
-            "                        or from PATH; auto starts fresh if there is none\n"
+            "  --resume auto|PATH    continue from the newest usable checkpoint in\n"
+            "                        DIR/checkpoints (none there: start fresh), or from PATH.\n"
+            "                        Without it a DIR that holds a run is refused\n"
+            "  --overwrite           delete the run already in DIR first (not with --resume)\n"
             "  --ckpt-every N        checkpoint every N steps (default: every epoch)\n"
             "  --keep-ckpts N        checkpoints kept (3)\n"
             "  --class-weights W     auto (inverse frequency) | none | w1,w2,... (auto)\n"
@@ -103,7 +105,8 @@ enum {
     O_BUCKET,
     O_QUIET,
     O_PROFILE,
-    O_CONVALGO
+    O_CONVALGO,
+    O_OVERWRITE
 };
 static const pt_cli_option options[] = {{"data", 1, O_DATA},
                                         {"arch", 1, O_ARCH},
@@ -135,6 +138,7 @@ static const pt_cli_option options[] = {{"data", 1, O_DATA},
                                         {"quiet", 0, O_QUIET},
                                         {"profile", 0, O_PROFILE},
                                         {"conv-algo", 1, O_CONVALGO},
+                                        {"overwrite", 0, O_OVERWRITE},
                                         {NULL, 0, 0}};
 
 /* One option into the configuration; non-zero for a bad value. */
@@ -244,6 +248,9 @@ static int on_option(void *ctx, int id, const char *a, pt_error *err)
     case O_PROFILE:
         c->profile = 1;
         break;
+    case O_OVERWRITE:
+        c->overwrite = 1;
+        break;
     case O_CONVALGO: {
         pt_conv_algo algo;
         bad = pt_net_conv_algo_parse(a, &algo) != PT_OK;
@@ -275,6 +282,10 @@ static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
         return rc;
     if (!c->data)
         return pt_error_set(err, PT_ERR_USAGE, "--data is required (see --help)");
+    if (c->overwrite && c->resume)
+        return pt_error_set(err, PT_ERR_USAGE,
+                            "--overwrite and --resume exclude each other: --overwrite deletes "
+                            "the checkpoints --resume would continue from");
     return test_stop_after_steps(c, err);
 }
 

@@ -15,6 +15,7 @@
 #include "prep_plan.h"
 #include "ptrain/fs.h"
 #include "ptrain/idx.h"
+#include "ptrain/lock.h"
 #include "ptrain/image.h"
 #include "split.h"
 
@@ -698,10 +699,35 @@ static int write_splits(prep_run *run, pt_error *err)
     return status;
 }
 
+/* Rank 0 locks "<out>.lock" for the whole run: a second prep on the same output is refused
+ * before either writes, naming the holder (lock.h). */
+static int lock_output(const prep_run *run, pt_lock *lock, pt_error *err)
+{
+    char path[PT_PATH_MAX];
+    if (run->comm->rank != 0 || !run->cfg->out)
+        return PT_OK;
+    if (snprintf(path, sizeof path, "%s.lock", run->cfg->out) >= (int)sizeof path)
+        return pt_error_set(err, PT_ERR_INVALID, "%s: path too long", run->cfg->out);
+    int status = pt_lock_acquire(path, PROG, lock, err);
+    if (status != PT_OK) {
+        char reason[PT_ERROR_MSG_MAX];
+        pt_strlcpy(reason, err->msg, sizeof reason);
+        status = pt_error_set(err, status,
+                              "%s is being written by another prep (%s): wait for it to end, or "
+                              "choose another --out",
+                              run->cfg->out, reason);
+    }
+    return status;
+}
+
 int pt_prep_run(const pt_prep_config *cfg, const pt_comm *comm, pt_error *err)
 {
     prep_run run = {.cfg = cfg, .comm = comm, .t_start = pt_now_seconds()};
-    int status = prepare(&run, err);
+    pt_lock lock = {.fd = -1};
+    int status = pt_comm_agree_status(comm, lock_output(&run, &lock, err));
+    if (status != PT_OK)
+        return status;
+    status = prepare(&run, err);
     if (status == PT_OK) {
         status = write_splits(&run, err);
         if (status == PT_OK)
@@ -713,5 +739,6 @@ int pt_prep_run(const pt_prep_config *cfg, const pt_comm *comm, pt_error *err)
     if (status != PT_OK)
         status = discard_cache(&run, status);
     free_run(&run);
+    pt_lock_release(&lock);
     return status;
 }

@@ -21,6 +21,7 @@
 #include "ptrain/fs.h"
 #include "ptrain/isa.h"
 #include "ptrain/json.h"
+#include "ptrain/lock.h"
 #include "ptrain/loss.h"
 #include "ptrain/metrics.h"
 #include "ptrain/model_io.h"
@@ -32,7 +33,6 @@
 #include "ptrain/sampler.h"
 #include "dataset.h"
 #include "reducer.h"
-
 
 /* Set by SIGUSR1 / SIGTERM (SLURM's warning before preemption or the time limit): the run
  * finishes the current step, writes a checkpoint and stops. The only global: a signal handler
@@ -126,7 +126,14 @@ typedef struct trainer {
     double run_step_seconds;
     pt_history *history;
     FILE *log;
-    char config_json[16384];
+    pt_lock lock;         /* rank 0: the run directory's lock, held for the whole run */
+    double ckpt_loss_sum; /* training loss since the last checkpoint (recorded in the next) */
+    double ckpt_loss_norm;
+    char started[32];               /* when this process started, for config.json's runs */
+    char resumed_from[PT_PATH_MAX]; /* the checkpoint this run continues ("" for a fresh run) */
+    int64_t resumed_at_step;
+    char *prior_runs; /* rank 0: the earlier runs of config.json's "runs", JSON elements */
+    char config_json[32768];
 } trainer;
 
 /* ---- messages (rank 0) ------------------------------------------------------------------------
@@ -149,6 +156,25 @@ static void say(trainer *t, const char *fmt, ...)
         va_start(ap, fmt);
         vfprintf(t->log, fmt, ap);
         va_end(ap);
+        fflush(t->log);
+    }
+}
+
+static void warn(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Rank 0: a warning on stderr (shown even with --quiet) and in the log. */
+static void warn(trainer *t, const char *fmt, ...)
+{
+    if (t->comm->rank != 0)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "ptrain: warning: %s\n", msg);
+    if (t->log) {
+        fprintf(t->log, "warning: %s\n", msg);
         fflush(t->log);
     }
 }
@@ -285,20 +311,133 @@ static void warn_about_binding(const trainer *t)
             t->cfg->threads, allowed, t->cfg->threads, t->cfg->threads);
 }
 
-/* config.json: everything needed to repeat the run. Kept as text: it also goes into every
- * checkpoint and model. */
+/* ---- config.json: this run's settings, and every run that led to its checkpoint ----------- */
+
+/* The raw JSON value of top-level member `key` of text that pt_json wrote (members of the top
+ * object are indented by two spaces, one per line), into buf. 0 if found; values spanning lines
+ * (arrays, objects) are not read this way. */
+static int json_member(const char *json, const char *key, char *buf, size_t cap)
+{
+    char needle[96];
+    snprintf(needle, sizeof needle, "\n  \"%s\": ", key);
+    const char *p = json ? strstr(json, needle) : NULL;
+    if (!p)
+        return -1;
+    p += strlen(needle);
+    size_t n = strcspn(p, "\n");
+    if (n > 0 && p[n - 1] == ',')
+        n--;
+    if (n >= cap)
+        return -1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return 0;
+}
+
+/* Past the JSON object or array starting at p, honouring strings; NULL if it never ends. */
+static const char *json_skip(const char *p)
+{
+    int depth = 0, in_string = 0;
+    for (; *p; p++) {
+        if (in_string) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                in_string = 0;
+        } else if (*p == '"') {
+            in_string = 1;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+        } else if ((*p == '}' || *p == ']') && --depth == 0) {
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
+/* The objects of the top-level array "runs" of an earlier config, as one malloc'd text with the
+ * elements separated by RS (0x1e); NULL if there are none. */
+static char *json_runs(const char *json)
+{
+    const char *p = json ? strstr(json, "\n  \"runs\": [") : NULL;
+    const char *end = p ? json_skip(strchr(p, '[')) : NULL;
+    if (!end)
+        return NULL;
+    p = strchr(p, '[') + 1;
+    char *out = malloc((size_t)(end - p) + 1);
+    size_t n = 0;
+    while (out && p < end) {
+        const char *e = *p == '{' ? json_skip(p) : NULL;
+        if (!e) {
+            p++;
+            continue;
+        }
+        if (n)
+            out[n++] = '\x1e';
+        memcpy(out + n, p, (size_t)(e - p));
+        n += (size_t)(e - p);
+        p = e;
+    }
+    if (out && n == 0) {
+        free(out);
+        return NULL;
+    }
+    if (out)
+        out[n] = '\0';
+    return out;
+}
+
+/* "runs": the earlier runs this one continues (from its checkpoint's config), then this one. */
+static void json_write_runs(pt_json *j, const trainer *t)
+{
+    pt_json_begin_array(j, "runs");
+    for (const char *p = t->prior_runs; p && *p;) {
+        size_t n = strcspn(p, "\x1e");
+        char *one = malloc(n + 1);
+        if (one) {
+            memcpy(one, p, n);
+            one[n] = '\0';
+            pt_json_raw(j, NULL, one);
+            free(one);
+        }
+        p += n + (p[n] ? 1 : 0);
+    }
+    pt_json_begin_object(j, NULL);
+    pt_json_string(j, "command", t->cfg->command_line);
+    pt_json_int(j, "ranks", t->comm->size);
+    pt_json_int(j, "threads_per_rank", choose_threads(t));
+    pt_json_string(j, "started", t->started);
+    pt_json_string(j, "resumed_from", t->resumed_from[0] ? t->resumed_from : NULL);
+    pt_json_int(j, "resumed_at_step", t->resumed_from[0] ? t->resumed_at_step : 0);
+    pt_json_end_object(j);
+    pt_json_end_array(j);
+}
+
+/* config.json: everything needed to repeat the run (command and ranks: this run's; runs: every
+ * run since the first). Kept as text: it also goes into every checkpoint and model, where a
+ * resumed run reads it back to compare (resume_check_options). */
 static int write_config_json(trainer *t, pt_error *err)
 {
     const pt_train_config *c = t->cfg;
     FILE *f = fmemopen(t->config_json, sizeof t->config_json, "w");
     if (!f)
         return pt_error_set(err, PT_ERR_NOMEM, "cannot format the configuration");
+    char classes[PT_CACHE_MAX_CLASSES * 64] = "", size[64];
+    for (int k = 0; k < t->info->n_classes; k++) {
+        size_t used = strlen(classes);
+        snprintf(classes + used, sizeof classes - used, "%s%s", k ? "," : "",
+                 t->info->class_names[k]);
+    }
+    snprintf(size, sizeof size, "%dx%d", t->info->height, t->info->width);
     pt_json j;
     pt_json_init(&j, f);
     pt_json_begin_object(&j, NULL);
     pt_json_string(&j, "generator", "ptrain " PT_VERSION);
     pt_json_string(&j, "command", c->command_line);
     pt_json_string(&j, "data", c->data);
+    pt_json_int(&j, "train_images", t->train.n);
+    pt_json_string(&j, "image_size", size);
+    pt_json_string(&j, "class_names", classes);
     pt_json_string(&j, "arch", c->arch);
     pt_json_int(&j, "epochs", c->epochs);
     pt_json_int(&j, "batch", c->batch);
@@ -329,6 +468,7 @@ static int write_config_json(trainer *t, pt_error *err)
     pt_json_string(&j, "blas_core", pt_isa_blas_core());
     pt_json_int(&j, "bucket_floats", (int64_t)c->bucket_floats);
     pt_json_string(&j, "conv_algo", c->conv_algo);
+    json_write_runs(&j, t);
     pt_json_end_object(&j);
     int failed = ferror(f);
     fclose(f);
@@ -349,23 +489,143 @@ static int write_text_file(const char *dir, const char *name, const char *text, 
     return pt_fs_close_commit(f, tmp, path, err);
 }
 
-/* Rank 0: the run directory, its log, config.json. */
+/* What a run leaves in its directory (besides checkpoints/): what --overwrite removes. */
+static const char *const run_files[] = {
+    "config.json", "log.txt",         "metrics.csv",         "summary.json",
+    "model.h5",    "predictions.csv", "learning_curves.png", "val_metrics.png",
+    "roc.png",     "confusion.png",   "misclassified.png",   "profile.csv",
+    NULL};
+
+static int path_in(char *out, const char *dir, const char *name, pt_error *err)
+{
+    if (snprintf(out, PT_PATH_MAX, "%s/%s", dir, name) >= PT_PATH_MAX)
+        return pt_error_set(err, PT_ERR_INVALID, "%s/%s: path too long", dir, name);
+    return PT_OK;
+}
+
+/* Rank 0: does the run directory hold an earlier run (its config, results or checkpoints)? Lists
+ * what was found into `found`, or leaves it empty. */
+static int find_earlier_run(const trainer *t, char *found, size_t cap, pt_error *err)
+{
+    found[0] = '\0';
+    static const char *const markers[] = {"config.json", "metrics.csv", "summary.json", "model.h5",
+                                          NULL};
+    char path[PT_PATH_MAX];
+    for (int i = 0; markers[i]; i++) {
+        int status = path_in(path, t->cfg->run_dir, markers[i], err);
+        if (status != PT_OK)
+            return status;
+        if (access(path, F_OK) == 0) {
+            size_t used = strlen(found);
+            snprintf(found + used, cap - used, "%s%s", used ? ", " : "", markers[i]);
+        }
+    }
+    char **ckpts = NULL;
+    size_t n = 0;
+    int status = path_in(path, t->cfg->run_dir, "checkpoints", err);
+    if (status == PT_OK)
+        status = pt_ckpt_list(path, &ckpts, &n, err);
+    if (status == PT_OK && n > 0) {
+        size_t used = strlen(found);
+        snprintf(found + used, cap - used, "%s%zu checkpoint(s)", used ? ", " : "", n);
+    }
+    pt_ckpt_list_free(ckpts, n);
+    return status;
+}
+
+/* --overwrite: removes the earlier run's files (and nothing else of the directory). */
+static int remove_earlier_run(trainer *t, pt_error *err)
+{
+    char path[PT_PATH_MAX];
+    int removed = 0, status = PT_OK;
+    for (int i = 0; run_files[i] && status == PT_OK; i++) {
+        status = path_in(path, t->cfg->run_dir, run_files[i], err);
+        if (status != PT_OK)
+            break;
+        if (unlink(path) == 0)
+            removed++;
+        else if (errno != ENOENT)
+            status = pt_error_set(err, PT_ERR_IO, "%s: cannot delete: %s", path, strerror(errno));
+    }
+    char **ckpts = NULL;
+    size_t n = 0;
+    if (status == PT_OK)
+        status = path_in(path, t->cfg->run_dir, "checkpoints", err);
+    if (status == PT_OK)
+        status = pt_ckpt_list(path, &ckpts, &n, err);
+    for (size_t i = 0; status == PT_OK && i < n; i++) {
+        if (unlink(ckpts[i]) == 0)
+            removed++;
+        else if (errno != ENOENT)
+            status =
+                pt_error_set(err, PT_ERR_IO, "%s: cannot delete: %s", ckpts[i], strerror(errno));
+    }
+    pt_ckpt_list_free(ckpts, n);
+    if (status == PT_OK && removed > 0)
+        say(t, "overwrite: removed %d file(s) of the earlier run in %s\n", removed,
+            t->cfg->run_dir);
+    return status;
+}
+
+/* Rank 0, before anything is written: the run directory, its lock (one run per directory, for
+ * the whole run), the check that it holds no other run (unless --resume or --overwrite), and the
+ * log. config.json follows once the resume is settled. */
 static int open_run_dir(trainer *t, pt_error *err)
 {
     if (t->comm->rank != 0)
         return PT_OK;
+    const pt_train_config *c = t->cfg;
     char path[PT_PATH_MAX];
-    int status = pt_fs_mkdir_p(t->cfg->run_dir, err);
-    snprintf(path, sizeof path, "%s/checkpoints", t->cfg->run_dir);
+    int status = pt_fs_mkdir_p(c->run_dir, err);
     if (status == PT_OK)
-        status = pt_fs_mkdir_p(path, err);
+        status = path_in(path, c->run_dir, "run.lock", err);
     if (status != PT_OK)
         return status;
-    snprintf(path, sizeof path, "%s/log.txt", t->cfg->run_dir);
+    int unsupported = 0;
+    status = pt_lock_acquire_ex(path, "ptrain train", &t->lock, &unsupported, err);
+    if (status != PT_OK) {
+        char reason[PT_ERROR_MSG_MAX];
+        pt_strlcpy(reason, err->msg, sizeof reason);
+        return pt_error_set(err, status,
+                            "%s: the run directory is in use (%s): wait for that run to end, "
+                            "or choose another --run-dir",
+                            c->run_dir, reason);
+    }
+    if (unsupported)
+        fprintf(stderr,
+                "ptrain: warning: %s: this file system has no locks, so a second run on this "
+                "run directory would not be noticed\n",
+                path);
+    char found[512];
+    status = find_earlier_run(t, found, sizeof found, err);
+    if (status == PT_OK && found[0] && !c->resume && !c->overwrite)
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "%s already holds a run (%s): continue it with --resume auto, "
+                            "replace it with --overwrite, or choose another --run-dir",
+                            c->run_dir, found);
+    if (status == PT_OK && found[0] && c->overwrite)
+        status = remove_earlier_run(t, err);
+    if (status == PT_OK)
+        status = path_in(path, c->run_dir, "checkpoints", err);
+    if (status == PT_OK)
+        status = pt_fs_mkdir_p(path, err);
+    if (status == PT_OK)
+        status = path_in(path, c->run_dir, "log.txt", err);
+    if (status != PT_OK)
+        return status;
     t->log = fopen(path, "a");
     if (!t->log)
         return pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(errno));
-    return write_text_file(t->cfg->run_dir, "config.json", t->config_json, err);
+    return PT_OK;
+}
+
+/* Rank 0 writes config.json; every rank learns the outcome. */
+static int write_config(trainer *t, pt_error *err)
+{
+    int status = write_config_json(t, err);
+    if (status == PT_OK && t->comm->rank == 0)
+        status = write_text_file(t->cfg->run_dir, "config.json", t->config_json, err);
+    return pt_comm_agree_status(t->comm, status);
 }
 
 /* ---- one training step -------------------------------------------------------------------------
@@ -429,6 +689,29 @@ static double count_correct(const trainer *t, const float *logits, int n)
     return correct;
 }
 
+/* The loss became NaN or infinite: the error, and on rank 0 (which prints it) the checkpoint to
+ * go back to: the one whose weights trained best in the steps after it (pruning keeps it). */
+static int explosion_error(const trainer *t, double loss, pt_error *err)
+{
+    char what[160];
+    snprintf(what, sizeof what, "the loss became %s at step %lld (epoch %lld)",
+             isnan(loss) ? "NaN" : "infinite", (long long)t->global_step + 1,
+             (long long)t->epoch + 1);
+    char dir[PT_PATH_MAX], path[PT_PATH_MAX];
+    double after = NAN;
+    pt_error none;
+    if (t->comm->rank != 0 || path_in(dir, t->cfg->run_dir, "checkpoints", &none) != PT_OK ||
+        pt_ckpt_find_sane(dir, path, sizeof path, &after, &none) != PT_OK)
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "%s: no checkpoint before it is known to be sound; start again "
+                            "with a lower --lr",
+                            what);
+    return pt_error_set(err, PT_ERR_INVALID,
+                        "%s. The last sound checkpoint is %s (training loss %.4g before it): "
+                        "continue from it with --resume %s and a lower --lr",
+                        what, path, after, path);
+}
+
 static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
 {
     int k = pt_net_outputs(t->net);
@@ -461,11 +744,9 @@ static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
 
     double loss = sums[0] / normalizer;
     if (!isfinite(loss))
-        return pt_error_set(err, PT_ERR_INVALID,
-                            "the loss became %s at step %lld (epoch %lld): lower --lr; the last "
-                            "checkpoint is intact",
-                            isnan(loss) ? "NaN" : "infinite", (long long)t->global_step + 1,
-                            (long long)t->epoch + 1);
+        return explosion_error(t, loss, err);
+    t->ckpt_loss_sum += sums[0];
+    t->ckpt_loss_norm += normalizer;
     double lr = pt_lr_at(&t->schedule, t->opt_state.step);
     int status = pt_optim_step(&t->opt, &t->opt_state, pt_net_params(t->net), pt_net_grads(t->net),
                                pt_net_decay_mask(t->net), pt_net_param_count(t->net), lr, err);
@@ -795,8 +1076,18 @@ static int run_epochs(trainer *t, int *stopped_early, pt_error *err)
                 *stopped_early = 1; /* as if preempted: no final evaluation */
                 return status;
             }
-            if (status == PT_OK && t->cfg->max_steps > 0 && t->global_step >= t->cfg->max_steps)
-                return status; /* a shortened run: finish normally */
+            if (status == PT_OK && t->cfg->max_steps > 0 && t->global_step >= t->cfg->max_steps) {
+                /* a shortened run: finish normally, and a partial epoch counts as one */
+                if (!last_of_epoch) {
+                    say(t,
+                        "--max-steps %lld: epoch %lld stopped after %lld of %lld steps; "
+                        "validated as it is (one row of metrics.csv)\n",
+                        (long long)t->cfg->max_steps, (long long)t->epoch + 1,
+                        (long long)t->step_in_epoch, (long long)t->steps_per_epoch);
+                    status = end_epoch(t, epoch_start, err);
+                }
+                return status;
+            }
             if (last_of_epoch)
                 break;
         }
@@ -856,6 +1147,7 @@ static void describe_checkpoint(trainer *t, pt_ckpt *ck)
     ck->seed = t->cfg->seed;
     ck->best_score = t->best_score;
     ck->best_epoch = t->best_epoch;
+    ck->train_loss = t->ckpt_loss_norm > 0 ? t->ckpt_loss_sum / t->ckpt_loss_norm : NAN;
     ck->config = t->config_json;
     ck->arch_text = t->arch.text;
 }
@@ -872,53 +1164,233 @@ static int save_checkpoint(trainer *t, pt_error *err)
         if (status == PT_OK)
             status = pt_ckpt_prune(dir, t->cfg->keep_ckpts > 0 ? t->cfg->keep_ckpts : 1, err);
     }
+    t->ckpt_loss_sum = t->ckpt_loss_norm = 0.0; /* the next checkpoint's window starts here */
     return pt_comm_agree_status(t->comm, status);
 }
 
-/* Rank 0 loads the checkpoint; every rank receives its buffers and position. */
+/* ---- resume: what may change, and which checkpoint ------------------------------------------
+ *
+ * A resumed run continues the run that wrote the checkpoint. What may differ (README,
+ * "Checkpoints"): the ranks and threads, the convolution algorithm and bucket size (float
+ * summation order only, as for a different -np), checkpoint and logging settings, the threshold
+ * rule (used at the end), --epochs, and the learning rate and its schedule (a deliberate change,
+ * e.g. a lower --lr after the loss exploded: printed, and recorded in config.json's runs). What
+ * may not: anything that decides which images each step sees or what the checkpoint's numbers
+ * mean. */
+typedef struct resume_rule {
+    const char *key;    /* in config.json */
+    const char *option; /* what the user changes */
+    const char *why;    /* NULL: may change (printed); else why it may not */
+} resume_rule;
+
+static const char why_batches[] = "the steps of an epoch and the images of each step depend on it";
+static const resume_rule resume_rules[] = {
+    {"batch", "--batch", why_batches},
+    {"drop_last", "--keep-last", why_batches},
+    {"seed", "--seed", "the order of the images, their augmentation and dropout depend on it"},
+    {"augment", "--no-augment", "the images each step sees depend on it"},
+    {"arch", "--arch", "the checkpoint holds that network's weights"},
+    {"opt", "--opt", "the checkpoint holds that optimizer's state"},
+    {"class_weights", "--class-weights",
+     "the loss being minimised, and the validation loss the best epoch was chosen on, depend on "
+     "it"},
+    {"train_images", "--data", "the training set is another one"},
+    {"image_size", "--data", "the training set is another one"},
+    {"class_names", "--data", "the training set is another one"},
+    {"data", "--data", NULL},
+    {"epochs", "--epochs", NULL},
+    {"lr", "--lr", NULL},
+    {"schedule", "--schedule", NULL},
+    {"warmup_epochs", "--warmup-epochs", NULL},
+    {"min_lr", "--min-lr", NULL},
+    {"step_epochs", "--step-epochs", NULL},
+    {"gamma", "--gamma", NULL},
+    {"momentum", "--momentum", NULL},
+    {"nesterov", "--nesterov", NULL},
+    {"weight_decay", "--weight-decay", NULL},
+    {"ranks", "ranks", NULL},
+    {"threads_per_rank", "--threads", NULL},
+    {"conv_algo", "--conv-algo", NULL},
+    {"bucket_floats", "--bucket-mb", NULL},
+    {"ckpt_every", "--ckpt-every", NULL},
+    {"keep_ckpts", "--keep-ckpts", NULL},
+    {"threshold", "--threshold", NULL},
+};
+
+/* A JSON value as a person reads it: strings without their quotes. */
+static void plain_value(char *v)
+{
+    size_t n = strlen(v);
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        memmove(v, v + 1, n - 2);
+        v[n - 2] = '\0';
+    }
+}
+
+/* Rank 0: compares the checkpoint's configuration with this run's. A change that may not happen
+ * is an error naming the option and both values; the others are printed. */
+static int resume_check_options(trainer *t, const char *path, const char *config,
+                                const char *arch_text, pt_error *err)
+{
+    int lr_changed = 0;
+    for (size_t i = 0; i < sizeof resume_rules / sizeof resume_rules[0]; i++) {
+        const resume_rule *r = &resume_rules[i];
+        char old[512], now[512];
+        if (json_member(config, r->key, old, sizeof old) != 0 ||
+            json_member(t->config_json, r->key, now, sizeof now) != 0 || !strcmp(old, now))
+            continue; /* the same, or not recorded by the ptrain that wrote the checkpoint */
+        plain_value(old);
+        plain_value(now);
+        /* the same network under another name (a moved architecture file) is the same network */
+        if (!strcmp(r->key, "arch") && arch_text && !strcmp(arch_text, t->arch.text)) {
+            say(t, "resume: --arch %s -> %s (the same network)\n", old, now);
+            continue;
+        }
+        if (r->why)
+            return pt_error_set(err, PT_ERR_INVALID,
+                                "%s was written with %s %s, this run has %s %s: %s cannot change "
+                                "on resume (%s); resume with %s %s, or start a new run "
+                                "(another --run-dir, or --overwrite)",
+                                path, r->key, old, r->key, now, r->option, r->why, r->option, old);
+        if (!strcmp(r->key, "ranks"))
+            say(t, "resume: ranks %s -> %s\n", old, now);
+        else
+            say(t, "resume: %s %s -> %s\n", r->option, old, now);
+        lr_changed |= strcmp(r->key, "data") && strcmp(r->key, "epochs") &&
+                      strcmp(r->key, "ranks") && strcmp(r->key, "threads_per_rank") &&
+                      strcmp(r->key, "conv_algo") && strcmp(r->key, "bucket_floats") &&
+                      strcmp(r->key, "ckpt_every") && strcmp(r->key, "keep_ckpts") &&
+                      strcmp(r->key, "threshold");
+    }
+    if (lr_changed)
+        say(t, "resume: the optimizer settings changed, so from here on this run differs from "
+               "one that never stopped (config.json lists every run)\n");
+    return PT_OK;
+}
+
+/* Rank 0: one candidate checkpoint. *fatal is set when the failure is the run's, not the file's
+ * (an option that may not change, or --epochs too small for it): no other checkpoint would do. */
+static int resume_try(trainer *t, const char *path, int *fatal, pt_error *err)
+{
+    *fatal = 0;
+    char *config = NULL, *arch_text = NULL;
+    pt_ckpt_info info;
+    int status = pt_ckpt_read_config(path, &config, &arch_text, err);
+    if (status == PT_OK) {
+        status = resume_check_options(t, path, config, arch_text, err);
+        *fatal = status != PT_OK;
+    }
+    if (status == PT_OK)
+        status = pt_ckpt_peek(path, &info, err);
+    if (status == PT_OK) {
+        /* against the run that wrote it: its --epochs (the batch is this run's, checked above) */
+        char value[64];
+        long long epochs = t->cfg->epochs;
+        if (json_member(config, "epochs", value, sizeof value) == 0)
+            epochs = atoll(value);
+        status = pt_ckpt_check_position(&info, epochs, t->steps_per_epoch, path, err);
+    }
+    if (status == PT_OK &&
+        (info.epoch > t->cfg->epochs || (info.epoch == t->cfg->epochs && info.step_in_epoch > 0))) {
+        *fatal = 1;
+        status = pt_error_set(err, PT_ERR_INVALID,
+                              "%s is at epoch %lld, step %lld: beyond --epochs %d; resume with "
+                              "--epochs %lld or more",
+                              path, (long long)info.epoch + 1, (long long)info.step_in_epoch,
+                              t->cfg->epochs, (long long)info.epoch + 1);
+    }
+    if (status == PT_OK) {
+        pt_ckpt ck;
+        describe_checkpoint(t, &ck);
+        status = pt_ckpt_load(path, &ck, err);
+        pt_ckpt_free_loaded(&ck);
+        if (status == PT_OK) {
+            t->epoch = ck.epoch;
+            t->step_in_epoch = ck.step_in_epoch;
+            t->global_step = ck.global_step;
+            t->best_score = ck.best_score;
+            t->best_epoch = ck.best_epoch;
+            free(t->prior_runs);
+            t->prior_runs = json_runs(config);
+            pt_strlcpy(t->resumed_from, path, sizeof t->resumed_from);
+            t->resumed_at_step = ck.global_step;
+        }
+    }
+    free(config);
+    free(arch_text);
+    return status;
+}
+
+/* Rank 0: --resume PATH, or the newest checkpoint of the run directory that loads and fits,
+ * saying which were skipped and why. *found = 0: none at all (a fresh start). */
+static int resume_choose(trainer *t, int64_t *found, pt_error *err)
+{
+    *found = 0;
+    int fatal = 0;
+    if (strcmp(t->cfg->resume, "auto") != 0) {
+        int status = resume_try(t, t->cfg->resume, &fatal, err);
+        *found = status == PT_OK;
+        return status;
+    }
+    char dir[PT_PATH_MAX];
+    char **paths = NULL;
+    size_t n = 0;
+    int status = path_in(dir, t->cfg->run_dir, "checkpoints", err);
+    if (status == PT_OK)
+        status = pt_ckpt_list(dir, &paths, &n, err);
+    if (status == PT_OK && n == 0)
+        say(t, "resume: no checkpoint in %s, starting from scratch\n", dir);
+    char skipped[PT_ERROR_MSG_MAX] = "";
+    for (size_t i = 0; status == PT_OK && i < n; i++) {
+        pt_error why;
+        pt_error_clear(&why);
+        if (resume_try(t, paths[i], &fatal, &why) == PT_OK) {
+            *found = 1;
+            break;
+        }
+        if (fatal) {
+            *err = why;
+            status = why.code;
+            break;
+        }
+        /* the reason names the file itself; drop the repeated name for the log line */
+        const char *reason = why.msg;
+        size_t len = strlen(paths[i]);
+        if (!strncmp(reason, paths[i], len) && reason[len] == ':')
+            reason += len + 2;
+        else if (!strncmp(reason, paths[i], len))
+            reason += len + 1;
+        warn(t, "resume: skipped %s: %s", paths[i], reason);
+        /* "a (why); b (why)", cut where the message ends */
+        const char *parts[5] = {skipped[0] ? "; " : "", paths[i], " (", reason, ")"};
+        for (int p = 0; p < 5; p++) {
+            size_t used = strlen(skipped);
+            pt_strlcpy(skipped + used, parts[p], sizeof skipped - used);
+        }
+    }
+    if (status == PT_OK && n > 0 && !*found)
+        status = pt_error_set(err, PT_ERR_FORMAT,
+                              "no usable checkpoint in %s, none was loaded: %s. Resume from "
+                              "another checkpoint with --resume PATH, or start again with "
+                              "--overwrite",
+                              dir, skipped);
+    pt_ckpt_list_free(paths, n);
+    return status;
+}
+
+/* Rank 0 chooses and loads the checkpoint; every rank receives its buffers and position. */
 static int resume(trainer *t, pt_error *err)
 {
-    const char *spec = t->cfg->resume;
     int64_t found = 0;
     int status = PT_OK;
-    char path[PT_PATH_MAX] = "";
     if (t->comm->rank == 0) {
-        if (!strcmp(spec, "auto")) {
-            char dir[PT_PATH_MAX];
-            snprintf(dir, sizeof dir, "%s/checkpoints", t->cfg->run_dir);
-            pt_error none;
-            status = pt_ckpt_find_latest(dir, path, sizeof path, &none);
-            if (status == PT_ERR_EMPTY) {
-                say(t, "resume: no checkpoint in %s, starting from scratch\n", dir);
-                status = PT_OK;
-                path[0] = '\0';
-            } else if (status != PT_OK) {
-                *err = none;
-            }
-        } else {
-            pt_strlcpy(path, spec, sizeof path);
-        }
-        if (status == PT_OK && path[0]) {
-            pt_ckpt ck;
-            describe_checkpoint(t, &ck);
-            status = pt_ckpt_load(path, &ck, err);
-            pt_ckpt_free_loaded(&ck);
-            if (status == PT_OK && ck.seed != t->cfg->seed)
-                status = pt_error_set(err, PT_ERR_INVALID,
-                                      "%s was written with --seed %llu, not %llu: resuming it "
-                                      "would not continue the same run",
-                                      path, (unsigned long long)ck.seed,
-                                      (unsigned long long)t->cfg->seed);
-            if (status == PT_OK) {
-                found = 1;
-                t->epoch = ck.epoch;
-                t->step_in_epoch = ck.step_in_epoch;
-                t->global_step = ck.global_step;
-                t->best_score = ck.best_score;
-                t->best_epoch = ck.best_epoch;
-                say(t, "resume: %s (epoch %lld, step %lld)\n", path, (long long)t->epoch + 1,
-                    (long long)t->global_step);
-            }
+        status = resume_choose(t, &found, err);
+        if (status == PT_OK && found) {
+            say(t, "resume: %s (epoch %lld, step %lld)\n", t->resumed_from, (long long)t->epoch + 1,
+                (long long)t->global_step);
+            if (t->epoch == t->cfg->epochs)
+                say(t, "resume: training is complete (%lld epochs): evaluating the best model\n",
+                    (long long)t->epoch);
         }
     }
     status = pt_comm_agree_status(t->comm, status);
@@ -1050,6 +1522,7 @@ static int write_summary(trainer *t, const pt_metrics *test, double test_loss, d
     /* training costs about three forward passes (forward, input and weight gradients) */
     pt_json_number(&j, "train_gflop_per_second",
                    3.0 * pt_net_flops_per_sample(t->net) * images_per_s / 1e9);
+    json_write_runs(&j, t);
     if (test) {
         pt_json_begin_object(&j, "test");
         pt_report_json_metrics(&j, test, test_loss, &t->info->class_names[0][0],
@@ -1093,10 +1566,10 @@ static int finish(trainer *t, double wall_start, pt_error *err)
                                            t->test.sources, PT_DATASET_SOURCE_MAX, t->test.labels,
                                            t->test.targets, res.probs, t->test.n, threshold, err);
         if (status == PT_OK)
-            status = pt_report_test_plots(t->cfg->run_dir, names, t->info->n_classes,
-                                          t->info->multi_label, t->test.labels, t->test.targets,
-                                          res.probs, t->test.n, threshold, m, t->test.images,
-                                          t->test.height, t->test.width, err);
+            status = pt_report_test_plots(
+                t->cfg->run_dir, names, t->info->n_classes, t->info->multi_label, t->test.labels,
+                t->test.targets, res.probs, t->test.n, threshold, m, t->test.sources,
+                PT_DATASET_SOURCE_MAX, t->test.images, t->test.height, t->test.width, err);
         if (status == PT_OK && m->positive >= 0)
             say(t,
                 "test (best epoch %lld, threshold %.3f): accuracy %.3f sensitivity %.3f "
@@ -1125,6 +1598,14 @@ static int setup(trainer *t, pt_error *err)
     const pt_train_config *cfg = t->cfg;
     if (cfg->epochs < 1 || cfg->batch < 1 || !(cfg->lr > 0))
         return pt_error_set(err, PT_ERR_INVALID, "--epochs, --batch and --lr must be positive");
+    /* Every rank takes a slice of each global batch. The same rule and words as
+     * slurm/train.sbatch, which checks it before launching anything. */
+    if (cfg->batch < t->comm->size)
+        return pt_error_set(err, PT_ERR_USAGE,
+                            "the global batch --batch %d is smaller than the %d rank(s) of this "
+                            "job: raise --batch to at least %d or run with fewer ranks",
+                            cfg->batch, t->comm->size, t->comm->size);
+
     int status = pt_cache_open(cfg->data, &t->cache, err);
     status = pt_comm_agree_status(t->comm, status);
     if (status != PT_OK)
@@ -1179,6 +1660,8 @@ static int setup(trainer *t, pt_error *err)
     t->best_epoch = 0;
     openblas_set_num_threads(choose_threads(t));
     warn_about_binding(t);
+    pt_time_iso8601(t->started, sizeof t->started);
+    /* this run's settings as JSON, before any resume compares a checkpoint's with them */
     if (status == PT_OK)
         status = write_config_json(t, err);
     status = pt_comm_agree_status(t->comm, status);
@@ -1208,8 +1691,10 @@ static void teardown(trainer *t)
     free(t->targets);
     free(t->dlogits);
     free(t->history);
+    free(t->prior_runs);
     if (t->log)
         fclose(t->log);
+    pt_lock_release(&t->lock); /* last: the run directory is complete */
 }
 
 static void log_start(trainer *t)
@@ -1243,11 +1728,14 @@ int pt_train_run(const pt_train_config *cfg, const pt_comm *comm, pt_error *err)
         return pt_comm_agree_status(comm, pt_error_set(err, PT_ERR_NOMEM, "out of memory"));
     t->cfg = cfg;
     t->comm = comm;
+    t->lock.fd = -1;
     int status = pt_comm_agree_status(comm, install_stop_handlers(err));
     if (status == PT_OK)
         status = setup(t, err);
     if (status == PT_OK && cfg->resume)
         status = resume(t, err);
+    if (status == PT_OK)
+        status = write_config(t, err);
     if (status == PT_OK)
         log_start(t);
     int stopped_early = 0;
@@ -1265,6 +1753,11 @@ int pt_train_run(const pt_train_config *cfg, const pt_comm *comm, pt_error *err)
     }
     if (status == PT_OK && !stopped_early && t->profiling)
         status = write_profile(t, err);
+    else if (status == PT_OK && !stopped_early && cfg->profile)
+        warn(t,
+             "--profile: no profile.csv: this run took %lld step(s), and the profile starts "
+             "after %d warm-up steps; run at least %d steps (--max-steps)",
+             (long long)t->steps_this_run, PROFILE_WARMUP_STEPS, PROFILE_WARMUP_STEPS + 1);
     if (status == PT_OK && !stopped_early)
         status = finish(t, wall_start, err);
     teardown(t);

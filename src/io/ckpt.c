@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +365,15 @@ static int check_ckpt(const pt_ckpt *ck, pt_error *err)
     return s;
 }
 
+/* Root mean square of the parameters: what tells a sound checkpoint from an exploded one. */
+static double param_rms(const float *params, size_t n)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += (double)params[i] * (double)params[i];
+    return n ? sqrt(sum / (double)n) : 0.0;
+}
+
 static int write_contents(hid_t file, const pt_ckpt *ck, const char *f, pt_error *err)
 {
     char created[32];
@@ -387,6 +397,10 @@ static int write_contents(hid_t file, const pt_ckpt *ck, const char *f, pt_error
         s = pt_h5_attr_write_f64(file, "best_score", ck->best_score, f, err);
     if (!s)
         s = pt_h5_attr_write_i64(file, "best_epoch", ck->best_epoch, f, err);
+    if (!s)
+        s = pt_h5_attr_write_f64(file, "train_loss", ck->train_loss, f, err);
+    if (!s)
+        s = pt_h5_attr_write_f64(file, "param_rms", param_rms(ck->params, ck->n_params), f, err);
     if (!s)
         s = pt_h5_attr_write_string(file, "config", ck->config ? ck->config : "", f, err);
     if (!s)
@@ -516,6 +530,14 @@ static int read_info(hid_t file, const char *f, pt_ckpt_info *info, pt_error *er
         s = pt_h5_attr_read_i64(file, "n_state", &info->n_state, f, err);
     if (s)
         return s;
+    /* written since pruning keeps the checkpoint before a loss explosion; older files: unknown */
+    info->train_loss = info->param_rms = NAN;
+    if (H5Aexists(file, "train_loss") > 0 &&
+        pt_h5_attr_read_f64(file, "train_loss", &info->train_loss, f, err) != PT_OK)
+        return err ? err->code : PT_ERR_FORMAT;
+    if (H5Aexists(file, "param_rms") > 0 &&
+        pt_h5_attr_read_f64(file, "param_rms", &info->param_rms, f, err) != PT_OK)
+        return err ? err->code : PT_ERR_FORMAT;
     hid_t optim = H5Gopen2(file, "optim", H5P_DEFAULT);
     if (optim < 0)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: group /optim missing", f);
@@ -662,6 +684,7 @@ int pt_ckpt_load(const char *path, pt_ckpt *ck, pt_error *err)
     ck->seed = info.seed;
     ck->best_score = info.best_score;
     ck->best_epoch = info.best_epoch;
+    ck->train_loss = info.train_loss;
     pt_ckpt_free_loaded(ck);
     ck->loaded_config = config;
     ck->loaded_arch_text = arch;
@@ -677,6 +700,69 @@ done:
 }
 
 /* ---- the directory ---- */
+
+int pt_ckpt_list(const char *dir, char ***paths, size_t *count, pt_error *err)
+{
+    *paths = NULL;
+    *count = 0;
+    entry *list;
+    size_t n;
+    int status = list_dir(dir, &list, &n, err);
+    if (status != PT_OK)
+        return status;
+    char **out = calloc(n ? n : 1, sizeof *out);
+    if (!out) {
+        free_entries(list, n);
+        return pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", dir);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].kind != 1)
+            continue;
+        out[k++] = list[i].path; /* ownership moves to the caller's list */
+        list[i].path = NULL;
+    }
+    free_entries(list, n);
+    *paths = out;
+    *count = k;
+    return PT_OK;
+}
+
+void pt_ckpt_list_free(char **paths, size_t count)
+{
+    for (size_t i = 0; paths && i < count; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+int pt_ckpt_check_position(const pt_ckpt_info *info, int64_t epochs, int64_t steps_per_epoch,
+                           const char *path, pt_error *err)
+{
+    if (info->epoch < 0 || info->epoch > epochs)
+        return pt_error_set(err, PT_ERR_FORMAT,
+                            "%s: epoch %" PRId64 " is outside 0..%" PRId64 " (a run of %" PRId64
+                            " epochs)",
+                            path, info->epoch, epochs, epochs);
+    /* at the end of the last epoch only the final evaluation remains: step 0 */
+    int64_t last_step = info->epoch == epochs ? 0 : steps_per_epoch - 1;
+    if (info->step_in_epoch < 0 || info->step_in_epoch > last_step)
+        return pt_error_set(err, PT_ERR_FORMAT,
+                            "%s: step_in_epoch %" PRId64 " is outside 0..%" PRId64 " (%" PRId64
+                            " steps per epoch)",
+                            path, info->step_in_epoch, last_step, steps_per_epoch);
+    int64_t global = info->epoch * steps_per_epoch + info->step_in_epoch;
+    if (info->global_step != global)
+        return pt_error_set(err, PT_ERR_FORMAT,
+                            "%s: global_step %" PRId64 " is outside %" PRId64 "..%" PRId64
+                            " (epoch %" PRId64 ", step %" PRId64 " of %" PRId64 " per epoch)",
+                            path, info->global_step, global, global, info->epoch,
+                            info->step_in_epoch, steps_per_epoch);
+    if (info->optim_step < 0 || info->optim_step > info->global_step)
+        return pt_error_set(err, PT_ERR_FORMAT,
+                            "%s: optimizer step %" PRId64 " is outside 0..%" PRId64, path,
+                            info->optim_step, info->global_step);
+    return PT_OK;
+}
 
 int pt_ckpt_find_latest(const char *dir, char *path, size_t cap, pt_error *err)
 {
@@ -709,6 +795,61 @@ static int remove_file(const char *path, pt_error *err)
     return PT_OK;
 }
 
+/* A loss explosion shows in the weights: they grow by orders of magnitude within a few steps
+ * (1e19 after some steps of --lr 100), while training that works changes their size slowly. A
+ * checkpoint is sound when its parameters' RMS is finite and at most this factor above the
+ * smallest of the directory's checkpoints. (The loss alone cannot tell: exploded weights give a
+ * loss of 0 on a batch they happen to classify right.) */
+#define SOUND_RMS_FACTOR 10.0
+
+/* valid[i]: a complete checkpoint; rms[i]: its parameters' RMS (NaN if unknown). Returns the
+ * index of the newest sound one (see SOUND_RMS_FACTOR), or -1. */
+static long newest_sound(const entry *list, size_t n, int *valid, double *rms, double *loss)
+{
+    double smallest = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        pt_ckpt_info info;
+        valid[i] = list[i].kind == 1 && pt_ckpt_peek(list[i].path, &info, NULL) == PT_OK;
+        rms[i] = valid[i] ? info.param_rms : NAN;
+        loss[i] = valid[i] ? info.train_loss : NAN;
+        if (isfinite(rms[i]) && rms[i] < smallest)
+            smallest = rms[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        if (valid[i] && isfinite(rms[i]) && rms[i] <= SOUND_RMS_FACTOR * smallest)
+            return (long)i;
+    return -1;
+}
+
+int pt_ckpt_find_sane(const char *dir, char *path, size_t cap, double *train_loss, pt_error *err)
+{
+    entry *list;
+    size_t n;
+    int status = list_dir(dir, &list, &n, err);
+    if (status != PT_OK)
+        return status;
+    int *valid = malloc((n ? n : 1) * sizeof *valid);
+    double *rms = malloc((n ? n : 1) * sizeof *rms), *loss = malloc((n ? n : 1) * sizeof *loss);
+    if (!valid || !rms || !loss) {
+        status = pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", dir);
+        goto done;
+    }
+    long sound = newest_sound(list, n, valid, rms, loss);
+    if (sound < 0) {
+        status = pt_error_set(err, PT_ERR_EMPTY, "%s: no sound checkpoint", dir);
+    } else if (pt_strlcpy(path, list[sound].path, cap) != 0) {
+        status = pt_error_set(err, PT_ERR_INVALID, "%s: path too long", list[sound].path);
+    } else if (train_loss) {
+        *train_loss = loss[sound];
+    }
+done:
+    free(valid);
+    free(rms);
+    free(loss);
+    free_entries(list, n);
+    return status;
+}
+
 int pt_ckpt_prune(const char *dir, int keep, pt_error *err)
 {
     if (keep < 1)
@@ -718,6 +859,15 @@ int pt_ckpt_prune(const char *dir, int keep, pt_error *err)
     int status = list_dir(dir, &list, &n, err);
     if (status != PT_OK)
         return status;
+    int *valid = malloc((n ? n : 1) * sizeof *valid);
+    double *rms = malloc((n ? n : 1) * sizeof *rms), *loss = malloc((n ? n : 1) * sizeof *loss);
+    if (!valid || !rms || !loss) {
+        status = pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", dir);
+        goto done;
+    }
+    /* Besides the newest `keep`, the newest sound one: when the loss explodes the newest
+     * checkpoints all hold exploded weights, and this one is what to go back to. */
+    long sound = newest_sound(list, n, valid, rms, loss);
     int kept = 0;
     int64_t newest_valid = -1;
     for (size_t i = 0; i < n && status == PT_OK; i++) {
@@ -725,9 +875,8 @@ int pt_ckpt_prune(const char *dir, int keep, pt_error *err)
             status = remove_file(list[i].path, err);
             continue;
         }
-        int valid = pt_ckpt_peek(list[i].path, NULL, NULL) == PT_OK;
-        if (valid && kept < keep) {
-            kept++;
+        if (valid[i] && (kept < keep || (long)i == sound)) {
+            kept += kept < keep;
             if (newest_valid < 0)
                 newest_valid = list[i].step;
             continue;
@@ -738,6 +887,33 @@ int pt_ckpt_prune(const char *dir, int keep, pt_error *err)
         if (newest_valid >= 0 && list[i].step < newest_valid)
             status = remove_file(list[i].path, err);
     }
+done:
+    free(valid);
+    free(rms);
+    free(loss);
     free_entries(list, n);
+    return status;
+}
+
+int pt_ckpt_read_config(const char *path, char **config, char **arch_text, pt_error *err)
+{
+    *config = NULL;
+    *arch_text = NULL;
+    hid_t file;
+    int status = pt_h5_open_file(path, &file, err);
+    if (status != PT_OK)
+        return status;
+    status = check_header(file, path, err);
+    if (status == PT_OK)
+        status = pt_h5_attr_read_string_alloc(file, "config", config, path, err);
+    if (status == PT_OK)
+        status = pt_h5_attr_read_string_alloc(file, "arch", arch_text, path, err);
+    H5Fclose(file);
+    H5Eclear2(H5E_DEFAULT);
+    if (status != PT_OK) {
+        free(*config);
+        free(*arch_text);
+        *config = *arch_text = NULL;
+    }
     return status;
 }

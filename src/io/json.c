@@ -130,3 +130,9 @@ void pt_json_bool(pt_json *j, const char *key, int value)
     member(j, key);
     fputs(value ? "true" : "false", j->f);
 }
+
+void pt_json_raw(pt_json *j, const char *key, const char *json)
+{
+    member(j, key);
+    fputs(json, j->f);
+}

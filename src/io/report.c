@@ -12,7 +12,6 @@
 #include "ptrain/json.h"
 #include "plot.h"
 
-
 static const char metrics_header[] =
     "epoch,step,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_sensitivity,"
     "val_specificity,val_f1,val_auc,images_per_s,epoch_s,compute_s,allreduce_s,data_s,optim_s,"
@@ -242,56 +241,92 @@ static int roc_plot(const char *run_dir, const char *const *class_names, int k, 
     return status;
 }
 
-typedef struct wrong {
-    int64_t index;
-    float confidence;
-} wrong;
-
-static int compare_wrong(const void *a, const void *b)
+/* Binary decisions are taken on p(positive) at the threshold, so that is what tells how clearly
+ * a decision was wrong; otherwise the largest probability decides, and the margin is how far it
+ * stood above the true class's. */
+static double mistake_margin(const float *p, int k, int predicted, int32_t label, double threshold)
 {
-    const wrong *x = a, *y = b;
-    if (x->confidence != y->confidence)
-        return x->confidence > y->confidence ? -1 : 1;
+    if (k == 2)
+        return fabs((double)p[PT_METRICS_POSITIVE] - threshold);
+    return (double)p[predicted] - (double)p[label];
+}
+
+static int compare_mistakes(const void *a, const void *b)
+{
+    const pt_mistake *x = a, *y = b;
+    if (x->margin != y->margin)
+        return x->margin > y->margin ? -1 : 1;
     return (x->index > y->index) - (x->index < y->index);
 }
 
-/* The 16 test images the model got wrong with the most confidence. */
+int64_t pt_report_mistakes(const int32_t *labels, const float *probs, int64_t n, int k,
+                           double threshold, pt_mistake *out)
+{
+    int64_t count = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const float *p = probs + i * k;
+        int pred = pt_infer_predicted(p, k, threshold);
+        if (pred != labels[i])
+            out[count++] = (pt_mistake){i, pred, mistake_margin(p, k, pred, labels[i], threshold)};
+    }
+    qsort(out, (size_t)count, sizeof *out, compare_mistakes);
+    return count;
+}
+
+void pt_report_mistake_caption(char *buf, size_t cap, const char *const *class_names, int k,
+                               int32_t label, const pt_mistake *m, const float *p, double threshold,
+                               const char *source)
+{
+    const char *base = source ? strrchr(source, '/') : NULL;
+    base = base ? base + 1 : source ? source : "";
+    if (k == 2) {
+        double pos = p[PT_METRICS_POSITIVE];
+        snprintf(buf, cap, "true %s, said %s\np(%s) %.2f %s %.2f\n%s", class_names[label],
+                 class_names[m->predicted], class_names[PT_METRICS_POSITIVE], pos,
+                 pos >= threshold ? ">=" : "<", threshold, base);
+    } else {
+        snprintf(buf, cap, "true %s, said %s\np(%s) %.2f, p(%s) %.2f\n%s", class_names[label],
+                 class_names[m->predicted], class_names[m->predicted], (double)p[m->predicted],
+                 class_names[label], (double)p[label], base);
+    }
+}
+
+/* The 16 test images the model got wrong most clearly (see pt_report_mistakes). */
 static int misclassified_grid(const char *run_dir, const char *const *class_names, int k,
                               const int32_t *labels, const float *probs, int64_t n,
-                              double threshold, const uint8_t *images, int height, int width,
-                              pt_error *err)
+                              double threshold, const char *sources, size_t source_stride,
+                              const uint8_t *images, int height, int width, pt_error *err)
 {
     enum { SHOW = 16 };
-    wrong *all = malloc((size_t)(n ? n : 1) * sizeof *all);
+    pt_mistake *all = malloc((size_t)(n ? n : 1) * sizeof *all);
     if (!all)
         return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
-    int64_t n_wrong = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int pred = pt_infer_predicted(probs + i * k, k, threshold);
-        if (pred != labels[i])
-            all[n_wrong++] = (wrong){i, probs[i * k + pred]};
-    }
-    qsort(all, (size_t)n_wrong, sizeof *all, compare_wrong);
+    int64_t n_wrong = pt_report_mistakes(labels, probs, n, k, threshold, all);
     int shown = n_wrong < SHOW ? (int)n_wrong : SHOW;
     size_t image = (size_t)height * (size_t)width;
     uint8_t *tiles = malloc((size_t)(shown ? shown : 1) * image);
-    char captions[SHOW][96];
+    char captions[SHOW][320];
     const char *caption_ptrs[SHOW];
     int status = tiles ? PT_OK : pt_error_set(err, PT_ERR_NOMEM, "out of memory");
     for (int i = 0; status == PT_OK && i < shown; i++) {
         int64_t idx = all[i].index;
-        int pred = pt_infer_predicted(probs + idx * k, k, threshold);
         memcpy(tiles + (size_t)i * image, images + (size_t)idx * image, image);
-        snprintf(captions[i], sizeof captions[i], "true %s, said %s %.2f", class_names[labels[idx]],
-                 class_names[pred], (double)probs[idx * k + pred]);
+        pt_report_mistake_caption(captions[i], sizeof captions[i], class_names, k, labels[idx],
+                                  &all[i], probs + idx * k, threshold,
+                                  sources ? sources + (size_t)idx * source_stride : NULL);
         caption_ptrs[i] = captions[i];
     }
-    char path[PT_PATH_MAX];
+    char path[PT_PATH_MAX], title[160];
+    if (k == 2)
+        snprintf(title, sizeof title,
+                 "Clearest mistakes (test): p(%s) farthest from the threshold %.2f",
+                 class_names[PT_METRICS_POSITIVE], threshold);
+    else
+        snprintf(title, sizeof title, "Clearest mistakes (test): largest p(said) - p(true)");
     if (status == PT_OK)
         status = join(path, run_dir, "misclassified.png", err);
     if (status == PT_OK)
-        status = pt_plot_image_grid(path, "Most confident mistakes (test)", tiles, shown, height,
-                                    width, caption_ptrs, 4, err);
+        status = pt_plot_image_grid(path, title, tiles, shown, height, width, caption_ptrs, 4, err);
     free(tiles);
     free(all);
     return status;
@@ -300,7 +335,8 @@ static int misclassified_grid(const char *run_dir, const char *const *class_name
 int pt_report_test_plots(const char *run_dir, const char *const *class_names, int n_classes,
                          int multi_label, const int32_t *labels, const uint8_t *targets,
                          const float *probs, int64_t n, double threshold, const pt_metrics *metrics,
-                         const uint8_t *images, int height, int width, pt_error *err)
+                         const char *sources, size_t source_stride, const uint8_t *images,
+                         int height, int width, pt_error *err)
 {
     int status = roc_plot(run_dir, class_names, n_classes, multi_label, labels, targets, probs, n,
                           metrics, err);
@@ -313,7 +349,7 @@ int pt_report_test_plots(const char *run_dir, const char *const *class_names, in
                                    class_names, err);
     if (status == PT_OK)
         status = misclassified_grid(run_dir, class_names, n_classes, labels, probs, n, threshold,
-                                    images, height, width, err);
+                                    sources, source_stride, images, height, width, err);
     return status;
 }
 

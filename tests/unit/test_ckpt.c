@@ -99,6 +99,7 @@ static void setup(trainer *t, const char *preset, int size, int classes, pt_opti
     ck->optim = &t->optim;
     ck->best_score = -INFINITY;
     ck->best_epoch = -1;
+    ck->train_loss = NAN; /* unknown, as in a checkpoint written before losses were recorded */
 }
 
 static void teardown(trainer *t)
@@ -375,6 +376,105 @@ Test(ckpt, prune_keeps_the_newest_valid_ones)
     cr_assert(!exists("ckpt-000000400.h5"));
     cr_assert(exists("ckpt-000000500.h5"));
     teardown(&t);
+}
+
+/* A loss explosion: the newest checkpoints hold exploded weights; the last one written before
+ * it must survive pruning, and be the one named. */
+static void save_scaled(trainer *t, int64_t step, float scale, double loss)
+{
+    for (size_t i = 0; i < t->ck.n_params; i++)
+        t->ck.params[i] *= scale;
+    t->ck.train_loss = loss;
+    save_at(t, step);
+}
+
+Test(ckpt, prune_keeps_the_checkpoint_before_a_loss_explosion)
+{
+    trainer t;
+    setup(&t, "fmnist", 28, 10, PT_OPTIM_SGD, 43);
+    save_scaled(&t, 1, 1.0f, 0.7);
+    save_scaled(&t, 2, 1.1f, 0.6);
+    save_scaled(&t, 3, 1.1f, 0.5);
+    save_scaled(&t, 4, 1e3f, 0.0); /* exploded weights can get a batch right: loss 0 */
+    save_scaled(&t, 5, 1e3f, 1e9);
+    save_scaled(&t, 6, 1e3f, 1e15);
+    pt_error err;
+    cr_assert_eq(pt_ckpt_prune(tmpdir, 2, &err), PT_OK, "%s", err.msg);
+    cr_assert(exists("ckpt-000000006.h5"));
+    cr_assert(exists("ckpt-000000005.h5"));
+    cr_assert(exists("ckpt-000000003.h5"), "the checkpoint before the explosion was pruned");
+    cr_assert(!exists("ckpt-000000004.h5"));
+    cr_assert(!exists("ckpt-000000002.h5"));
+    cr_assert(!exists("ckpt-000000001.h5"));
+    /* the choice holds as newer exploded checkpoints come and the prune runs again */
+    save_scaled(&t, 7, 1e3f, 1e20);
+    cr_assert_eq(pt_ckpt_prune(tmpdir, 2, &err), PT_OK, "%s", err.msg);
+    cr_assert(exists("ckpt-000000003.h5"), "the checkpoint before the explosion was pruned later");
+    cr_assert(!exists("ckpt-000000005.h5"));
+    char path[512], want[512];
+    double loss = NAN;
+    cr_assert_eq(pt_ckpt_find_sane(tmpdir, path, sizeof path, &loss, &err), PT_OK, "%s", err.msg);
+    in_tmp(want, sizeof want, "ckpt-000000003.h5");
+    cr_assert_str_eq(path, want);
+    cr_assert_float_eq(loss, 0.5, 1e-12);
+    teardown(&t);
+}
+
+Test(ckpt, list_names_every_checkpoint_file_newest_first)
+{
+    trainer t;
+    setup(&t, "fmnist", 28, 10, PT_OPTIM_SGD, 44);
+    save_at(&t, 100);
+    save_at(&t, 300);
+    write_text("ckpt-000000200.h5", "damaged\n");
+    copy_file("ckpt-000000100.h5", "ckpt-000000400.h5.tmp", -1);
+    char **paths = NULL;
+    size_t n = 0;
+    pt_error err;
+    cr_assert_eq(pt_ckpt_list(tmpdir, &paths, &n, &err), PT_OK, "%s", err.msg);
+    cr_assert_eq(n, 3, "temporaries are no checkpoints; damaged files are listed");
+    const char *want[3] = {"ckpt-000000300.h5", "ckpt-000000200.h5", "ckpt-000000100.h5"};
+    for (size_t i = 0; i < n; i++) {
+        char path[512];
+        in_tmp(path, sizeof path, want[i]);
+        cr_assert_str_eq(paths[i], path);
+    }
+    pt_ckpt_list_free(paths, n);
+    teardown(&t);
+}
+
+static void assert_position(int64_t epoch, int64_t step_in_epoch, int64_t global_step,
+                            int64_t optim_step, const char *needle)
+{
+    pt_ckpt_info info = {.epoch = epoch,
+                         .step_in_epoch = step_in_epoch,
+                         .global_step = global_step,
+                         .optim_step = optim_step};
+    pt_error err;
+    pt_error_clear(&err);
+    int status = pt_ckpt_check_position(&info, 2, 11, "run/ckpt-000000012.h5", &err);
+    if (!needle) {
+        cr_assert_eq(status, PT_OK, "%s", err.msg);
+        return;
+    }
+    cr_assert_eq(status, PT_ERR_FORMAT, "accepted: %s", needle);
+    cr_assert(strstr(err.msg, "run/ckpt-000000012.h5"), "%s", err.msg);
+    cr_assert(strstr(err.msg, needle), "'%s' not in: %s", needle, err.msg);
+}
+
+/* 2 epochs of 11 steps: the positions a run can be at, and what is refused outside them */
+Test(ckpt, position_outside_the_run_is_refused)
+{
+    assert_position(1, 1, 12, 12, NULL);
+    assert_position(0, 0, 0, 0, NULL);
+    assert_position(2, 0, 22, 22, NULL); /* training complete: only the end remains */
+    assert_position(1, -50, -39, -39, "step_in_epoch -50 is outside 0..10");
+    assert_position(1, 1000, 1011, 1011, "step_in_epoch 1000 is outside 0..10");
+    assert_position(999, 1, 10990, 10990, "epoch 999 is outside 0..2");
+    assert_position(-1, 1, 1, 1, "epoch -1 is outside 0..2");
+    assert_position(2, 3, 25, 25, "step_in_epoch 3 is outside 0..0");
+    assert_position(1, 1, 999999, 999999, "global_step 999999 is outside 12..12");
+    assert_position(1, 1, 12, -4, "optimizer step -4 is outside 0..12");
 }
 
 /* ---- refusals ---- */
