@@ -29,7 +29,9 @@ for extra in "" "--resume auto" "--overwrite"; do
         { cat "$WORK/err"; fail "the error does not name the running holder's PID"; }
     kill -0 "$job" 2>/dev/null || fail "the holder ended while another run tried its directory"
 done
-[ -f "$WORK/run/config.json" ] && ls "$WORK"/run/checkpoints/ckpt-*.h5 >/dev/null ||
+# (find, not ls of a glob: the running holder prunes old checkpoints between the two)
+[ -f "$WORK/run/config.json" ] &&
+    find "$WORK/run/checkpoints" -name 'ckpt-*.h5' 2>/dev/null | grep -q . ||
     fail "--overwrite of a run in use deleted its files"
 # kill -9 of the holder (rank 0, the PID in the message): the kernel drops the lock with it
 kill -9 "$pid"
