@@ -1,5 +1,6 @@
 /* Max pooling and global average pooling. */
 #include "pool.h"
+#include "pool_kernels.h"
 #include "reduce_kernels.h"
 
 #include <limits.h>
@@ -36,49 +37,16 @@ int pt_maxpool_check(const pt_pool_dims *d, pt_error *err)
     return PT_OK;
 }
 
-/* a wins over b (ties and NaN as the general loop below: the first maximum, the first NaN). */
-static inline int wins(float b, float a)
-{
-    return b > a || (isnan(b) && !isnan(a));
-}
-
-/* The common 2x2 window, stride 2, no padding: every window lies inside the plane, so the
- * clipping and the inner loops of the general case go away. */
-static void maxpool_2x2(float *out, int32_t *argmax, const float *x, int W, int P, int Q)
-{
-    for (int p = 0; p < P; p++) {
-        const float *r0 = x + (size_t)2 * p * W, *r1 = r0 + W;
-        float *o = out + (size_t)p * Q;
-        for (int q = 0; q < Q; q++) {
-            int best = 2 * q;
-            float v = r0[best];
-            if (wins(r0[2 * q + 1], v)) {
-                v = r0[2 * q + 1];
-                best = 2 * q + 1;
-            }
-            if (wins(r1[2 * q], v)) {
-                v = r1[2 * q];
-                best = W + 2 * q;
-            }
-            if (wins(r1[2 * q + 1], v)) {
-                v = r1[2 * q + 1];
-                best = W + 2 * q + 1;
-            }
-            o[q] = v;
-            if (argmax)
-                argmax[(size_t)p * Q + q] = 2 * p * W + best;
-        }
-    }
-}
-
 void pt_maxpool_forward(float *out, int32_t *argmax, const float *in, const pt_pool_dims *d)
 {
     const int H = d->h, W = d->w, P = pt_maxpool_out_h(d), Q = pt_maxpool_out_w(d);
     const int kernel = d->kernel, stride = d->stride, pad = d->pad;
     const size_t planes = (size_t)d->n * d->c, hw = (size_t)H * W, pq = (size_t)P * Q;
     if (kernel == 2 && stride == 2 && pad == 0) {
+        const pt_pool_kernels *kern = PT_KERNELS_ACTIVE(pt_pool_kernels);
         for (size_t pl = 0; pl < planes; pl++)
-            maxpool_2x2(out + pl * pq, argmax ? argmax + pl * pq : NULL, in + pl * hw, W, P, Q);
+            kern->maxpool_2x2(out + pl * pq, argmax ? argmax + pl * pq : NULL, in + pl * hw, W, P,
+                              Q);
         return;
     }
     for (size_t pl = 0; pl < planes; pl++) {

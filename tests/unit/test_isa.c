@@ -10,6 +10,7 @@
 
 #include "batchnorm_kernels.h"
 #include "conv_kernels.h"
+#include "pool_kernels.h"
 #include "reduce_kernels.h"
 #include "ptrain/isa.h"
 #include "ptrain/rng.h"
@@ -236,4 +237,31 @@ Test(isa, fused_relu_mask_equals_relu_backward_then_batchnorm)
     free(x);
     free(dy);
     free(y);
+}
+
+Test(isa, maxpool_2x2_matches_the_baseline_with_ties_and_nans)
+{
+    pt_isa paths[PT_ISA_COUNT];
+    int n_paths = wide_paths(paths);
+    const pt_pool_kernels *base = PT_KERNELS_FOR(pt_pool_kernels, PT_ISA_BASE);
+    const int widths[] = {2, 3, 31, 32, 33, 64, 70};
+    for (int wi = 0; wi < 7; wi++) {
+        const int W = widths[wi], H = 6, P = H / 2, Q = W / 2;
+        float *x = random_floats(H * W, 12 + wi, -1, 1);
+        for (int i = 0; i < H * W; i += 7)
+            x[i] = x[i ^ 1]; /* ties inside windows */
+        for (int i = 3; i < H * W; i += 11)
+            x[i] = NAN;
+        float o0[P * 35], o1[P * 35];
+        int32_t a0[P * 35], a1[P * 35];
+        base->maxpool_2x2(o0, a0, x, W, P, Q);
+        for (int p = 0; p < n_paths; p++) {
+            PT_KERNELS_FOR(pt_pool_kernels, paths[p])->maxpool_2x2(o1, a1, x, W, P, Q);
+            cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q), "%s W=%d values",
+                      pt_isa_name(paths[p]), W);
+            cr_assert(!memcmp(a0, a1, sizeof(int32_t) * P * Q), "%s W=%d argmax",
+                      pt_isa_name(paths[p]), W);
+        }
+        free(x);
+    }
 }

@@ -1,0 +1,18 @@
+/* 2x2 stride-2 max pooling of one plane (pool.c), one table per instruction set (kernels.h).
+ * Pure comparisons and selects: every path gives the same outputs and the same argmax (the first
+ * maximum in window order, a NaN winning over numbers, the first NaN among NaNs). */
+#ifndef PTRAIN_POOL_KERNELS_H
+#define PTRAIN_POOL_KERNELS_H
+
+#include <stdint.h>
+
+#include "kernels.h"
+
+typedef struct pt_pool_kernels {
+    /* out (P,Q) and argmax (P,Q, index into the plane; may be NULL) of the plane x, W wide */
+    void (*maxpool_2x2)(float *out, int32_t *argmax, const float *x, int W, int P, int Q);
+} pt_pool_kernels;
+
+PT_KERNELS_DECLARE(pt_pool_kernels, pt_pool_kernels);
+
+#endif
