@@ -163,7 +163,7 @@ typedef struct scan_ctx {
     char *real_root;          /* its canonical path: a link that resolves outside it leaves it */
     const pt_scan_opts *opts; /* follow_symlinks, strict */
     pt_filelist *list;        /* where what is left out is listed */
-    dir_id *seen;             /* every folder entered: each is entered once */
+    dir_id *seen;             /* every folder entered (a hash set): each is entered once */
     size_t n_seen, cap_seen;
 } scan_ctx;
 
@@ -179,22 +179,49 @@ static int leave_out(scan_ctx *s, const char *rel, int code, const char *reason,
     return pt_error_set(err, code, "%s/%s: %s (--strict)", s->root, rel, reason);
 }
 
-/* 1 if the folder was not entered before (and is now marked), 0 if it was, or an error. */
+static size_t dir_slot(const dir_id *id, size_t cap)
+{
+    uint64_t h = ((uint64_t)id->dev * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)id->ino;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+/* Puts id into the open-addressing table (cap a power of two, an empty slot has ino 0); 0 if it
+ * was there already. */
+static int dir_table_put(dir_id *table, size_t cap, const dir_id *id)
+{
+    for (size_t i = dir_slot(id, cap);; i = (i + 1) & (cap - 1)) {
+        if (table[i].ino == 0) {
+            table[i] = *id;
+            return 1;
+        }
+        if (table[i].dev == id->dev && table[i].ino == id->ino)
+            return 0;
+    }
+}
+
+/* 1 if the folder was not entered before (and is now marked), 0 if it was, or an error. A hash
+ * set: a tree of many thousand folders costs no more than its listing. */
 static int enter_dir(scan_ctx *s, const struct stat *st, pt_error *err)
 {
-    for (size_t i = 0; i < s->n_seen; i++)
-        if (s->seen[i].dev == st->st_dev && s->seen[i].ino == st->st_ino)
-            return 0;
-    if (s->n_seen == s->cap_seen) {
-        size_t cap = s->cap_seen ? 2 * s->cap_seen : 64;
-        dir_id *grown = realloc(s->seen, cap * sizeof *grown);
+    /* inode 0 marks an empty slot; no real folder has it, but be safe with odd file systems */
+    dir_id id = {st->st_dev, st->st_ino ? st->st_ino : (ino_t)-1};
+    if (2 * (s->n_seen + 1) > s->cap_seen) {
+        size_t cap = s->cap_seen ? 2 * s->cap_seen : 256;
+        dir_id *grown = calloc(cap, sizeof *grown);
         if (!grown)
             return pt_error_set(err, PT_ERR_NOMEM, "out of memory scanning %s", s->root);
+        for (size_t i = 0; i < s->cap_seen; i++)
+            if (s->seen[i].ino != 0)
+                dir_table_put(grown, cap, &s->seen[i]);
+        free(s->seen);
         s->seen = grown;
         s->cap_seen = cap;
     }
-    s->seen[s->n_seen++] = (dir_id){st->st_dev, st->st_ino};
-    return 1;
+    int fresh = dir_table_put(s->seen, s->cap_seen, &id);
+    s->n_seen += (size_t)fresh;
+    return fresh;
 }
 
 typedef enum entry_kind { ENTRY_SKIP, ENTRY_FILE, ENTRY_DIR } entry_kind;
