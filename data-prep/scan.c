@@ -1255,8 +1255,11 @@ static int warn_empty_classes(pt_filelist *list, const pt_scan_opts *opts, pt_er
 int pt_scan_source(const char *src, const pt_scan_opts *opts, pt_filelist *list, pt_error *err)
 {
     pt_filelist_init(list);
-    if (!is_dir(src) && !is_file(src))
-        return pt_error_set(err, PT_ERR_IO, "%s: %s", src, strerror(ENOENT));
+    struct stat st;
+    if (stat(src, &st) != 0)
+        return pt_error_set(err, PT_ERR_IO, "%s: %s", src, strerror(errno));
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return pt_error_set(err, PT_ERR_IO, "%s: not a folder or a regular file", src);
 
     /* The Kaggle download unpacks to chest_xray/ (sometimes chest_xray/chest_xray/): accept the
      * folder above it too. */

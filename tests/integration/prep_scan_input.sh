@@ -148,4 +148,5 @@ for cmd in "predict --model $WORK/run/model.h5 $WORK/pipe.jpeg" \
     expect_in "$WORK/err" "pipe."
 done
 expect_exit 1 timeout -s KILL 30 "$BIN/ptrain-prep" --src "$WORK/pipe.h5" --out "$WORK/p.h5"
+expect_in "$WORK/err" "pipe.h5: not a folder or a regular file"
 echo "prep_scan_input: ok"
