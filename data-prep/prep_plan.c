@@ -71,3 +71,15 @@ void pt_prep_plan_pixel_stats(const pt_pixel_sums *s, double *mean, double *std)
         *std = var > 0 ? sqrt(var) : 1.0;
     }
 }
+
+int pt_prep_plan_image_side(int requested, int64_t native_height, int64_t native_width,
+                            int max_side)
+{
+    if (requested > 0)
+        return requested;
+    if (native_height <= 0 || native_width <= 0)
+        return 128;
+    if (native_height != native_width)
+        return -1;
+    return native_height > max_side ? max_side : (int)native_height;
+}

@@ -17,6 +17,13 @@ enum {
     PT_PREP_NO_FILE = 2 /* the block was shorter than the round's slots */
 };
 
+/* The side of the cache's images: `requested` (--size) when positive; else, for IDX images
+ * (native_height, native_width > 0), their native side, but at most max_side (larger images are
+ * resized to it, as --size could not ask for more); else 128. -1 when native images are not
+ * square and no size was requested. */
+int pt_prep_plan_image_side(int requested, int64_t native_height, int64_t native_width,
+                            int max_side);
+
 /* Files per rank per round: `requested` when positive, otherwise as many size x size images as
  * fit in 64 MiB, at least 16 and at most 256. */
 int pt_prep_plan_round_size(int requested, int size);

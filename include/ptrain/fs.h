@@ -13,7 +13,11 @@
 /* Longest path ptrain builds (run-directory file names, temporary names). */
 #define PT_PATH_MAX 4096
 
-/* Reads a whole regular file into a malloc'd buffer. */
+/* Opens path read-only if it is a regular file, without blocking on a FIFO (which is refused, as
+ * are folders and devices); its size in *size (may be NULL). The caller closes *fd. */
+int pt_fs_open_regular(const char *path, int *fd, int64_t *size, pt_error *err);
+
+/* Reads a whole regular file into a malloc'd buffer (through pt_fs_open_regular). */
 int pt_fs_read_file(const char *path, uint8_t **data, size_t *size, pt_error *err);
 
 /* Creates path and its missing parents (mkdir -p); fails if path exists and is not a folder. */

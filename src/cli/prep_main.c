@@ -22,7 +22,8 @@ static void usage(FILE *to)
             "  --src PATH            source: Kermany chest_xray/ folder, ImageFolder tree,\n"
             "                        NIH Data_Entry_2017.csv (or its folder), or IDX folder\n"
             "  --out FILE.h5         cache to write (written as FILE.h5.partial, then renamed)\n"
-            "  --size N              images are resized to N x N (default 128; IDX: native)\n"
+            "  --size N              images are resized to N x N (default 128; IDX: native,\n"
+            "                        at most %d)\n"
             "  --layout L            auto|kermany|imagefolder|csv|idx (default auto)\n"
             "  --classes A,B,...     class names in label order; Kermany: normal,pneumonia\n"
             "                        (default) or normal,bacteria,virus\n"
@@ -35,7 +36,10 @@ static void usage(FILE *to)
             "  --seed S              seed of the patient split (default 1)\n"
             "  --fit MODE            stretch|crop|pad (default stretch)\n"
             "  --max-pixels N        skip images announcing more pixels (default %lld)\n"
-            "  --strict              a file that cannot be decoded is an error, not a skip\n"
+            "  --strict              a file that cannot be scanned or decoded is an error,\n"
+            "                        not a skip\n"
+            "  --follow-symlinks     follow symbolic links that lead out of the source\n"
+            "                        (default: skip and list them; links inside are followed)\n"
             "  --full-decode         decode JPEGs at full size (default: reduced DCT decode\n"
             "                        when the image is at least twice the target size)\n"
             "  --deflate N           compress images with deflate level 1-9 (default 0: off)\n"
@@ -45,7 +49,7 @@ static void usage(FILE *to)
             "  --help                this text\n"
             "\n"
             "Exit status: 0 success, 1 runtime error, 2 usage error.\n",
-            (long long)PT_DEFAULT_MAX_PIXELS);
+            PT_PREP_MAX_SIZE, (long long)PT_DEFAULT_MAX_PIXELS);
 }
 
 /* ---- option parsing -------------------------------------------------------------------------- */
@@ -66,7 +70,8 @@ enum {
     O_FULL,
     O_DEFLATE,
     O_ROUND,
-    O_QUIET
+    O_QUIET,
+    O_FOLLOW
 };
 static const pt_cli_option options[] = {{"src", 1, O_SRC},
                                         {"out", 1, O_OUT},
@@ -84,6 +89,7 @@ static const pt_cli_option options[] = {{"src", 1, O_SRC},
                                         {"deflate", 1, O_DEFLATE},
                                         {"round", 1, O_ROUND},
                                         {"quiet", 0, O_QUIET},
+                                        {"follow-symlinks", 0, O_FOLLOW},
                                         {NULL, 0, 0}};
 
 typedef struct prep_args {
@@ -103,8 +109,9 @@ static int on_option(void *ctx, int id, const char *value, pt_error *err)
         c->out = value;
         return 0;
     case O_SIZE:
-        if (pt_cli_long(value, 4, 4096, &v))
-            return pt_error_set(err, PT_ERR_USAGE, "--size: '%s' is not 4..4096", value);
+        if (pt_cli_long(value, 4, PT_PREP_MAX_SIZE, &v))
+            return pt_error_set(err, PT_ERR_USAGE, "--size: '%s' is not 4..%d", value,
+                                PT_PREP_MAX_SIZE);
         c->size = (int)v;
         return 0;
     case O_LAYOUT:
@@ -160,6 +167,9 @@ static int on_option(void *ctx, int id, const char *value, pt_error *err)
         return 0;
     case O_QUIET:
         c->quiet = 1;
+        return 0;
+    case O_FOLLOW:
+        c->follow_symlinks = 1;
         return 0;
     }
     return -1;

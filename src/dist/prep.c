@@ -389,10 +389,18 @@ static int scan_and_split(prep_run *run, pt_error *err)
         .layout = cfg->layout,
         .classes = cfg->classes,
         .keep_source_val = cfg->keep_source_val,
+        .follow_symlinks = cfg->follow_symlinks,
+        .strict = cfg->strict,
     };
     int status = pt_scan_source(cfg->src, &scan, &run->list, err);
     if (status != PT_OK)
         return status;
+    /* What the scan left out goes to stderr now, like a file that fails to decode, and to
+     * /skipped at the end; what it found odd is a warning. */
+    for (size_t i = 0; i < run->list.n_rejected; i++)
+        fprintf(stderr, PROG ": skipped: %s\n", run->list.rejected[i]);
+    for (size_t i = 0; i < run->list.n_warnings; i++)
+        fprintf(stderr, PROG ": warning: %s\n", run->list.warnings[i]);
     size_t moved = 0;
     if (!pt_scan_has_split(&run->list, PT_SPLIT_TEST)) {
         status = pt_split_carve(&run->list, PT_SPLIT_TEST, cfg->test_frac, cfg->seed ^ 0x7e57,
@@ -437,24 +445,22 @@ static int share_file_list(prep_run *run, pt_error *err)
     return pt_comm_agree_status(comm, status);
 }
 
-/* The cache's image size: the configured one, or the native size of IDX images, or 128. */
+/* The cache's image size: the configured one, or the native size of IDX images (capped at
+ * PT_PREP_MAX_SIZE), or 128 (pt_prep_plan_image_side). */
 static int choose_size(prep_run *run, pt_error *err)
 {
-    if (run->cfg->size > 0) {
-        run->size = run->cfg->size;
-        return PT_OK;
-    }
-    run->size = 128;
-    if (run->list.count > 0 && run->list.entries[0].record >= 0) {
+    int64_t native_h = 0, native_w = 0;
+    if (run->cfg->size <= 0 && run->list.count > 0 && run->list.entries[0].record >= 0) {
         const pt_idx *idx = load_idx(run, run->list.entries[0].path, err);
         if (!idx)
             return err->code;
-        if (idx->dims[1] != idx->dims[2])
-            return pt_error_set(err, PT_ERR_UNSUPPORTED,
-                                "%s: IDX images are not square; give --size",
-                                run->list.entries[0].path);
-        run->size = (int)idx->dims[1];
+        native_h = idx->dims[1];
+        native_w = idx->dims[2];
     }
+    run->size = pt_prep_plan_image_side(run->cfg->size, native_h, native_w, PT_PREP_MAX_SIZE);
+    if (run->size < 0)
+        return pt_error_set(err, PT_ERR_UNSUPPORTED, "%s: IDX images are not square; give --size",
+                            run->list.entries[0].path);
     return PT_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ptrain/h5util.h"
 
@@ -142,6 +143,13 @@ int pt_cache_open(const char *path, pt_cache **out, pt_error *err)
         return pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", path);
     }
     int status = PT_OK;
+    /* A FIFO would block HDF5's open until some writer came (ptrain train --data FIFO hung). */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        status = pt_error_set(err, PT_ERR_IO, "%s: not a regular file", path);
+        c->file = -1;
+        goto done;
+    }
     htri_t is_hdf5 = H5Fis_hdf5(path);
     if (is_hdf5 <= 0) {
         FILE *probe = fopen(path, "rb");

@@ -8,30 +8,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int pt_fs_read_file(const char *path, uint8_t **data, size_t *size, pt_error *err)
+int pt_fs_open_regular(const char *path, int *fd_out, int64_t *size, pt_error *err)
 {
-    *data = NULL;
-    *size = 0;
+    *fd_out = -1;
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return pt_error_set(err, PT_ERR_IO, "%s: not a regular file", path);
+    }
+    /* Back to blocking reads (a file on NFS may need them), now that it is known to be a file. */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    if (size)
+        *size = (int64_t)st.st_size;
+    return PT_OK;
+}
+
+int pt_fs_read_file(const char *path, uint8_t **data, size_t *size, pt_error *err)
+{
+    *data = NULL;
+    *size = 0;
+    int fd;
+    int64_t len;
+    int status = pt_fs_open_regular(path, &fd, &len, err);
+    if (status != PT_OK)
+        return status;
     FILE *f = fdopen(fd, "rb");
     if (!f) {
         int e = errno;
         close(fd);
         return pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(e));
     }
-
-    int status = PT_OK;
-    uint8_t *buf = NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        status = pt_error_set(err, PT_ERR_IO, "%s: not a regular file", path);
-        goto done;
-    }
-    off_t len = st.st_size;
-    buf = malloc(len > 0 ? (size_t)len : 1);
+    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
     if (!buf) {
         status = pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory reading %lld bytes", path,
                               (long long)len);

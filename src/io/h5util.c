@@ -242,6 +242,9 @@ int pt_h5_open_file(const char *path, hid_t *file, pt_error *err)
         return pt_error_set(err, PT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return pt_error_set(err, PT_ERR_IO, "%s: is a directory", path);
+    /* A FIFO would block HDF5's open until some writer came (ptrain predict --model FIFO hung). */
+    if (!S_ISREG(st.st_mode))
+        return pt_error_set(err, PT_ERR_IO, "%s: not a regular file", path);
     htri_t is_hdf5 = H5Fis_hdf5(path);
     if (is_hdf5 == 0)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: not an HDF5 file", path);

@@ -8,6 +8,21 @@
 
 #include "prep_plan.h"
 
+/* ---- image side ---- */
+
+Test(prep_plan, image_side_requested_native_or_capped)
+{
+    cr_assert_eq(pt_prep_plan_image_side(64, 0, 0, 4096), 64);
+    cr_assert_eq(pt_prep_plan_image_side(0, 0, 0, 4096), 128);
+    cr_assert_eq(pt_prep_plan_image_side(0, 28, 28, 4096), 28, "IDX keeps its native size");
+    cr_assert_eq(pt_prep_plan_image_side(32, 28, 28, 4096), 32, "--size wins over native");
+    /* larger than --size could ever ask for: capped, not kept */
+    cr_assert_eq(pt_prep_plan_image_side(0, 5000, 5000, 4096), 4096);
+    cr_assert_eq(pt_prep_plan_image_side(0, 70000, 70000, 4096), 4096);
+    cr_assert_eq(pt_prep_plan_image_side(0, 28, 30, 4096), -1, "not square: ask for --size");
+    cr_assert_eq(pt_prep_plan_image_side(16, 28, 30, 4096), 16);
+}
+
 /* ---- round size ---- */
 
 Test(prep_plan, round_size_requested_wins)
