@@ -166,7 +166,7 @@ static int choose_class_weights(trainer *t, pt_error *err)
     t->use_class_weights = 1;
     if (!strcmp(spec, "auto")) {
         int64_t counts[PT_CACHE_MAX_CLASSES];
-        pt_dataset_class_counts(&t->train, counts);
+        pt_cache_count_classes(t->info, t->train.labels, t->train.targets, t->train.n, counts);
         for (int c = 0; c < k; c++)
             t->class_weights[c] =
                 counts[c] > 0 ? (float)((double)t->train.n / ((double)k * (double)counts[c]))
