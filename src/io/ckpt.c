@@ -456,7 +456,10 @@ int pt_ckpt_save(const char *dir, const pt_ckpt *ck, pt_error *err)
 static int check_header(hid_t file, const char *f, pt_error *err)
 {
     char format[64] = "";
-    if (H5Aexists(file, "format") <= 0)
+    htri_t has_format = H5Aexists(file, "format");
+    if (has_format < 0) /* damaged metadata, not another kind of file */
+        return pt_h5_fail(err, f, "root attributes");
+    if (has_format == 0)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: not a ptrain checkpoint (no format attribute)",
                             f);
     int s = pt_h5_attr_read_string(file, "format", format, sizeof format, f, err);

@@ -35,11 +35,54 @@ const char *pt_h5_reason(char *buf, size_t cap)
     return buf;
 }
 
+typedef struct corruption {
+    int checksum; /* a checksum did not match: Fletcher32 on data, or an object header's */
+    int filter;   /* a filter (deflate, checksum) failed on read */
+} corruption;
+
+static herr_t find_corruption(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    corruption *c = data;
+    if (e->maj_num == H5E_PLINE && e->min_num == H5E_READERROR)
+        c->filter = 1;
+    if (e->desc && strstr(e->desc, "checksum"))
+        c->checksum = 1;
+    return 0;
+}
+
+/* What HDF5's error stack says about damage. Call it first: every HDF5 API call starts by
+ * clearing the stack. */
+static corruption find_damage(void)
+{
+    corruption c = {0, 0};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_corruption, &c);
+    return c;
+}
+
 int pt_h5_fail(pt_error *err, const char *file, const char *what)
 {
+    corruption c = find_damage();
     char reason[256];
-    return pt_error_set(err, PT_ERR_HDF5, "%s: %s: %s", file, what,
-                        pt_h5_reason(reason, sizeof reason));
+    pt_h5_reason(reason, sizeof reason);
+    if (c.checksum)
+        return pt_error_set(err, PT_ERR_FORMAT, "%s: %s: checksum mismatch: file is corrupt", file,
+                            what);
+    return pt_error_set(err, PT_ERR_HDF5, "%s: %s: %s", file, what, reason);
+}
+
+/* An attribute (attr 1: "attribute 'mean'") or a dataset ("/train/labels") that would not
+ * open: missing, or on damaged metadata. */
+static int missing(pt_error *err, const char *file, int attr, const char *name)
+{
+    char what[512];
+    snprintf(what, sizeof what, attr ? "attribute '%s'" : "%s", name);
+    int corrupt = find_damage().checksum;
+    H5Eclear2(H5E_DEFAULT);
+    if (corrupt)
+        return pt_error_set(err, PT_ERR_FORMAT, "%s: %s: checksum mismatch: file is corrupt", file,
+                            what);
+    return pt_error_set(err, PT_ERR_FORMAT, "%s: %s missing", file, what);
 }
 
 static hid_t string_type(size_t size, H5T_cset_t cset)
@@ -145,7 +188,7 @@ static int read_scalar(hid_t obj, const char *name, hid_t mem_type, void *value,
 {
     hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
     if (attr < 0)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' missing", file, name);
+        return missing(err, file, 1, name);
     int status = H5Aread(attr, mem_type, value) < 0 ? pt_h5_fail(err, file, name) : PT_OK;
     H5Aclose(attr);
     return status;
@@ -175,7 +218,7 @@ int pt_h5_attr_read_strings(hid_t obj, const char *name, char *buf, size_t strid
     *n = 0;
     hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
     if (attr < 0)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' missing", file, name);
+        return missing(err, file, 1, name);
     int status = PT_OK;
     char *packed = NULL;
     hid_t file_type = H5Aget_type(attr);
@@ -274,7 +317,7 @@ int pt_h5_attr_read_string_alloc(hid_t obj, const char *name, char **out, const 
     *out = NULL;
     hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
     if (attr < 0)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' missing", file, name);
+        return missing(err, file, 1, name);
     hid_t type = H5Aget_type(attr);
     size_t size = type >= 0 ? H5Tget_size(type) : 0;
     if (type >= 0)
@@ -378,12 +421,13 @@ int pt_h5_dataset_open(hid_t loc, const char *name, const pt_h5_expect *want, hi
     object_path(loc, name, path, sizeof path);
     *dset = H5Dopen2(loc, name, H5P_DEFAULT);
     if (*dset < 0) {
+        if (find_damage().checksum)
+            return missing(err, file, 0, path);
         hid_t group = H5Gopen2(loc, name, H5P_DEFAULT);
-        if (group >= 0)
-            H5Gclose(group);
-        H5Eclear2(H5E_DEFAULT);
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: %s %s", file, path,
-                            group >= 0 ? "is a group, not a dataset" : "missing");
+        if (group < 0)
+            return missing(err, file, 0, path);
+        H5Gclose(group);
+        return pt_error_set(err, PT_ERR_FORMAT, "%s: %s is a group, not a dataset", file, path);
     }
     int status = PT_OK;
     hid_t type = H5Dget_type(*dset);
@@ -427,31 +471,12 @@ done:
     return status;
 }
 
-typedef struct corruption {
-    int checksum; /* a Fletcher32 mismatch */
-    int filter;   /* a filter (deflate, checksum) failed on read */
-} corruption;
-
-static herr_t find_corruption(unsigned n, const H5E_error2_t *e, void *data)
-{
-    (void)n;
-    corruption *c = data;
-    if (e->maj_num == H5E_PLINE && e->min_num == H5E_READERROR)
-        c->filter = 1;
-    if ((e->desc && strstr(e->desc, "Fletcher32")) ||
-        (e->func_name && strstr(e->func_name, "fletcher32")))
-        c->checksum = 1;
-    return 0;
-}
-
 int pt_h5_read(hid_t dset, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf,
                const char *file, pt_error *err)
 {
     if (H5Dread(dset, mem_type, mem_space, file_space, H5P_DEFAULT, buf) >= 0)
         return PT_OK;
-    /* Walk the stack before any other HDF5 call: every API call starts by clearing it. */
-    corruption c = {0, 0};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_corruption, &c);
+    corruption c = find_damage();
     char reason[256];
     pt_h5_reason(reason, sizeof reason);
     char path[512] = "?";

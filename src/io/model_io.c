@@ -203,7 +203,10 @@ static int read_meta(hid_t file, const char *f, pt_model_meta *meta, pt_error *e
     pt_model_meta_init(meta);
     meta->generator[0] = '\0';
     char format[64] = "";
-    if (H5Aexists(file, "format") <= 0)
+    htri_t has_format = H5Aexists(file, "format");
+    if (has_format < 0) /* damaged metadata, not another kind of file */
+        return pt_h5_fail(err, f, "root attributes");
+    if (has_format == 0)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: not a ptrain model (no format attribute)", f);
     int s = pt_h5_attr_read_string(file, "format", format, sizeof format, f, err);
     if (s)

@@ -71,6 +71,42 @@ int h5_tamper_flip(const char *path, const char *dataset)
     return rc < 0 ? complain(path, "writing a byte") : 0;
 }
 
+int h5_tamper_flip_attr(const char *path, const char *obj, const char *name)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0)
+        return complain(path, "open");
+    unsigned char value[64];
+    hid_t attr = H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t type = attr >= 0 ? H5Aget_type(attr) : -1;
+    size_t size = type >= 0 ? H5Tget_size(type) : 0;
+    int ok = size > 0 && size <= sizeof value && H5Aread(attr, type, value) >= 0;
+    if (type >= 0)
+        H5Tclose(type);
+    if (attr >= 0)
+        H5Aclose(attr);
+    H5Fclose(file);
+    if (!ok)
+        return complain(name, "reading attribute");
+    FILE *f = fopen(path, "r+b");
+    if (!f)
+        return complain(path, "open");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    unsigned char *bytes = n > 0 ? malloc((size_t)n) : NULL;
+    int hits = 0;
+    if (bytes && fseek(f, 0, SEEK_SET) == 0 && fread(bytes, 1, (size_t)n, f) == (size_t)n)
+        for (long i = 0; i + (long)size <= n; i++)
+            if (memcmp(bytes + i, value, size) == 0 &&
+                fseek(f, i + (long)size / 2, SEEK_SET) == 0 &&
+                fputc(bytes[i + (long)size / 2] ^ 1, f) != EOF)
+                hits++;
+    free(bytes);
+    fclose(f);
+    return hits ? 0 : complain(name, "finding the stored value of attribute");
+}
+
 int h5_tamper_delete(const char *path, const char *link)
 {
     hid_t file = open_rw(path);

@@ -13,6 +13,11 @@
  * found with H5Dget_offset or H5Dget_chunk_info and changed in place with pwrite. */
 int h5_tamper_flip(const char *path, const char *dataset);
 
+/* Inverts the low bit of one byte in every copy of a numeric attribute's stored value found in
+ * the file (its bytes searched for; at least one copy must be found): a bad disk under the
+ * attributes rather than the data. */
+int h5_tamper_flip_attr(const char *path, const char *obj, const char *name);
+
 /* Removes a link (a dataset or a whole group). */
 int h5_tamper_delete(const char *path, const char *link);
 
