@@ -109,8 +109,12 @@ int pt_cache_writer_open(const char *path, const pt_comm *comm, const pt_cache_h
 
     int status = PT_OK;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    /* The HDF5 1.8 file format (readable by any h5py) checksums its object headers, where the
+     * attributes live: a flipped byte in the mean or the class names fails the open instead of
+     * changing the numbers. */
     if (fapl < 0 || H5Pset_fapl_mpio(fapl, pt_comm_mpi(comm), MPI_INFO_NULL) < 0 ||
-        H5Pset_all_coll_metadata_ops(fapl, 1) < 0 || H5Pset_coll_metadata_write(fapl, 1) < 0) {
+        H5Pset_all_coll_metadata_ops(fapl, 1) < 0 || H5Pset_coll_metadata_write(fapl, 1) < 0 ||
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
         status = pt_h5_fail(err, path, "setting up MPI-IO access");
         goto done;
     }
@@ -150,10 +154,8 @@ int pt_cache_writer_begin_split(pt_cache_writer *w, const char *split, pt_error 
     hsize_t chunk[3] = {per_chunk, dims[1], dims[2]};
     int status = PT_OK;
     hid_t space = H5Screate_simple(3, dims, maxdims);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 3, chunk) < 0 ||
-        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
-        (w->deflate > 0 && H5Pset_deflate(dcpl, (unsigned)w->deflate) < 0)) {
+    hid_t dcpl = pt_h5_checksum_dcpl(3, chunk, w->deflate);
+    if (space < 0 || dcpl < 0 || H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0) {
         status = pt_h5_fail(err, w->path, "images dataset properties");
         goto done;
     }
@@ -217,15 +219,27 @@ done:
     return status;
 }
 
-/* Writes a whole 1-D or 2-D dataset from rank 0's buffer; other ranks select nothing. */
+/* Writes a whole 1-D or 2-D dataset from rank 0's buffer; other ranks select nothing. Chunked
+ * with a checksum like the images (filtered datasets are written collectively, as here); an
+ * empty one stays contiguous: there is nothing to checksum. */
 static int write_rank0_dataset(pt_cache_writer *w, hid_t parent, const char *name, hid_t type,
                                int rank_dims, const hsize_t *dims, const void *data, pt_error *err)
 {
+    hsize_t chunk[2];
     hid_t space = H5Screate_simple(rank_dims, dims, NULL);
-    if (space < 0)
+    hid_t dcpl = pt_h5_row_chunk(rank_dims, dims, H5Tget_size(type), CHUNK_BYTES, chunk)
+                     ? pt_h5_checksum_dcpl(rank_dims, chunk, 0)
+                     : H5Pcreate(H5P_DATASET_CREATE);
+    if (space < 0 || dcpl < 0) {
+        if (space >= 0)
+            H5Sclose(space);
+        if (dcpl >= 0)
+            H5Pclose(dcpl);
         return pt_h5_fail(err, w->path, name);
+    }
     int status = PT_OK;
-    hid_t dset = H5Dcreate2(parent, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t dset = H5Dcreate2(parent, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
     if (dset < 0) {
         status = pt_h5_fail(err, w->path, name);
         goto done;
