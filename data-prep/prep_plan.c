@@ -35,6 +35,11 @@ pt_prep_rows pt_prep_plan_rows(const uint8_t *flags, size_t slots, int ranks, in
                                size_t files, uint8_t *ok)
 {
     pt_prep_rows out = {0};
+    for (int r = 0; r < ranks; r++)
+        if (flags[(size_t)r * slots] == PT_PREP_RANK_FAILED) {
+            out.rank_failed = 1;
+            return out;
+        }
     for (int r = 0; r < ranks; r++) {
         pt_prep_block block = pt_prep_plan_block(files, r, ranks);
         for (size_t k = 0; k < slots && k < block.count; k++) {

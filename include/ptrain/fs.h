@@ -31,7 +31,12 @@ int pt_fs_commit(const char *tmp_path, const char *path, pt_error *err);
  * pt_fs_close_commit. */
 FILE *pt_fs_open_temp(const char *path, char *tmp, pt_error *err);
 
-/* Closes f (checking every buffered write) and commits tmp to path; on failure tmp is removed. */
+/* Closes f (checking every buffered write) and commits tmp to path; on failure tmp is removed
+ * and the message names path and the reason of the first failed write ("No space left on
+ * device"). */
 int pt_fs_close_commit(FILE *f, const char *tmp, const char *path, pt_error *err);
+
+/* Writes size bytes to path atomically: a temporary, pt_fs_close_commit. */
+int pt_fs_write_file(const char *path, const void *data, size_t size, pt_error *err);
 
 #endif

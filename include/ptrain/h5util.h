@@ -50,9 +50,28 @@ int pt_h5_attr_read_f64(hid_t obj, const char *name, double *value, const char *
 int pt_h5_attr_read_strings(hid_t obj, const char *name, char *buf, size_t stride, size_t n_max,
                             size_t *n, const char *file, pt_error *err);
 
-/* A new file whose attributes may exceed 64 KiB (a long architecture or config text): dense
- * attribute storage, which needs the HDF5 1.8 file format (readable by any h5py). */
-int pt_h5_create_file(const char *path, hid_t *file, pt_error *err);
+/* A file built in memory: HDF5 writes into `file`; the image reaches the disk only through
+ * pt_h5_commit_memory, in one plain write whose failure is an ordinary error naming its reason
+ * ("No space left on device"). HDF5 itself never meets a full disk, and a failed H5Fclose (which
+ * in HDF5 1.10 leaves a file ID behind that crashes MPI_Finalize) cannot happen. The struct must
+ * stay in place while the file is open (HDF5 keeps its address). */
+typedef struct pt_h5_memory {
+    hid_t file;
+    void *image; /* the file's bytes once closed, and their count (the driver's whole buffer) */
+    size_t size;
+} pt_h5_memory;
+
+/* Creates a memory file with dense attribute storage (attributes over 64 KiB: a long
+ * architecture or config text), which needs the HDF5 1.8 file format (readable by any h5py).
+ * `name` only labels messages. */
+int pt_h5_create_memory(const char *name, pt_h5_memory *mem, pt_error *err);
+
+/* Closes the file and writes it to path atomically (a temporary, fsync, rename: nothing is left
+ * under either name on failure). The file is closed and the memory freed whatever happens. */
+int pt_h5_commit_memory(pt_h5_memory *mem, const char *path, pt_error *err);
+
+/* Closes the file and frees the memory without writing anything (after an error). */
+void pt_h5_discard_memory(pt_h5_memory *mem);
 
 /* Opens an existing file read-only; the message tells a missing file, a non-HDF5 file and a
  * damaged one apart. */

@@ -437,29 +437,22 @@ int pt_ckpt_save(const char *dir, const pt_ckpt *ck, pt_error *err)
     int status = check_ckpt(ck, err);
     if (status != PT_OK)
         return status;
-    char path[4096], tmp[4096 + 8];
+    char path[4096];
     status = pt_ckpt_path(dir, ck->global_step, path, sizeof path, err);
     if (status != PT_OK)
         return status;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
 
-    hid_t file;
-    status = pt_h5_create_file(tmp, &file, err);
-    if (status != PT_OK)
-        return status;
-    status = write_contents(file, ck, tmp, err);
-    /* Everything else reaches the file before the marker does: a file whose marker is present
-     * has all its data, whatever order HDF5 would otherwise evict its caches in. */
-    if (status == PT_OK && H5Fflush(file, H5F_SCOPE_LOCAL) < 0)
-        status = pt_h5_fail(err, tmp, "cannot flush");
+    /* Built in memory and written in one piece (see pt_h5_create_memory): a full disk is a plain
+     * write error, and the name appears only once the whole file, marker included, is synced. */
+    pt_h5_memory mem;
+    status = pt_h5_create_memory(path, &mem, err);
     if (status == PT_OK)
-        status = pt_h5_attr_write_i64(file, "complete", 1, tmp, err);
-    if (H5Fclose(file) < 0 && status == PT_OK)
-        status = pt_h5_fail(err, tmp, "cannot close (disk full?)");
+        status = write_contents(mem.file, ck, path, err);
     if (status == PT_OK)
-        status = pt_fs_commit(tmp, path, err);
-    if (status != PT_OK)
-        unlink(tmp); /* best effort: the error that matters is already in err */
+        status = pt_h5_attr_write_i64(mem.file, "complete", 1, path, err);
+    if (status == PT_OK)
+        return pt_h5_commit_memory(&mem, path, err);
+    pt_h5_discard_memory(&mem);
     return status;
 }
 

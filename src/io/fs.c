@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -143,6 +144,45 @@ int pt_fs_commit(const char *tmp_path, const char *path, pt_error *err)
     return sync_parent_dir(path, err);
 }
 
+/* A temporary file's stream writes straight to its descriptor and keeps the first write error:
+ * stdio forgets why a buffered write failed (fclose then returns 0 with errno unset), and "No
+ * space left on device" is the one thing the user must be told. The close function hands the
+ * error back through fclose's errno. */
+typedef struct temp_stream {
+    int fd;
+    int error; /* errno of the first failed write, or 0 */
+} temp_stream;
+
+static ssize_t temp_write(void *cookie, const char *buf, size_t size)
+{
+    temp_stream *s = cookie;
+    size_t done = 0;
+    while (done < size && !s->error) {
+        ssize_t n = write(s->fd, buf + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            s->error = errno;
+        else
+            done += (size_t)n;
+    }
+    return (ssize_t)done; /* short: stdio marks the stream as failed */
+}
+
+static int temp_close(void *cookie)
+{
+    temp_stream *s = cookie;
+    int e = s->error;
+    if (close(s->fd) != 0 && !e)
+        e = errno;
+    free(s);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 FILE *pt_fs_open_temp(const char *path, char *tmp, pt_error *err)
 {
     int n = snprintf(tmp, PT_PATH_MAX, "%s.tmp", path);
@@ -150,23 +190,50 @@ FILE *pt_fs_open_temp(const char *path, char *tmp, pt_error *err)
         pt_error_set(err, PT_ERR_INVALID, "%s: path too long", path);
         return NULL;
     }
-    FILE *f = fopen(tmp, "w");
-    if (!f)
+    temp_stream *s = malloc(sizeof *s);
+    if (!s) {
+        pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    s->error = 0;
+    s->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (s->fd < 0) {
         pt_error_set(err, PT_ERR_IO, "%s: %s", tmp, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    cookie_io_functions_t io = {.write = temp_write, .close = temp_close};
+    FILE *f = fopencookie(s, "w", io);
+    if (!f) {
+        pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", path);
+        close(s->fd);
+        remove(tmp);
+        free(s);
+    }
     return f;
 }
 
 int pt_fs_close_commit(FILE *f, const char *tmp, const char *path, pt_error *err)
 {
     int failed = ferror(f);
+    errno = 0;
     if (fclose(f) != 0 || failed) {
-        int e = errno;
+        int e = errno ? errno : EIO;
         remove(tmp);
-        return pt_error_set(err, PT_ERR_IO, "%s: write error: %s", tmp,
-                            failed ? "buffered write failed" : strerror(e));
+        return pt_error_set(err, PT_ERR_IO, "%s: cannot write: %s", path, strerror(e));
     }
     int status = pt_fs_commit(tmp, path, err);
     if (status != PT_OK)
         remove(tmp);
     return status;
+}
+
+int pt_fs_write_file(const char *path, const void *data, size_t size, pt_error *err)
+{
+    char tmp[PT_PATH_MAX];
+    FILE *f = pt_fs_open_temp(path, tmp, err);
+    if (!f)
+        return err ? err->code : PT_ERR_IO;
+    fwrite(data, 1, size, f); /* a failure is reported by the close, with its reason */
+    return pt_fs_close_commit(f, tmp, path, err);
 }

@@ -1,6 +1,8 @@
 /* HDF5 helpers: error reasons, string types, attributes (see h5util.h). */
 #include "ptrain/h5util.h"
 
+#include "ptrain/fs.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -268,24 +270,109 @@ done:
 
 /* ---- files ---- */
 
-/* A new file whose attributes may exceed 64 KiB (a long architecture text): dense attribute
- * storage, which needs the 1.8 file format (readable by any h5py). */
-int pt_h5_create_file(const char *path, hid_t *file, pt_error *err)
+/* ---- files built in memory ---- */
+
+/* The core driver's buffer, kept when the file closes: the image is complete only after
+ * H5Fclose (H5Fget_file_image in HDF5 1.10 neither flushes nor leaves a valid checksum on a 1.8
+ * superblock). The driver grows the buffer by MEMORY_INCREMENT, so the image ends in up to that
+ * many unused bytes, which HDF5 readers ignore. */
+#define MEMORY_INCREMENT ((size_t)64 << 10)
+
+static void *image_malloc(size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    (void)op;
+    ((pt_h5_memory *)udata)->size = size;
+    return malloc(size);
+}
+
+static void *image_memcpy(void *dst, const void *src, size_t size, H5FD_file_image_op_t op,
+                          void *udata)
+{
+    (void)op;
+    (void)udata;
+    return memcpy(dst, src, size);
+}
+
+static void *image_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    (void)op;
+    void *grown = realloc(ptr, size);
+    if (grown)
+        ((pt_h5_memory *)udata)->size = size;
+    return grown;
+}
+
+static herr_t image_free(void *ptr, H5FD_file_image_op_t op, void *udata)
+{
+    if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE)
+        ((pt_h5_memory *)udata)->image = ptr;
+    else
+        free(ptr);
+    return 0;
+}
+
+static void *image_udata_copy(void *udata)
+{
+    return udata; /* the caller's pt_h5_memory, which outlives the file */
+}
+
+static herr_t image_udata_free(void *udata)
+{
+    (void)udata;
+    return 0;
+}
+
+int pt_h5_create_memory(const char *name, pt_h5_memory *mem, pt_error *err)
 {
     int status = PT_OK;
+    memset(mem, 0, sizeof *mem);
+    mem->file = -1;
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    *file = -1;
+    H5FD_file_image_callbacks_t callbacks = {image_malloc, image_memcpy,     image_realloc,
+                                             image_free,   image_udata_copy, image_udata_free,
+                                             mem};
     if (fcpl < 0 || fapl < 0 || H5Pset_attr_phase_change(fcpl, 0, 0) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0)
-        status = pt_h5_fail(err, path, "cannot set file properties");
-    else if ((*file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
-        status = pt_h5_fail(err, path, "cannot create");
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
+        H5Pset_fapl_core(fapl, MEMORY_INCREMENT, 0) < 0 ||
+        H5Pset_file_image_callbacks(fapl, &callbacks) < 0)
+        status = pt_h5_fail(err, name, "cannot set file properties");
+    else if ((mem->file = H5Fcreate(name, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
+        status = pt_h5_fail(err, name, "cannot create");
     if (fcpl >= 0)
         H5Pclose(fcpl);
     if (fapl >= 0)
         H5Pclose(fapl);
     return status;
+}
+
+/* Closes the file and keeps its image in mem->image (NULL if the close failed). In memory, the
+ * close cannot meet a full disk: no file ID outlives a failed close (in HDF5 1.10 one would,
+ * and crash MPI_Finalize). */
+static void close_memory(pt_h5_memory *mem)
+{
+    if (mem->file >= 0 && H5Fclose(mem->file) < 0) {
+        free(mem->image);
+        mem->image = NULL;
+    }
+    mem->file = -1;
+}
+
+int pt_h5_commit_memory(pt_h5_memory *mem, const char *path, pt_error *err)
+{
+    close_memory(mem);
+    int status = mem->image ? pt_fs_write_file(path, mem->image, mem->size, err)
+                            : pt_error_set(err, PT_ERR_HDF5, "%s: cannot build the file", path);
+    free(mem->image);
+    mem->image = NULL;
+    return status;
+}
+
+void pt_h5_discard_memory(pt_h5_memory *mem)
+{
+    close_memory(mem);
+    free(mem->image);
+    mem->image = NULL;
 }
 
 /* Opens an existing file read-only, telling a missing file, a non-HDF5 file and a damaged one

@@ -157,42 +157,34 @@ int pt_model_save(const char *path, const pt_net *net, const pt_arch *arch,
     int status = check_meta(path, net, arch, meta, err);
     if (status != PT_OK)
         return status;
-    size_t len = strlen(path) + sizeof ".tmp";
-    char *tmp = malloc(len);
-    if (!tmp)
-        return pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, len, "%s.tmp", path);
-
     /* The net's accessors take a mutable net for the training loop; saving only reads. */
     pt_net *mnet = (pt_net *)net;
     int n_params, n_state;
     const pt_tensor_info *params = pt_net_param_table(net, &n_params);
     const pt_tensor_info *state = pt_net_state_table(net, &n_state);
-    hid_t model = -1, file = -1;
-    status = pt_h5_create_file(tmp, &file, err);
+    hid_t model = -1;
+    /* built in memory, written in one piece (see pt_h5_create_memory) */
+    pt_h5_memory mem;
+    status = pt_h5_create_memory(path, &mem, err);
     if (status != PT_OK)
         goto done;
-    status = write_meta(file, arch, meta, tmp, err);
+    status = write_meta(mem.file, arch, meta, path, err);
     if (status != PT_OK)
         goto done;
-    model = H5Gcreate2(file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    model = H5Gcreate2(mem.file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (model < 0) {
-        status = pt_h5_fail(err, tmp, "model");
+        status = pt_h5_fail(err, path, "model");
         goto done;
     }
-    status = write_tensors(model, params, n_params, pt_net_params(mnet), tmp, err);
+    status = write_tensors(model, params, n_params, pt_net_params(mnet), path, err);
     if (status == PT_OK)
-        status = write_tensors(model, state, n_state, pt_net_state(mnet), tmp, err);
+        status = write_tensors(model, state, n_state, pt_net_state(mnet), path, err);
 done:
     if (model >= 0 && H5Gclose(model) < 0 && status == PT_OK)
-        status = pt_h5_fail(err, tmp, "model");
-    if (file >= 0 && H5Fclose(file) < 0 && status == PT_OK)
-        status = pt_h5_fail(err, tmp, "cannot close (disk full?)");
+        status = pt_h5_fail(err, path, "model");
     if (status == PT_OK)
-        status = pt_fs_commit(tmp, path, err);
-    if (status != PT_OK && file >= 0)
-        unlink(tmp); /* best effort: the error that matters is already in err */
-    free(tmp);
+        return pt_h5_commit_memory(&mem, path, err);
+    pt_h5_discard_memory(&mem);
     return status;
 }
 

@@ -250,6 +250,24 @@ Test(prep_plan, offsets_with_nothing_failed)
     }
 }
 
+Test(prep_plan, a_failed_rank_stops_the_round_on_every_rank)
+{
+    /* 2 files over 3 ranks, slots of 2: rank 0 has no file of its own but ran out of memory
+     * (its first slot carries the failure even so), so every rank sees it and writes nothing */
+    const uint8_t D = PT_PREP_DECODED, E = PT_PREP_NO_FILE, X = PT_PREP_RANK_FAILED;
+    const uint8_t flags[] = {X, E, D, E, D, E};
+    for (int r = 0; r < 3; r++) {
+        uint8_t ok[2] = {9, 9};
+        pt_prep_rows got = pt_prep_plan_rows(flags, 2, 3, r, 2, ok);
+        cr_assert(got.rank_failed, "rank %d did not learn of the failure", r);
+        cr_assert_eq(got.rows, 0);
+        cr_assert_eq(ok[0], 9);
+    }
+    const uint8_t fine[] = {E, E, D, E, D, E};
+    uint8_t ok[2];
+    cr_assert_not(pt_prep_plan_rows(fine, 2, 3, 0, 2, ok).rank_failed);
+}
+
 Test(prep_plan, simulated_splits_write_in_list_order)
 {
     simulate_split(10, 256, 3);
