@@ -40,15 +40,15 @@ static void row_scalar(float *o, int32_t *am, const float *r0, const float *r1, 
 #if PT_ISA_VARIANT == 2
 typedef int32_t i32x16 __attribute__((vector_size(64)));
 
-static const i32x16 evens = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
-static const i32x16 odds = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
-
 /* The sixteen windows' candidates in order: left and right of the top row, then the bottom. */
 static inline void split_pairs(const float *row, f32x16 *left, f32x16 *right)
 {
     f32x16 a = f32x16_load(row), b = f32x16_load(row + 16);
-    *left = __builtin_shuffle(a, b, evens);
-    *right = __builtin_shuffle(a, b, odds);
+    /* __builtin_shufflevector: GCC 12+ and Clang both have it */
+    *left =
+        __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    *right =
+        __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
 }
 
 /* v, best = x, idx where x wins over v (the scalar rule, lane by lane) */
