@@ -115,6 +115,13 @@ for np in 1 2; do
     clean_failure "ptrain train" "$FS/run/model.h5" "$nospace"
 done
 
+echo "a stale partial file of a killed run fills the disk: the next prep removes it first"
+mount_fs 8m
+dd if=/dev/zero of="$FS/stale.h5.partial" bs=1M count=7 2>/dev/null
+expect_exit 0 timed 60 "$MPIEXEC" -np 2 "$BIN/ptrain-prep" --src "$WORK/src" --out "$FS/stale.h5" \
+    --size 96 --quiet
+[ -f "$FS/stale.h5" ] && [ ! -e "$FS/stale.h5.partial" ] || fail "stale.h5 not written"
+
 echo "-np 2: prep under a file-size limit (ulimit -f: EFBIG) set inside the ranks"
 # (not around mpirun, whose own files it would limit; no shared memory between the ranks, whose
 # backing file the limit would refuse too)

@@ -344,4 +344,23 @@ expect_in "$WORK/err" "PTRAIN_EPOCHS=ten is not a positive whole number"
 [ "$(grep -c '^JobId=' "$JOBCOMP")" -eq "$before" ] || fail "submit.sh ran a job despite bad input"
 echo "slurm: submit.sh: bad input refused before submission"
 
+# ---- 5. log folders: submit.sh creates the folder of --output (sbatch does not, and a job whose
+# log folder is missing fails at launch, leaving no log) --------------------------------------------
+mkdir -p "$WORK/fresh"
+set +e
+(cd "$WORK/fresh" && env "${TRAIN[@]}" PTRAIN_EPOCHS=1 PTRAIN_RUN_DIR="$WORK/runs/logdir" \
+    "$SRC/slurm/submit.sh" --no-prep --wait --ntasks=1 --cpus-per-task=1 \
+    --output=newlogs/%x-%j.out) >"$WORK/submit.out" 2>&1
+code=$?
+set -e
+train_job="$(sed -n '/waiting for the training job/{n;p}' "$WORK/submit.out")"
+[ "$code" -eq 0 ] || { cat "$WORK/submit.out"; fail "submit.sh --output=newlogs/...: exit $code"; }
+[ -s "$WORK/fresh/newlogs/ptrain-train-$train_job.out" ] ||
+    { cat "$WORK/submit.out"; ls -R "$WORK/fresh"; fail "no log in the folder submit.sh was to create"; }
+expect_exit 2 env PTRAIN_CACHE="$CACHE" "$SRC/slurm/submit.sh" --no-prep \
+    --output="$WORK/per-job-%j/train.out"
+expect_in "$WORK/err" "depends on the job"
+[ ! -e "$WORK/per-job-%j" ] || fail "submit.sh created a folder named after a pattern"
+echo "slurm: submit.sh creates the log folder of --output, refuses one that depends on the job"
+
 echo "slurm: ok ($SECONDS s)"
