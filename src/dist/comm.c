@@ -119,7 +119,8 @@ static void answer_pings(pt_comm_impl *c)
     }
 }
 
-/* "rank 3", "ranks 1, 4 and 7 (on node-a, node-b)" ... into buf. */
+/* The ranks that did not answer, for the message: "rank 3 (on node-b)", "ranks 1 (on a), 4 (on
+ * b)", at most 16 of them. */
 static void describe_ranks(const pt_comm_impl *c, const char *answered, char *buf, size_t cap)
 {
     int silent = 0;

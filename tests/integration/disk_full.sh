@@ -4,7 +4,10 @@
 # left behind.
 source "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || fail "needs root to mount a small tmpfs (the tests run as root here)"
+if [ "$(id -u)" -ne 0 ]; then # (CI runs as root: there it always runs, and a refused mount fails)
+    echo "# SKIPPED: integration.disk_full mounts small tmpfs file systems, which needs root" >&2
+    exit 77
+fi
 FS="$WORK/fs"
 mkdir -p "$FS"
 trap 'umount "$FS" 2>/dev/null || true; rm -rf "$WORK"' EXIT

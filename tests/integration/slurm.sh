@@ -224,6 +224,18 @@ sbatch_wait corrupt PTRAIN_CACHE="$WORK/cache/corrupt.h5" PTRAIN_RUN_DIR="$WORK/
 expect_in "$JOB_LOG" "ptrain train: error:"
 expect_in "$JOB_LOG" "ptrain train failed (exit"
 echo "slurm: corrupt cache: FAILED after ${JOB_SECONDS}s with the error in the log"
+# the same under mpirun: the log holds ptrain's one line and the script's verdict, not mpirun's
+# banner after a non-zero exit
+sbatch_wait corrupt-mpirun PTRAIN_CACHE="$WORK/cache/corrupt.h5" PTRAIN_LAUNCHER=mpirun \
+    PTRAIN_RUN_DIR="$WORK/runs/corrupt-mpirun" -- --ntasks=2 --cpus-per-task=1 \
+    "$SRC/slurm/train.sbatch"
+[ "$(job_field "$JOB" JobState)" = FAILED ] || { show_job; fail "corrupt cache, mpirun: not FAILED"; }
+[ "$(grep -c 'ptrain train: error:' "$JOB_LOG")" -eq 1 ] || { show_job; fail "mpirun: error lines"; }
+if grep -q "terminated normally, but\|MPI_ABORT" "$JOB_LOG"; then
+    show_job
+    fail "corrupt cache, mpirun: mpirun's banner in the log"
+fi
+echo "slurm: corrupt cache under mpirun: one error line, no mpirun banner"
 
 # one rank killed (SIGKILL, as the OOM killer would) mid-run: srun --kill-on-bad-exit ends the rest
 run="$WORK/runs/killed"
