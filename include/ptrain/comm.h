@@ -34,8 +34,7 @@ int pt_comm_init(int *argc, char ***argv, pt_comm *comm, pt_error *err);
  * N s (--stall-timeout N): rank R (on HOST) stopped answering ..." and ends the job with exit
  * status 1 (MPI_Abort: the stopped rank can agree to nothing). Costs nothing while collectives
  * complete. Collective. */
-int pt_comm_set_stall_timeout(const pt_comm *comm, double seconds, const char *prog,
-                              pt_error *err);
+int pt_comm_set_stall_timeout(const pt_comm *comm, double seconds, const char *prog, pt_error *err);
 
 /* Frees the group from pt_comm_init and calls MPI_Finalize. */
 void pt_comm_finalize(pt_comm *comm);
