@@ -160,10 +160,10 @@ static void say(trainer *t, const char *fmt, ...)
     }
 }
 
-static void warn(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(const trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Rank 0: a warning on stderr (shown even with --quiet) and in the log. */
-static void warn(trainer *t, const char *fmt, ...)
+static void warn(const trainer *t, const char *fmt, ...)
 {
     if (t->comm->rank != 0)
         return;
@@ -1592,21 +1592,6 @@ static int finish(trainer *t, double wall_start, pt_error *err)
 
 /* ---- the run
  * ------------------------------------------------------------------------------------- */
-
-/* Rank 0 warns on stderr (once for the whole job). */
-static void warn(const trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void warn(const trainer *t, const char *fmt, ...)
-{
-    if (t->comm->rank != 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ptrain: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 /* The splits a run relies on. ptrain-prep always writes train, val and test, an empty one when
  * asked to (--val-frac 0): a missing /val means a damaged or edited cache, and model selection
