@@ -187,7 +187,7 @@ static int check_splits(pt_cache *c, pt_error *err)
                 return pt_error_set(err, PT_ERR_FORMAT, "%s: no /train split", c->path);
             continue;
         }
-        int64_t dims[3];
+        int64_t dims[3] = {0, 0, 0};
         int status = check_dataset(c, split, "images", PT_H5_ANY, dims, &summed, err);
         if (status != PT_OK)
             return status;
@@ -296,7 +296,7 @@ static int read_rows(pt_cache *c, const char *split, const char *what, hid_t mem
     if (count == 0)
         return PT_OK;
     hid_t dset;
-    int64_t dims[3];
+    int64_t dims[3] = {0, 0, 0};
     int status = open_dataset(c, split, what, n, &dset, dims, err);
     if (status != PT_OK)
         return status;

@@ -25,7 +25,7 @@ for s in train val test; do for d in images labels patient source; do datasets+=
 
 # one process without mpirun (a singleton MPI job): the checks are the same on every rank, and
 # mpirun would cost seconds per call
-train() { timeout 120 "$BIN/ptrain" train --quiet --epochs 1 --batch 8 --max-steps 2 "$@"; }
+train() { timeout --kill-after=10 120 "$BIN/ptrain" train --quiet --epochs 1 --batch 8 --max-steps 2 "$@"; }
 one_error() {
     [ "$(grep -c 'error' "$WORK/err")" -eq 1 ] || { cat "$WORK/err"; fail "expected one error line"; }
 }
