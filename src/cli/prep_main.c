@@ -46,6 +46,8 @@ static void usage(FILE *to)
             "  --round N             files per rank per collective write (default: as many\n"
             "                        as fit in 64 MiB of cached images, at most 256)\n"
             "  --quiet               no progress lines\n"
+            "  --stall-timeout S     end the job (exit 1) when the ranks have waited S seconds\n"
+            "                        for one that stopped answering, naming it (600; 0: never)\n"
             "  --help                this text\n"
             "\n"
             "Exit status: 0 success, 1 runtime error, 2 usage error.\n",
@@ -71,7 +73,8 @@ enum {
     O_DEFLATE,
     O_ROUND,
     O_QUIET,
-    O_FOLLOW
+    O_FOLLOW,
+    O_STALL
 };
 static const pt_cli_option options[] = {{"src", 1, O_SRC},
                                         {"out", 1, O_OUT},
@@ -90,16 +93,19 @@ static const pt_cli_option options[] = {{"src", 1, O_SRC},
                                         {"round", 1, O_ROUND},
                                         {"quiet", 0, O_QUIET},
                                         {"follow-symlinks", 0, O_FOLLOW},
+                                        {"stall-timeout", 1, O_STALL},
                                         {NULL, 0, 0}};
 
 typedef struct prep_args {
     pt_prep_config cfg;
+    double stall_timeout;
     const char *extra; /* the first positional argument: an error, once the options are read */
 } prep_args;
 
 static int on_option(void *ctx, int id, const char *value, pt_error *err)
 {
-    pt_prep_config *c = &((prep_args *)ctx)->cfg;
+    prep_args *args = ctx;
+    pt_prep_config *c = &args->cfg;
     long long v;
     switch (id) {
     case O_SRC:
@@ -171,6 +177,11 @@ static int on_option(void *ctx, int id, const char *value, pt_error *err)
     case O_FOLLOW:
         c->follow_symlinks = 1;
         return 0;
+    case O_STALL:
+        if (pt_cli_stall_timeout(value, &args->stall_timeout))
+            return pt_error_set(err, PT_ERR_USAGE, "--stall-timeout: '%s' is not seconds >= 0",
+                                value);
+        return 0;
     }
     return -1;
 }
@@ -186,11 +197,12 @@ static int on_arg(void *ctx, int id, const char *value, pt_error *err)
 }
 
 /* Returns 0 to run, 1 after --help, PT_ERR_USAGE on a bad command line (message in err). */
-static int parse(int argc, char **argv, pt_prep_config *cfg, pt_error *err)
+static int parse(int argc, char **argv, pt_prep_config *cfg, double *stall_timeout, pt_error *err)
 {
-    prep_args a = {.cfg = pt_prep_config_default()};
+    prep_args a = {.cfg = pt_prep_config_default(), .stall_timeout = PT_CLI_STALL_TIMEOUT_DEFAULT};
     int rc = pt_cli_parse(argc, argv, options, on_option, on_arg, &a, err);
     *cfg = a.cfg;
+    *stall_timeout = a.stall_timeout;
     if (rc != 0)
         return rc;
     if (a.extra)
@@ -211,9 +223,13 @@ int main(int argc, char **argv)
         return pt_cli_exit_code(status);
     }
     pt_prep_config cfg;
-    int code = pt_cli_after_parse(&comm, parse(argc, argv, &cfg, &err), &err, PROG, usage);
+    double stall_timeout;
+    int code =
+        pt_cli_after_parse(&comm, parse(argc, argv, &cfg, &stall_timeout, &err), &err, PROG, usage);
     if (code < 0) {
-        status = pt_prep_run(&cfg, &comm, &err);
+        status = pt_comm_set_stall_timeout(&comm, stall_timeout, PROG, &err);
+        if (status == PT_OK)
+            status = pt_prep_run(&cfg, &comm, &err);
         if (status != PT_OK)
             pt_cli_report_error(&comm, &err, PROG);
         code = pt_cli_exit_code(status);
