@@ -14,6 +14,11 @@
 /* Largest image side a cache may declare: far above any X-ray, small enough that N*H*W is
  * checked for overflow with plain int64 arithmetic. */
 #define MAX_SIDE 65536
+/* The widest string a cache holds: a path (at most 4095 bytes) and, in /skipped, its reason. A
+ * damaged file stating more is refused before anything is sized from it. */
+#define MAX_STRING_WIDTH 16384
+/* Strings are read through a buffer of at most this many bytes, whatever the row count. */
+#define STRING_BUFFER_BYTES (4 << 20)
 
 struct pt_cache {
     char *path;
@@ -372,21 +377,36 @@ int pt_cache_read_strings(pt_cache *cache, const char *split, const char *what, 
         return status;
     hid_t type = H5Dget_type(dset);
     size_t width = type >= 0 ? H5Tget_size(type) : 0;
+    if (width == 0 || width > MAX_STRING_WIDTH) {
+        H5Tclose(type);
+        H5Dclose(dset);
+        return pt_error_set(err, PT_ERR_FORMAT,
+                            "%s: /%s/%s holds strings of %zu bytes, expected at most %d (a path "
+                            "or patient id): the file is damaged",
+                            cache->path, split ? split : "", what, width, MAX_STRING_WIDTH);
+    }
     /* Read at the file's width + 1 in the file's character set, then truncate into the caller's
      * slots. */
     hid_t mem_type = width > 0 ? pt_h5_string_read_type(type, width + 1) : -1;
     if (type >= 0)
         H5Tclose(type);
     H5Dclose(dset);
-    char *packed = mem_type >= 0 ? calloc((size_t)count, width + 1) : NULL;
+    int64_t rows_per_read = (int64_t)(STRING_BUFFER_BYTES / (width + 1));
+    if (rows_per_read > count)
+        rows_per_read = count;
+    char *packed = mem_type >= 0 ? calloc((size_t)rows_per_read, width + 1) : NULL;
     if (!packed) {
         if (mem_type >= 0)
             H5Tclose(mem_type);
         return pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", cache->path);
     }
-    status = read_rows(cache, split, what, mem_type, start, count, packed, err);
-    for (int64_t i = 0; status == PT_OK && i < count; i++)
-        pt_strlcpy(dst + (size_t)i * stride, packed + (size_t)i * (width + 1), stride);
+    for (int64_t done = 0; status == PT_OK && done < count; done += rows_per_read) {
+        int64_t rows = count - done < rows_per_read ? count - done : rows_per_read;
+        status = read_rows(cache, split, what, mem_type, start + done, rows, packed, err);
+        for (int64_t i = 0; status == PT_OK && i < rows; i++)
+            pt_strlcpy(dst + (size_t)(done + i) * stride, packed + (size_t)i * (width + 1),
+                       stride);
+    }
     H5Tclose(mem_type);
     free(packed);
     return status;

@@ -259,6 +259,27 @@ Test(cache, strings_of_another_rank_are_refused_at_open)
     assert_refused(path, needles);
 }
 
+Test(cache, strings_wider_than_any_path_are_refused_before_allocating)
+{
+    char path[256];
+    make(path, sizeof path, "wide.h5", NULL);
+    /* a damaged type stating 1 MiB per string (a bit flip can state 4 GiB): refused, not sized from */
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, (size_t)1 << 20);
+    hsize_t dims[1] = {4};
+    cr_assert_eq(h5_tamper_replace(path, "/test/source", t, 1, dims), 0);
+    H5Tclose(t);
+    pt_cache *c = NULL;
+    pt_error err;
+    cr_assert_eq(pt_cache_open(path, &c, &err), PT_OK, "%s", err.msg);
+    char strings[4][64];
+    cr_assert_eq(pt_cache_read_strings(c, "test", "source", 0, 4, &strings[0][0], 64, &err),
+                 PT_ERR_FORMAT);
+    cr_assert_not_null(strstr(err.msg, "/test/source"), "%s", err.msg);
+    cr_assert_not_null(strstr(err.msg, "1048576 bytes"), "%s", err.msg);
+    pt_cache_close(c);
+}
+
 Test(cache, images_of_another_type_or_size_are_refused_at_open)
 {
     char path[256];
