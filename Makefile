@@ -6,6 +6,8 @@
 #   make test    install what is missing, build, run all tests (then the unit tests again under
 #                ASan+UBSan)
 #   make bench   install what is missing (and PyTorch), build, benchmarks; tables go to results/
+#   make fuzz    install clang if missing, build the libFuzzer harnesses (tests/fuzz) with ASan and
+#                UBSan in build-fuzz/, run each for FUZZ_SECONDS (300); .ci/run runs it for 30 s
 #   make build   build only, with the libraries already on this machine (never installs
 #                anything); programs land in build/bin/
 #   make deps    run slurm/install-deps.sh (Debian/Ubuntu packages) on demand
@@ -17,6 +19,9 @@
 
 BUILD       ?= build
 BUILD_ASAN  ?= build-asan
+BUILD_FUZZ  ?= build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_HARNESSES ?= image idx csv arch cache
 JOBS        ?= $(shell nproc)
 # Warnings are errors in CI (CI=true), plain warnings for users on other compilers.
 WERROR      ?= $(if $(CI),ON,OFF)
@@ -30,7 +35,7 @@ ifeq ($(shell id -u),0)
 MPI_ROOT_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 endif
 
-.PHONY: all deps auto-deps build demo test test-unit test-asan bench clean
+.PHONY: all deps auto-deps build demo test test-unit test-asan bench fuzz clean
 
 all: build
 
@@ -83,5 +88,14 @@ bench:
 	@$(MAKE) --no-print-directory build
 	bash tests/bench/run.sh $(BUILD)
 
+# The harnesses need clang (libFuzzer); each runs FUZZ_SECONDS and the run fails on any crash,
+# leak, UBSan report or hang, keeping the input in $(BUILD_FUZZ)/fuzz-artifacts/.
+fuzz:
+	@sh slurm/install-deps.sh --auto --fuzz
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DPTRAIN_WERROR=$(WERROR) -DPTRAIN_FUZZ=ON -DPTRAIN_TESTS=OFF
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzzers
+	bash tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -1,6 +1,7 @@
 /* The scanned list of source images, and its flat form for broadcasting. */
 #include "filelist.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@ void pt_filelist_free(pt_filelist *list)
         free(list->class_names[c]);
     for (size_t i = 0; i < list->n_rejected; i++)
         free(list->rejected[i]);
+    for (size_t i = 0; i < list->n_warnings; i++)
+        free(list->warnings[i]);
+    free(list->warnings);
     free(list->entries);
     free(list->class_names);
     free(list->rejected);
@@ -117,6 +121,25 @@ int pt_filelist_reject(pt_filelist *list, const char *path, const char *reason, 
     snprintf(line, len, "%s: %s", path, reason);
     list->rejected = grown;
     list->rejected[list->n_rejected++] = line;
+    return PT_OK;
+}
+
+int pt_filelist_warn(pt_filelist *list, pt_error *err, const char *fmt, ...)
+{
+    char line[PT_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    char *copy = strdup(line);
+    char **grown = realloc(list->warnings, (list->n_warnings + 1) * sizeof *grown);
+    if (grown)
+        list->warnings = grown;
+    if (!copy || !grown) {
+        free(copy);
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    }
+    list->warnings[list->n_warnings++] = copy;
     return PT_OK;
 }
 

@@ -37,6 +37,8 @@ typedef struct pt_filelist {
     size_t capacity;
     char **rejected; /* "path: reason" for files rejected while scanning (rank 0 only) */
     size_t n_rejected;
+    char **warnings; /* what the scan found odd but not fatal, one line each (rank 0 only) */
+    size_t n_warnings;
 } pt_filelist;
 
 void pt_filelist_init(pt_filelist *list);
@@ -52,6 +54,10 @@ int pt_filelist_add(pt_filelist *list, const char *path, const char *patient, in
 
 /* Records a file left out while scanning, with its reason. */
 int pt_filelist_reject(pt_filelist *list, const char *path, const char *reason, pt_error *err);
+
+/* Records a warning (printed by ptrain-prep on rank 0), printf-style. */
+int pt_filelist_warn(pt_filelist *list, pt_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Sorts entries by split, then path, then record: the order of the cache, whatever the scan
  * order of the file system was. */

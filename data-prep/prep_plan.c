@@ -35,6 +35,11 @@ pt_prep_rows pt_prep_plan_rows(const uint8_t *flags, size_t slots, int ranks, in
                                size_t files, uint8_t *ok)
 {
     pt_prep_rows out = {0};
+    for (int r = 0; r < ranks; r++)
+        if (flags[(size_t)r * slots] == PT_PREP_RANK_FAILED) {
+            out.rank_failed = 1;
+            return out;
+        }
     for (int r = 0; r < ranks; r++) {
         pt_prep_block block = pt_prep_plan_block(files, r, ranks);
         for (size_t k = 0; k < slots && k < block.count; k++) {
@@ -70,4 +75,16 @@ void pt_prep_plan_pixel_stats(const pt_pixel_sums *s, double *mean, double *std)
         double var = (double)s->sq_sum / count / (255.0 * 255.0) - *mean * *mean;
         *std = var > 0 ? sqrt(var) : 1.0;
     }
+}
+
+int pt_prep_plan_image_side(int requested, int64_t native_height, int64_t native_width,
+                            int max_side)
+{
+    if (requested > 0)
+        return requested;
+    if (native_height <= 0 || native_width <= 0)
+        return 128;
+    if (native_height != native_width)
+        return -1;
+    return native_height > max_side ? max_side : (int)native_height;
 }

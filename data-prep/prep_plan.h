@@ -14,8 +14,17 @@
 enum {
     PT_PREP_FAILED = 0, /* the file could not be decoded: skipped */
     PT_PREP_DECODED = 1,
-    PT_PREP_NO_FILE = 2 /* the block was shorter than the round's slots */
+    PT_PREP_NO_FILE = 2,    /* the block was shorter than the round's slots */
+    PT_PREP_RANK_FAILED = 3 /* in a rank's first slot: that rank failed (out of memory) and the
+                               run stops on every rank; the exchange is how they all learn it */
 };
+
+/* The side of the cache's images: `requested` (--size) when positive; else, for IDX images
+ * (native_height, native_width > 0), their native side, but at most max_side (larger images are
+ * resized to it, as --size could not ask for more); else 128. -1 when native images are not
+ * square and no size was requested. */
+int pt_prep_plan_image_side(int requested, int64_t native_height, int64_t native_width,
+                            int max_side);
 
 /* Files per rank per round: `requested` when positive, otherwise as many size x size images as
  * fit in 64 MiB, at least 16 and at most 256. */
@@ -41,11 +50,13 @@ typedef struct pt_prep_rows {
     uint64_t rows;   /* images all ranks decoded this round: the cache grows by this */
     uint64_t offset; /* images of lower ranks: this rank's first row, from the round's first */
     int any_failed;  /* some file of the round could not be decoded */
+    int rank_failed; /* some rank failed (PT_PREP_RANK_FAILED): nothing is written */
 } pt_prep_rows;
 
 /* flags: `ranks` rows of `slots` bytes, row r as rank r sent it (PT_PREP_* per file of its
  * block, in order). For a round of `files` files, sets ok[i] to 1 or 0 for every file i of the
- * round (ok points at the round's first file) and returns the round's rows as seen by `rank`. */
+ * round (ok points at the round's first file) and returns the round's rows as seen by `rank`.
+ * If any row starts with PT_PREP_RANK_FAILED, returns only rank_failed set (ok untouched). */
 pt_prep_rows pt_prep_plan_rows(const uint8_t *flags, size_t slots, int ranks, int rank,
                                size_t files, uint8_t *ok);
 

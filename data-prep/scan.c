@@ -9,8 +9,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "csv.h"
 #include "kermany.h"
+#include "ptrain/fs.h"
 #include "ptrain/idx.h"
 
 #define PATH_CAP 4096
@@ -36,8 +39,7 @@ int pt_layout_parse(const char *name, pt_layout *layout)
     return PT_ERR_INVALID;
 }
 
-/* ---- file system helpers ----------------------------------------------------------------------
- */
+/* ---- file system helpers ----------------------------------------------------------------- */
 
 static int is_dir(const char *path)
 {
@@ -57,6 +59,21 @@ static int join(char *out, const char *a, const char *b, pt_error *err)
     if (n < 0 || n >= PATH_CAP)
         return pt_error_set(err, PT_ERR_INVALID, "%s/%s: path too long", a, b);
     return PT_OK;
+}
+
+/* a/b (or b when a is empty) in a new allocation; NULL when out of memory. */
+static char *join_alloc(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *out = malloc(la + lb + 2);
+    if (!out)
+        return NULL;
+    if (la) {
+        memcpy(out, a, la);
+        out[la++] = '/';
+    }
+    memcpy(out + la, b, lb + 1);
+    return out;
 }
 
 typedef struct name_list {
@@ -79,14 +96,18 @@ static int compare_names(const void *a, const void *b)
 }
 
 /* The entries of a directory, sorted bytewise, without "." "..", and hidden files (macOS
- * .DS_Store and ._ AppleDouble files come along in zipped data sets). */
-static int list_dir(const char *path, name_list *out, pt_error *err)
+ * .DS_Store and ._ AppleDouble files come along in zipped data sets). On PT_ERR_IO, *why (if
+ * not NULL) holds the errno. */
+static int list_dir(const char *path, name_list *out, int *why, pt_error *err)
 {
     out->names = NULL;
     out->count = 0;
     DIR *dir = opendir(path);
-    if (!dir)
+    if (!dir) {
+        if (why)
+            *why = errno;
         return pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(errno));
+    }
     size_t cap = 0;
     int status = PT_OK;
     struct dirent *de;
@@ -110,8 +131,11 @@ static int list_dir(const char *path, name_list *out, pt_error *err)
         }
         out->count++;
     }
-    if (status == PT_OK && errno != 0)
+    if (status == PT_OK && errno != 0) {
+        if (why)
+            *why = errno;
         status = pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(errno));
+    }
     closedir(dir);
     if (status != PT_OK)
         name_list_free(out);
@@ -127,30 +151,259 @@ static int has_image_extension(const char *name)
                    strcasecmp(dot, ".jpeg") == 0);
 }
 
-/* Calls visit(rel_path) for every regular, non-hidden file below root/rel, depth first, sorted. */
+/* ---- the scan: what was entered, what was left out ------------------------------------------ */
+
+typedef struct dir_id {
+    dev_t dev;
+    ino_t ino;
+} dir_id;
+
+typedef struct scan_ctx {
+    const char *root;         /* entry paths are relative to it */
+    char *real_root;          /* its canonical path: a link that resolves outside it leaves it */
+    const pt_scan_opts *opts; /* follow_symlinks, strict */
+    pt_filelist *list;        /* where what is left out is listed */
+    dir_id *seen;             /* every folder entered (a hash set): each is entered once */
+    size_t n_seen, cap_seen;
+} scan_ctx;
+
+/* Lists rel (relative to the root) as left out for reason; under --strict that is the error. */
+static int leave_out(scan_ctx *s, const char *rel, int code, const char *reason, pt_error *err)
+{
+    if (!s->opts->strict)
+        return pt_filelist_reject(s->list, rel, reason, err);
+    /* a path too long for the message keeps its end, where the reason is */
+    size_t len = strlen(rel);
+    if (len > 400)
+        return pt_error_set(err, code, "%s/...%s: %s (--strict)", s->root, rel + len - 200, reason);
+    return pt_error_set(err, code, "%s/%s: %s (--strict)", s->root, rel, reason);
+}
+
+static size_t dir_slot(const dir_id *id, size_t cap)
+{
+    uint64_t h = ((uint64_t)id->dev * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)id->ino;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+/* Puts id into the open-addressing table (cap a power of two, an empty slot has ino 0); 0 if it
+ * was there already. */
+static int dir_table_put(dir_id *table, size_t cap, const dir_id *id)
+{
+    for (size_t i = dir_slot(id, cap);; i = (i + 1) & (cap - 1)) {
+        if (table[i].ino == 0) {
+            table[i] = *id;
+            return 1;
+        }
+        if (table[i].dev == id->dev && table[i].ino == id->ino)
+            return 0;
+    }
+}
+
+/* 1 if the folder was not entered before (and is now marked), 0 if it was, or an error. A hash
+ * set: a tree of many thousand folders costs no more than its listing. */
+static int enter_dir(scan_ctx *s, const struct stat *st, pt_error *err)
+{
+    /* inode 0 marks an empty slot; no real folder has it, but be safe with odd file systems */
+    dir_id id = {st->st_dev, st->st_ino ? st->st_ino : (ino_t)-1};
+    if (2 * (s->n_seen + 1) > s->cap_seen) {
+        size_t cap = s->cap_seen ? 2 * s->cap_seen : 256;
+        dir_id *grown = calloc(cap, sizeof *grown);
+        if (!grown)
+            return pt_error_set(err, PT_ERR_NOMEM, "out of memory scanning %s", s->root);
+        for (size_t i = 0; i < s->cap_seen; i++)
+            if (s->seen[i].ino != 0)
+                dir_table_put(grown, cap, &s->seen[i]);
+        free(s->seen);
+        s->seen = grown;
+        s->cap_seen = cap;
+    }
+    int fresh = dir_table_put(s->seen, s->cap_seen, &id);
+    s->n_seen += (size_t)fresh;
+    return fresh;
+}
+
+typedef enum entry_kind { ENTRY_SKIP, ENTRY_FILE, ENTRY_DIR } entry_kind;
+
+static const char *special_file_kind(mode_t mode)
+{
+    if (S_ISFIFO(mode))
+        return "not a regular file (FIFO)";
+    if (S_ISSOCK(mode))
+        return "not a regular file (socket)";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "not a regular file (device)";
+    return "not a regular file";
+}
+
+/* 1 if the link at path resolves to a place inside the source root. */
+static int link_stays_inside(const scan_ctx *s, const char *path, char *target, size_t cap)
+{
+    char *real = realpath(path, NULL);
+    if (!real) {
+        snprintf(target, cap, "%s", strerror(errno));
+        return 0;
+    }
+    size_t n = strlen(s->real_root);
+    int inside = strncmp(real, s->real_root, n) == 0 &&
+                 (real[n] == '/' || real[n] == '\0' || (n == 1 && s->real_root[0] == '/'));
+    snprintf(target, cap, "%s", real);
+    free(real);
+    return inside;
+}
+
+/* What root/rel is: a file or folder to scan (*st describes it, links followed), or ENTRY_SKIP,
+ * listed with its reason: a path too long to open, an entry that vanished or cannot be read, a
+ * dangling link, a link out of the source (without --follow-symlinks), a FIFO, socket or device.
+ * Returns an error only under --strict or when out of memory. */
+static int classify(scan_ctx *s, const char *rel, struct stat *st, entry_kind *kind, pt_error *err)
+{
+    *kind = ENTRY_SKIP;
+    char path[PATH_CAP], reason[PATH_CAP + 128];
+    int n = snprintf(path, sizeof path, "%s/%s", s->root, rel);
+    if (n < 0 || n >= PATH_CAP)
+        return leave_out(s, rel, PT_ERR_INVALID, "path too long (over 4095 bytes)", err);
+    if (lstat(path, st) != 0) {
+        int e = errno;
+        if (e == ENAMETOOLONG)
+            return leave_out(s, rel, PT_ERR_INVALID, "path too long", err);
+        snprintf(reason, sizeof reason, "cannot read: %s", strerror(e));
+        return leave_out(s, rel, PT_ERR_IO, reason, err);
+    }
+    if (S_ISLNK(st->st_mode)) {
+        if (stat(path, st) != 0) {
+            int e = errno;
+            if (e == ENOENT)
+                return leave_out(s, rel, PT_ERR_IO, "dangling symbolic link", err);
+            snprintf(reason, sizeof reason, "symbolic link: %s", strerror(e));
+            return leave_out(s, rel, PT_ERR_IO, reason, err);
+        }
+        char target[PATH_CAP];
+        if (!s->opts->follow_symlinks && !link_stays_inside(s, path, target, sizeof target)) {
+            snprintf(reason, sizeof reason,
+                     "symbolic link to %s, outside the source (--follow-symlinks follows it)",
+                     target);
+            return leave_out(s, rel, PT_ERR_INVALID, reason, err);
+        }
+    }
+    if (S_ISREG(st->st_mode))
+        *kind = ENTRY_FILE;
+    else if (S_ISDIR(st->st_mode))
+        *kind = ENTRY_DIR;
+    else
+        return leave_out(s, rel, PT_ERR_IO, special_file_kind(st->st_mode), err);
+    return PT_OK;
+}
+
+/* Enters the folder rel (described by st) once: its sorted entries into *names, *opened = 1. A
+ * folder entered before (a link loop, a second link to it) or that cannot be read is listed and
+ * not opened. */
+static int open_dir(scan_ctx *s, const char *rel, const struct stat *st, name_list *names,
+                    int *opened, pt_error *err)
+{
+    *opened = 0;
+    int fresh = enter_dir(s, st, err);
+    if (fresh < 0)
+        return fresh;
+    if (!fresh)
+        return leave_out(s, rel, PT_ERR_INVALID,
+                         "folder already scanned (a symbolic link loop or a second link to it)",
+                         err);
+    char path[PATH_CAP];
+    int status = join(path, s->root, rel, err);
+    if (status != PT_OK)
+        return leave_out(s, rel, PT_ERR_INVALID, "path too long", err);
+    int why = 0;
+    status = list_dir(path, names, &why, err);
+    if (status == PT_ERR_IO) {
+        char reason[256];
+        snprintf(reason, sizeof reason, "cannot read folder: %s", strerror(why));
+        return leave_out(s, rel, PT_ERR_IO, reason, err);
+    }
+    if (status == PT_OK)
+        *opened = 1;
+    return status;
+}
+
+/* Calls visit(rel_path) for every regular, non-hidden file below root/rel (a folder described
+ * by st), depth first, each folder's entries sorted bytewise. Iterative (a stack of open folders
+ * on the heap), so a deep tree cannot overflow the call stack. */
 typedef int (*visit_fn)(void *ctx, const char *rel_path, pt_error *err);
 
-static int walk_files(const char *root, const char *rel, visit_fn visit, void *ctx, pt_error *err)
-{
-    char dir_path[PATH_CAP];
-    int status = join(dir_path, root, rel, err);
-    if (status != PT_OK)
-        return status;
+typedef struct walk_frame {
+    char *rel;
     name_list names;
-    status = list_dir(dir_path, &names, err);
-    for (size_t i = 0; status == PT_OK && i < names.count; i++) {
-        char child_rel[PATH_CAP], child_path[PATH_CAP];
-        status = join(child_rel, rel, names.names[i], err);
-        if (status == PT_OK)
-            status = join(child_path, root, child_rel, err);
+    size_t next;
+} walk_frame;
+
+static int walk_files(scan_ctx *s, const char *rel, const struct stat *st, visit_fn visit,
+                      void *ctx, pt_error *err)
+{
+    walk_frame *stack = NULL;
+    size_t depth = 0, cap = 0;
+    int status = PT_OK;
+    char *child = strdup(rel);
+    struct stat child_st = *st;
+    if (!child)
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory scanning %s", s->root);
+    for (;;) {
+        if (child) { /* a folder to enter: push it */
+            name_list names;
+            int opened = 0;
+            status = open_dir(s, child, &child_st, &names, &opened, err);
+            if (status == PT_OK && opened && depth == cap) {
+                cap = cap ? 2 * cap : 16;
+                walk_frame *grown = realloc(stack, cap * sizeof *grown);
+                if (!grown) {
+                    name_list_free(&names);
+                    status = pt_error_set(err, PT_ERR_NOMEM, "out of memory scanning %s", s->root);
+                } else {
+                    stack = grown;
+                }
+            }
+            if (status != PT_OK || !opened) {
+                free(child);
+                child = NULL;
+                if (status != PT_OK)
+                    break;
+            } else {
+                stack[depth++] = (walk_frame){.rel = child, .names = names, .next = 0};
+                child = NULL;
+            }
+        }
+        if (depth == 0)
+            break;
+        walk_frame *top = &stack[depth - 1];
+        if (top->next == top->names.count) {
+            free(top->rel);
+            name_list_free(&top->names);
+            depth--;
+            continue;
+        }
+        char *child_rel = join_alloc(top->rel, top->names.names[top->next++]);
+        if (!child_rel) {
+            status = pt_error_set(err, PT_ERR_NOMEM, "out of memory scanning %s", s->root);
+            break;
+        }
+        entry_kind kind;
+        status = classify(s, child_rel, &child_st, &kind, err);
+        if (status == PT_OK && kind == ENTRY_FILE)
+            status = visit(ctx, child_rel, err);
+        if (status == PT_OK && kind == ENTRY_DIR)
+            child = child_rel; /* entered at the top of the loop */
+        else
+            free(child_rel);
         if (status != PT_OK)
             break;
-        if (is_dir(child_path))
-            status = walk_files(root, child_rel, visit, ctx, err);
-        else if (is_file(child_path))
-            status = visit(ctx, child_rel, err);
     }
-    name_list_free(&names);
+    free(child);
+    while (depth > 0) {
+        depth--;
+        free(stack[depth].rel);
+        name_list_free(&stack[depth].names);
+    }
+    free(stack);
     return status;
 }
 
@@ -203,12 +456,11 @@ static int split_from_folder(const char *name, pt_split *split)
     return 1;
 }
 
-/* ---- Kermany and ImageFolder -------------------------------------------------------------------
- */
+/* ---- Kermany and ImageFolder ------------------------------------------------------------- */
 
 typedef struct folder_ctx {
+    scan_ctx *scan;
     pt_filelist *list;
-    const char *root;
     int kermany;          /* use Kermany rules for labels */
     int three_class;      /* Kermany: normal / bacteria / virus */
     int class_index;      /* ImageFolder: the class of the folder being walked */
@@ -232,49 +484,71 @@ static int visit_folder_file(void *vctx, const char *rel, pt_error *err)
         else if (subtype == PT_SUBTYPE_VIRUS)
             label = 2;
         else
-            return pt_filelist_reject(ctx->list, rel,
-                                      "PNEUMONIA file name names neither bacteria nor virus", err);
+            return leave_out(ctx->scan, rel, PT_ERR_FORMAT,
+                             "PNEUMONIA file name names neither bacteria nor virus", err);
     }
     return pt_filelist_add(ctx->list, rel, patient, -1, label, 0, ctx->split, err);
 }
 
-/* Walks root/rel/<class folders>, for one split. */
+/* The class this folder name stands for: sets ctx's label state; 0 if it is no class folder. */
+static int class_of_folder(folder_ctx *ctx, const char *name)
+{
+    if (ctx->kermany) {
+        ctx->folder_is_normal = strcasecmp(name, "NORMAL") == 0;
+        return ctx->folder_is_normal || strcasecmp(name, "PNEUMONIA") == 0;
+    }
+    ctx->class_index = pt_filelist_find_class(ctx->list, name);
+    return ctx->class_index >= 0; /* not: a class the user left out with --classes */
+}
+
+/* Walks root/rel/<class folders>, for one split (rel "" is the root itself, entered already). */
 static int scan_class_folders(folder_ctx *ctx, const char *rel, pt_error *err)
 {
-    char dir_path[PATH_CAP];
-    int status = join(dir_path, ctx->root, rel, err);
-    if (status != PT_OK)
-        return status;
-    name_list classes;
-    status = list_dir(dir_path, &classes, err);
+    scan_ctx *s = ctx->scan;
+    name_list classes = {0};
+    int status = PT_OK;
+    if (*rel) {
+        struct stat st;
+        entry_kind kind;
+        int opened = 0;
+        status = classify(s, rel, &st, &kind, err);
+        if (status == PT_OK && kind == ENTRY_DIR)
+            status = open_dir(s, rel, &st, &classes, &opened, err);
+        if (status != PT_OK || !opened)
+            return status;
+    } else {
+        status = list_dir(s->root, &classes, NULL, err);
+    }
     for (size_t i = 0; status == PT_OK && i < classes.count; i++) {
-        char class_rel[PATH_CAP], class_path[PATH_CAP];
-        status = join(class_rel, rel, classes.names[i], err);
-        if (status == PT_OK)
-            status = join(class_path, ctx->root, class_rel, err);
-        if (status != PT_OK || !is_dir(class_path))
+        if (!class_of_folder(ctx, classes.names[i]))
             continue;
-        const char *name = classes.names[i];
-        if (ctx->kermany) {
-            ctx->folder_is_normal = strcasecmp(name, "NORMAL") == 0;
-            if (!ctx->folder_is_normal && strcasecmp(name, "PNEUMONIA") != 0)
-                continue; /* not a class folder of this layout */
-        } else {
-            ctx->class_index = pt_filelist_find_class(ctx->list, name);
-            if (ctx->class_index < 0)
-                continue; /* a class the user left out with --classes */
+        char *class_rel = join_alloc(rel, classes.names[i]);
+        if (!class_rel) {
+            status = pt_error_set(err, PT_ERR_NOMEM, "out of memory scanning %s", s->root);
+            break;
         }
-        status = walk_files(ctx->root, class_rel, visit_folder_file, ctx, err);
+        struct stat st;
+        entry_kind kind;
+        status = classify(s, class_rel, &st, &kind, err);
+        if (status == PT_OK && kind == ENTRY_DIR)
+            status = walk_files(s, class_rel, &st, visit_folder_file, ctx, err);
+        free(class_rel);
     }
     name_list_free(&classes);
     return status;
 }
 
-/* The split folders directly below root, if it has any. */
-static int find_split_folders(const char *root, name_list *splits, pt_error *err)
+/* The split folders directly below root, if it has any. Lists root, which marks it entered. */
+static int find_split_folders(scan_ctx *s, name_list *splits, pt_error *err)
 {
+    struct stat st;
+    if (stat(s->root, &st) != 0)
+        return pt_error_set(err, PT_ERR_IO, "%s: %s", s->root, strerror(errno));
+    int status = enter_dir(s, &st, err);
+    if (status < 0)
+        return status;
     name_list all;
-    int status = list_dir(root, &all, err);
+    status = list_dir(s->root, &all, NULL, err);
     if (status != PT_OK)
         return status;
     splits->names = NULL;
@@ -283,8 +557,8 @@ static int find_split_folders(const char *root, name_list *splits, pt_error *err
     for (size_t i = 0; i < all.count; i++) {
         char path[PATH_CAP];
         pt_split split;
-        if (split_from_folder(all.names[i], &split) && join(path, root, all.names[i], NULL) == 0 &&
-            is_dir(path)) {
+        if (split_from_folder(all.names[i], &split) &&
+            join(path, s->root, all.names[i], NULL) == 0 && is_dir(path)) {
             all.names[kept++] = all.names[i];
         } else {
             free(all.names[i]);
@@ -295,7 +569,9 @@ static int find_split_folders(const char *root, name_list *splits, pt_error *err
     return PT_OK;
 }
 
-/* ImageFolder classes: --classes, or the union of folder names below each split (or the root). */
+/* ImageFolder classes: --classes, or the union of folder names below each split (or the root).
+ * A folder reached by a link counts as a class even where the scan will not follow the link:
+ * its images are then listed as left out, and the empty class is warned about. */
 static int collect_folder_classes(const char *root, const name_list *splits, const char *spec,
                                   pt_filelist *list, pt_error *err)
 {
@@ -311,7 +587,9 @@ static int collect_folder_classes(const char *root, const name_list *splits, con
         if (status != PT_OK)
             return status;
         name_list names;
-        status = list_dir(parent, &names, err);
+        /* an unreadable split folder is listed when the scan gets to it */
+        if (list_dir(parent, &names, NULL, err) != PT_OK)
+            continue;
         for (size_t i = 0; status == PT_OK && i < names.count; i++) {
             char path[PATH_CAP];
             if (join(path, parent, names.names[i], NULL) == 0 && is_dir(path) &&
@@ -328,15 +606,16 @@ static int collect_folder_classes(const char *root, const name_list *splits, con
     return PT_OK;
 }
 
-static int scan_folders(const char *root, const pt_scan_opts *opts, int kermany, pt_filelist *list,
-                        pt_error *err)
+static int scan_folders(scan_ctx *s, int kermany, pt_error *err)
 {
-    name_list splits;
-    int status = find_split_folders(root, &splits, err);
+    const pt_scan_opts *opts = s->opts;
+    pt_filelist *list = s->list;
+    name_list splits = {0};
+    int status = find_split_folders(s, &splits, err);
     if (status != PT_OK)
         return status;
 
-    folder_ctx ctx = {.list = list, .root = root, .kermany = kermany};
+    folder_ctx ctx = {.scan = s, .list = list, .kermany = kermany};
     if (kermany) {
         const char *spec = opts->classes ? opts->classes : "normal,pneumonia";
         status = add_class_spec(list, spec, err);
@@ -356,18 +635,18 @@ static int scan_folders(const char *root, const pt_scan_opts *opts, int kermany,
                                       spec);
         }
     } else {
-        status = collect_folder_classes(root, &splits, opts->classes, list, err);
+        status = collect_folder_classes(s->root, &splits, opts->classes, list, err);
     }
 
     if (status == PT_OK && splits.count == 0) {
         ctx.split = PT_SPLIT_TRAIN;
         status = scan_class_folders(&ctx, "", err);
     }
-    for (size_t s = 0; status == PT_OK && s < splits.count; s++) {
-        split_from_folder(splits.names[s], &ctx.split);
+    for (size_t i = 0; status == PT_OK && i < splits.count; i++) {
+        split_from_folder(splits.names[i], &ctx.split);
         if (kermany && ctx.split == PT_SPLIT_VAL && !opts->keep_source_val)
             ctx.split = PT_SPLIT_TRAIN; /* 16 images are no validation set: carve by patient */
-        status = scan_class_folders(&ctx, splits.names[s], err);
+        status = scan_class_folders(&ctx, splits.names[i], err);
     }
     name_list_free(&splits);
     return status;
@@ -464,40 +743,45 @@ static const char *image_index_find(const image_index *ix, const char *base)
     return NULL;
 }
 
-/* A sorted set of names read from a list file (one per line), for train_val_list / test_list. */
+/* A sorted set of names read from a list file (one per line), for train_val_list / test_list.
+ * A missing file is an empty set. */
 static int read_name_set(const char *path, name_list *set, pt_error *err)
 {
     set->names = NULL;
     set->count = 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errno == ENOENT ? PT_OK
-                               : pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(errno));
-    char line[PATH_CAP];
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return PT_OK;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int status = pt_fs_read_file(path, &data, &size, err);
+    if (status != PT_OK)
+        return status;
     size_t cap = 0;
-    int status = PT_OK;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!*line)
-            continue;
-        if (set->count == cap) {
-            cap = cap ? 2 * cap : 1024;
-            char **grown = realloc(set->names, cap * sizeof *grown);
-            if (!grown) {
+    for (size_t pos = 0; pos < size && status == PT_OK;) {
+        const uint8_t *nl = memchr(data + pos, '\n', size - pos);
+        size_t end = nl ? (size_t)(nl - data) : size;
+        size_t len = end - pos;
+        while (len > 0 && (data[pos + len - 1] == '\r' || data[pos + len - 1] == ' '))
+            len--;
+        if (len > 0) {
+            if (set->count == cap) {
+                cap = cap ? 2 * cap : 1024;
+                char **grown = realloc(set->names, cap * sizeof *grown);
+                if (!grown) {
+                    status = pt_error_set(err, PT_ERR_NOMEM, "out of memory reading %s", path);
+                    break;
+                }
+                set->names = grown;
+            }
+            if (!(set->names[set->count] = strndup((const char *)data + pos, len))) {
                 status = pt_error_set(err, PT_ERR_NOMEM, "out of memory reading %s", path);
                 break;
             }
-            set->names = grown;
+            set->count++;
         }
-        if (!(set->names[set->count] = strdup(line))) {
-            status = pt_error_set(err, PT_ERR_NOMEM, "out of memory reading %s", path);
-            break;
-        }
-        set->count++;
+        pos = end + 1;
     }
-    if (status == PT_OK && ferror(f))
-        status = pt_error_set(err, PT_ERR_IO, "%s: read error", path);
-    fclose(f);
+    free(data);
     if (status == PT_OK && set->count > 1)
         qsort(set->names, set->count, sizeof *set->names, compare_names);
     if (status != PT_OK)
@@ -511,20 +795,31 @@ static int name_set_contains(const name_list *set, const char *name)
            bsearch(&name, set->names, set->count, sizeof *set->names, compare_names) != NULL;
 }
 
-/* Splits a CSV line on commas in place (NIH fields are never quoted). Returns the field count. */
-static int split_csv(char *line, char **fields, int max_fields)
+/* One data row of the CSV: the three columns used, and where it was. */
+typedef struct csv_row {
+    char *name;
+    char *findings;
+    char *patient;
+    long line;
+    int duplicate; /* an earlier row names the same image */
+} csv_row;
+
+typedef struct csv_rows {
+    csv_row *rows;
+    size_t count;
+    size_t n_short; /* rows without the needed columns, ignored */
+    long first_short;
+} csv_rows;
+
+static void csv_rows_free(csv_rows *r)
 {
-    int n = 0;
-    char *p = line;
-    while (n < max_fields) {
-        fields[n++] = p;
-        char *comma = strchr(p, ',');
-        if (!comma)
-            break;
-        *comma = '\0';
-        p = comma + 1;
+    for (size_t i = 0; i < r->count; i++) {
+        free(r->rows[i].name);
+        free(r->rows[i].findings);
+        free(r->rows[i].patient);
     }
-    return n;
+    free(r->rows);
+    memset(r, 0, sizeof *r);
 }
 
 static int find_column(char **fields, int n, const char *name)
@@ -535,26 +830,151 @@ static int find_column(char **fields, int n, const char *name)
     return -1;
 }
 
-/* Adds every finding of the CSV (but "No Finding") as a class, sorted. */
-static int collect_findings(FILE *f, int col_labels, pt_filelist *list, pt_error *err)
+/* Reads the CSV (RFC 4180, see csv.h): the header's columns, then every row's image name,
+ * findings and patient. */
+static int read_csv_rows(const char *path, csv_rows *out, pt_error *err)
 {
-    char line[PATH_CAP];
-    int status = PT_OK;
-    while (status == PT_OK && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char *fields[64];
-        int n = split_csv(line, fields, 64);
-        if (col_labels >= n)
+    memset(out, 0, sizeof *out);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int status = pt_fs_read_file(path, &data, &size, err);
+    if (status != PT_OK)
+        return status;
+    pt_csv csv;
+    pt_csv_init(&csv, (const char *)data, size, path);
+    int col_image = -1, col_labels = -1, col_patient = -1;
+    int got = pt_csv_next(&csv, err);
+    if (got > 0) {
+        col_image = find_column(csv.fields, csv.n_fields, "Image Index");
+        col_labels = find_column(csv.fields, csv.n_fields, "Finding Labels");
+        col_patient = find_column(csv.fields, csv.n_fields, "Patient ID");
+    }
+    if (got < 0) {
+        status = got;
+    } else if (col_image < 0 || col_labels < 0 || col_patient < 0) {
+        status = pt_error_set(err, PT_ERR_FORMAT,
+                              "%s: needs the columns 'Image Index', 'Finding Labels' and "
+                              "'Patient ID'",
+                              path);
+    }
+    int needed = col_image > col_labels ? col_image : col_labels;
+    needed = (needed > col_patient ? needed : col_patient) + 1;
+    size_t cap = 0;
+    while (status == PT_OK && (got = pt_csv_next(&csv, err)) > 0) {
+        if (csv.n_fields < needed || !*csv.fields[col_image]) {
+            if (out->n_short++ == 0)
+                out->first_short = csv.record_line;
             continue;
-        char *save = NULL;
-        for (char *tok = strtok_r(fields[col_labels], "|", &save); tok && status == PT_OK;
-             tok = strtok_r(NULL, "|", &save)) {
+        }
+        if (out->count == cap) {
+            cap = cap ? 2 * cap : 1024;
+            csv_row *grown = realloc(out->rows, cap * sizeof *grown);
+            if (!grown) {
+                status = pt_error_set(err, PT_ERR_NOMEM, "out of memory reading %s", path);
+                break;
+            }
+            out->rows = grown;
+        }
+        csv_row *row = &out->rows[out->count];
+        *row = (csv_row){.name = strdup(csv.fields[col_image]),
+                         .findings = strdup(csv.fields[col_labels]),
+                         .patient = strdup(csv.fields[col_patient]),
+                         .line = csv.record_line};
+        out->count++;
+        if (!row->name || !row->findings || !row->patient)
+            status = pt_error_set(err, PT_ERR_NOMEM, "out of memory reading %s", path);
+    }
+    if (status == PT_OK && got < 0)
+        status = got;
+    pt_csv_free(&csv);
+    free(data);
+    if (status != PT_OK)
+        csv_rows_free(out);
+    return status;
+}
+
+/* The next '|'-separated finding of *cursor, spaces trimmed, in place; NULL at the end. */
+static char *next_finding(char **cursor)
+{
+    while (*cursor) {
+        char *tok = *cursor;
+        char *bar = strchr(tok, '|');
+        if (bar) {
+            *bar = '\0';
+            *cursor = bar + 1;
+        } else {
+            *cursor = NULL;
+        }
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        size_t len = strlen(tok);
+        while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+            tok[--len] = '\0';
+        if (*tok)
+            return tok;
+    }
+    return NULL;
+}
+
+/* Every finding of the CSV (but "No Finding", and but the rows of images listed before) as a
+ * class, sorted. */
+static int collect_findings(const csv_rows *rows, pt_filelist *list, pt_error *err)
+{
+    int status = PT_OK;
+    for (size_t i = 0; i < rows->count && status == PT_OK; i++) {
+        if (rows->rows[i].duplicate)
+            continue;
+        char *copy = strdup(rows->rows[i].findings);
+        if (!copy)
+            return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+        char *cursor = copy;
+        for (char *tok; status == PT_OK && (tok = next_finding(&cursor));)
             if (strcmp(tok, "No Finding") != 0 && pt_filelist_find_class(list, tok) < 0)
                 status = pt_filelist_add_class(list, tok, err);
-        }
+        free(copy);
     }
     if (status == PT_OK && list->n_classes > 1)
         qsort(list->class_names, (size_t)list->n_classes, sizeof *list->class_names, compare_names);
+    return status;
+}
+
+static int compare_rows_by_name(const void *a, const void *b)
+{
+    const csv_row *x = *(const csv_row *const *)a, *y = *(const csv_row *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Marks every row whose image an earlier row already names, and warns once with an example. */
+static int mark_duplicates(const char *csv_path, csv_rows *rows, pt_filelist *list, pt_error *err)
+{
+    if (rows->count < 2)
+        return PT_OK;
+    csv_row **order = malloc(rows->count * sizeof *order);
+    if (!order)
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < rows->count; i++)
+        order[i] = &rows->rows[i];
+    qsort(order, rows->count, sizeof *order, compare_rows_by_name);
+    size_t n_dup = 0;
+    const csv_row *first = NULL, *example = NULL;
+    for (size_t i = 1; i < rows->count; i++) {
+        if (strcmp(order[i]->name, order[i - 1]->name) != 0)
+            continue;
+        order[i]->duplicate = 1;
+        if (n_dup++ == 0) { /* no duplicate sorts before this one: order[i - 1] is the first */
+            example = order[i];
+            first = order[i - 1];
+        }
+    }
+    int status = PT_OK;
+    if (n_dup > 0)
+        status = pt_filelist_warn(list, err,
+                                  "%s: %zu row(s) name an image listed more than once (e.g. %s, "
+                                  "lines %ld and %ld): each image is imported once, with the "
+                                  "findings of its first row",
+                                  csv_path, n_dup, example->name, first->line, example->line);
+    free(order);
     return status;
 }
 
@@ -578,85 +998,100 @@ static int find_csv(const char *src, char *csv_path, char *root, pt_error *err)
     return status;
 }
 
+/* The CSV's rows, each image found below the root by its base name, in CSV order. */
+static int add_csv_rows(scan_ctx *s, const csv_rows *rows, const image_index *ix,
+                        const name_list *test_set, pt_error *err)
+{
+    int status = PT_OK;
+    for (size_t i = 0; i < rows->count && status == PT_OK; i++) {
+        const csv_row *row = &rows->rows[i];
+        if (row->duplicate)
+            continue;
+        const char *rel = image_index_find(ix, row->name);
+        if (!rel) {
+            status = leave_out(s, row->name, PT_ERR_IO, "listed in the CSV but not found", err);
+            continue;
+        }
+        uint64_t bits = 0;
+        char *copy = strdup(row->findings);
+        if (!copy)
+            return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+        char *cursor = copy;
+        for (char *tok; (tok = next_finding(&cursor));) {
+            int c = pt_filelist_find_class(s->list, tok);
+            if (c >= 0)
+                bits |= 1ULL << c;
+        }
+        free(copy);
+        pt_split split = name_set_contains(test_set, row->name) ? PT_SPLIT_TEST : PT_SPLIT_TRAIN;
+        status = pt_filelist_add(s->list, rel, row->patient, -1, 0, bits, split, err);
+    }
+    return status;
+}
+
+static int scan_ctx_init(scan_ctx *s, const char *root, const pt_scan_opts *opts, pt_filelist *list,
+                         pt_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->root = root;
+    s->opts = opts;
+    s->list = list;
+    s->real_root = realpath(root, NULL);
+    if (!s->real_root)
+        return pt_error_set(err, PT_ERR_IO, "%s: %s", root, strerror(errno));
+    return PT_OK;
+}
+
+static void scan_ctx_free(scan_ctx *s)
+{
+    free(s->real_root);
+    free(s->seen);
+    memset(s, 0, sizeof *s);
+}
+
 static int scan_csv(const char *src, const pt_scan_opts *opts, pt_filelist *list, pt_error *err)
 {
     char csv_path[PATH_CAP], root[PATH_CAP], list_path[PATH_CAP];
     int status = find_csv(src, csv_path, root, err);
-    if (status != PT_OK)
-        return status;
-    status = pt_filelist_set_source(list, root, "csv", err);
-    if (status != PT_OK)
-        return status;
-
-    image_index ix = {0};
-    name_list test_set = {0}, train_set = {0};
-    FILE *f = fopen(csv_path, "r");
-    if (!f)
-        return pt_error_set(err, PT_ERR_IO, "%s: %s", csv_path, strerror(errno));
-
-    char line[PATH_CAP];
-    char *fields[64];
-    int col_image = -1, col_labels = -1, col_patient = -1;
-    if (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        int n = split_csv(line, fields, 64);
-        col_image = find_column(fields, n, "Image Index");
-        col_labels = find_column(fields, n, "Finding Labels");
-        col_patient = find_column(fields, n, "Patient ID");
-    }
-    if (col_image < 0 || col_labels < 0 || col_patient < 0) {
-        status = pt_error_set(err, PT_ERR_FORMAT,
-                              "%s: needs the columns 'Image Index', 'Finding Labels' and "
-                              "'Patient ID'",
-                              csv_path);
-        goto done;
-    }
-    long data_start = ftell(f);
-    status = opts->classes ? add_class_spec(list, opts->classes, err)
-                           : collect_findings(f, col_labels, list, err);
-    if (status == PT_OK && fseek(f, data_start, SEEK_SET) != 0)
-        status = pt_error_set(err, PT_ERR_IO, "%s: %s", csv_path, strerror(errno));
     if (status == PT_OK)
-        status = walk_files(root, "", visit_index_image, &ix, err);
+        status = pt_filelist_set_source(list, root, "csv", err);
     if (status != PT_OK)
-        goto done;
-    image_index_sort(&ix);
-    if ((status = join(list_path, root, "test_list.txt", err)) != PT_OK ||
-        (status = read_name_set(list_path, &test_set, err)) != PT_OK ||
-        (status = join(list_path, root, "train_val_list.txt", err)) != PT_OK ||
-        (status = read_name_set(list_path, &train_set, err)) != PT_OK)
-        goto done;
-
-    while (status == PT_OK && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        int n = split_csv(line, fields, 64);
-        if (n <= col_image || n <= col_labels || n <= col_patient || !*fields[col_image])
-            continue;
-        const char *name = fields[col_image];
-        const char *rel = image_index_find(&ix, name);
-        if (!rel) {
-            status = pt_filelist_reject(list, name, "listed in the CSV but not found", err);
-            continue;
-        }
-        uint64_t bits = 0;
-        char *save = NULL;
-        for (char *tok = strtok_r(fields[col_labels], "|", &save); tok;
-             tok = strtok_r(NULL, "|", &save)) {
-            int c = pt_filelist_find_class(list, tok);
-            if (c >= 0)
-                bits |= 1ULL << c;
-        }
-        pt_split split = name_set_contains(&test_set, name) ? PT_SPLIT_TEST : PT_SPLIT_TRAIN;
-        status = pt_filelist_add(list, rel, fields[col_patient], -1, 0, bits, split, err);
+        return status;
+    scan_ctx s;
+    image_index ix = {0};
+    name_list test_set = {0};
+    csv_rows rows = {0};
+    status = scan_ctx_init(&s, root, opts, list, err);
+    if (status == PT_OK)
+        status = read_csv_rows(csv_path, &rows, err);
+    if (status == PT_OK && rows.n_short > 0)
+        status = pt_filelist_warn(list, err,
+                                  "%s: %zu row(s) without an image name, findings and patient "
+                                  "ignored (the first on line %ld)",
+                                  csv_path, rows.n_short, rows.first_short);
+    if (status == PT_OK)
+        status = mark_duplicates(csv_path, &rows, list, err);
+    if (status == PT_OK)
+        status = opts->classes ? add_class_spec(list, opts->classes, err)
+                               : collect_findings(&rows, list, err);
+    struct stat st;
+    if (status == PT_OK && stat(root, &st) != 0)
+        status = pt_error_set(err, PT_ERR_IO, "%s: %s", root, strerror(errno));
+    if (status == PT_OK)
+        status = walk_files(&s, "", &st, visit_index_image, &ix, err);
+    if (status == PT_OK) {
+        image_index_sort(&ix);
+        status = join(list_path, root, "test_list.txt", err);
     }
-    if (status == PT_OK && ferror(f))
-        status = pt_error_set(err, PT_ERR_IO, "%s: read error", csv_path);
+    if (status == PT_OK)
+        status = read_name_set(list_path, &test_set, err);
+    if (status == PT_OK)
+        status = add_csv_rows(&s, &rows, &ix, &test_set, err);
     list->multi_label = 1;
-done:
-    fclose(f);
+    csv_rows_free(&rows);
     image_index_free(&ix);
     name_list_free(&test_set);
-    name_list_free(&train_set);
+    scan_ctx_free(&s);
     return status;
 }
 
@@ -695,16 +1130,32 @@ static int scan_idx_pair(const char *root, const char *prefix, pt_split split, p
                             *images_rel ? images_stem : labels_stem,
                             *images_rel ? "labels" : "images");
 
-    char path[PATH_CAP];
-    pt_idx labels;
+    char path[PATH_CAP], images_path[PATH_CAP];
+    pt_idx labels, images;
     int status = join(path, root, labels_rel, err);
     if (status == PT_OK)
-        status = pt_idx_read(path, &labels, err);
+        status = join(images_path, root, images_rel, err);
+    /* the images' header only: their count, and that the file holds what it announces */
+    if (status == PT_OK)
+        status = pt_idx_read_header(images_path, &images, err);
+    if (status == PT_OK && images.n_dims != 3)
+        status = pt_error_set(err, PT_ERR_FORMAT, "%s: not an image IDX file", images_path);
+    if (status != PT_OK)
+        return status;
+    status = pt_idx_read(path, &labels, err);
     if (status != PT_OK)
         return status;
     if (labels.n_dims != 1)
         status = pt_error_set(err, PT_ERR_FORMAT, "%s: not a label file", path);
-    for (int64_t i = 0; status == PT_OK && i < labels.dims[0]; i++) {
+    /* A record needs an image and its label: the shorter file decides, and says so. */
+    int64_t n = labels.dims[0] < images.dims[0] ? labels.dims[0] : images.dims[0];
+    if (status == PT_OK && labels.dims[0] != images.dims[0])
+        status = pt_filelist_warn(list, err,
+                                  "%s: %lld images but %lld labels in %s: only the first %lld "
+                                  "imported",
+                                  images_path, (long long)images.dims[0], (long long)labels.dims[0],
+                                  labels_rel, (long long)n);
+    for (int64_t i = 0; status == PT_OK && i < n; i++) {
         char patient[64];
         /* Each IDX image is its own subject: there is no patient to keep together. */
         snprintf(patient, sizeof patient, "%s-%06lld", prefix, (long long)i);
@@ -786,11 +1237,29 @@ static pt_layout detect_layout(const char *src)
     return PT_LAYOUT_IMAGEFOLDER;
 }
 
+/* A class no image has (a name in --classes that matches no folder or finding, an empty class
+ * folder) trains nothing: say which. */
+static int warn_empty_classes(pt_filelist *list, const pt_scan_opts *opts, pt_error *err)
+{
+    uint64_t seen = 0;
+    for (size_t i = 0; i < list->count; i++)
+        seen |= list->multi_label ? list->entries[i].labels : 1ULL << list->entries[i].label;
+    int status = PT_OK;
+    for (int c = 0; c < list->n_classes && status == PT_OK; c++)
+        if (!((seen >> c) & 1))
+            status = pt_filelist_warn(list, err, "class '%s'%s has no image", list->class_names[c],
+                                      opts->classes ? " (named by --classes)" : "");
+    return status;
+}
+
 int pt_scan_source(const char *src, const pt_scan_opts *opts, pt_filelist *list, pt_error *err)
 {
     pt_filelist_init(list);
-    if (!is_dir(src) && !is_file(src))
-        return pt_error_set(err, PT_ERR_IO, "%s: %s", src, strerror(ENOENT));
+    struct stat st;
+    if (stat(src, &st) != 0)
+        return pt_error_set(err, PT_ERR_IO, "%s: %s", src, strerror(errno));
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return pt_error_set(err, PT_ERR_IO, "%s: not a folder or a regular file", src);
 
     /* The Kaggle download unpacks to chest_xray/ (sometimes chest_xray/chest_xray/): accept the
      * folder above it too. */
@@ -824,8 +1293,13 @@ int pt_scan_source(const char *src, const pt_scan_opts *opts, pt_filelist *list,
             break;
         }
         status = pt_filelist_set_source(list, root, pt_layout_name(layout), err);
+        scan_ctx s;
         if (status == PT_OK)
-            status = scan_folders(root, opts, layout == PT_LAYOUT_KERMANY, list, err);
+            status = scan_ctx_init(&s, root, opts, list, err);
+        if (status == PT_OK) {
+            status = scan_folders(&s, layout == PT_LAYOUT_KERMANY, err);
+            scan_ctx_free(&s);
+        }
         break;
     default:
         status = pt_error_set(err, PT_ERR_INVALID,
@@ -838,6 +1312,8 @@ int pt_scan_source(const char *src, const pt_scan_opts *opts, pt_filelist *list,
                               pt_layout_name(layout));
     if (status == PT_OK && list->n_classes == 0)
         status = pt_error_set(err, PT_ERR_EMPTY, "%s: no classes found", src);
+    if (status == PT_OK)
+        status = warn_empty_classes(list, opts, err);
     if (status == PT_OK)
         pt_filelist_sort(list);
     return status;

@@ -26,6 +26,13 @@ typedef struct pt_scan_opts {
     /* Kermany: keep the source's val folder as the validation split instead of merging it into
      * training (the real one holds only 16 images). */
     int keep_source_val;
+    /* Follow symbolic links that lead out of the source root (default: such links are skipped
+     * and listed). Links inside the root are followed either way; every folder is entered once
+     * (by device and inode), so a link loop is skipped and listed, never walked. */
+    int follow_symlinks;
+    /* A file or folder the scan has to leave out (unreadable, path too long, FIFO, dangling
+     * link, ...) is an error instead of an entry of list->rejected. */
+    int strict;
 } pt_scan_opts;
 
 /* Fills list (initialised by the call) with every candidate file of src. Returns PT_ERR_EMPTY

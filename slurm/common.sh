@@ -162,7 +162,15 @@ ptrain_launcher_setup() {
         if [ -n "${SLURM_NTASKS_PER_NODE:-}" ]; then
             map=(--map-by "ppr:$SLURM_NTASKS_PER_NODE:node")
         fi
-        PTRAIN_LAUNCH=(mpirun -np "$PTRAIN_RANKS" "${map[@]}" --bind-to none "${extra[@]}")
+        # Open MPI's mpirun follows a rank's non-zero exit with a banner of its own ("Primary job
+        # terminated normally, but 1 process returned a non-zero exit code ...") between ptrain's
+        # one-line error and this script's verdict: -q, which only Open MPI's mpirun knows, drops it
+        local -a quiet=()
+        if mpirun --version 2>/dev/null | grep -q "Open MPI"; then
+            quiet=(-q)
+        fi
+        PTRAIN_LAUNCH=(mpirun -np "$PTRAIN_RANKS" "${map[@]}" --bind-to none "${quiet[@]}"
+            "${extra[@]}")
         ;;
     *)
         ptrain_die "PTRAIN_LAUNCHER=$PTRAIN_LAUNCHER: use srun or mpirun"

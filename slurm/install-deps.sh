@@ -13,6 +13,9 @@
 #                                    from ParallelCluster / CycleCloud / the site)
 #   slurm/install-deps.sh --bench    also PyTorch, the reference `make bench` compares against
 #                                    (and h5py, with which it reads ptrain's cache splits)
+#   slurm/install-deps.sh --fuzz     also clang and its libFuzzer runtime (clang, and Debian 12's
+#                                    libclang-rt-14-dev), for the harnesses of tests/fuzz
+#                                    (`make fuzz`, which .ci/run runs after `make test`)
 #   slurm/install-deps.sh --slurm    the default, kept for old scripts
 #   slurm/install-deps.sh --auto     what `make demo`, `make test` and `make bench` run: the
 #                                    same, but where it cannot check or install (no dpkg, no
@@ -38,11 +41,12 @@ auto=no
 for arg in "$@"; do
   case "$arg" in
     --bench) packages="$packages python3 python3-torch python3-numpy python3-h5py" ;;
+    --fuzz) packages="$packages clang libclang-rt-14-dev" ;;
     --slurm) slurm=yes ;;
     --no-slurm) slurm=no ;;
     --auto) auto=yes ;;
     -h|--help)
-      sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
       exit 0 ;;
     *) echo "install-deps.sh: error: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac

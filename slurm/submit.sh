@@ -10,6 +10,7 @@
 #   slurm/submit.sh [--no-prep] [--wait] [SBATCH OPTIONS...]
 #
 # SBATCH OPTIONS go to both jobs (partition, account, geometry, --output=logs/%x-%j.out, ...);
+# the folders of --output and --error are created here (sbatch would not create them);
 # PTRAIN_PREP_SBATCH and PTRAIN_TRAIN_SBATCH hold options for one job only, e.g.
 # PTRAIN_TRAIN_SBATCH="--time=12:00:00 --signal=B:USR1@600". The PTRAIN_* variables of
 # prep.sbatch and train.sbatch (see the top of each) are passed on to the jobs.
@@ -96,6 +97,92 @@ prep_only=(${PTRAIN_PREP_SBATCH:-})
 # shellcheck disable=SC2206
 train_only=(${PTRAIN_TRAIN_SBATCH:-})
 
+# ---- the jobs' log files -----------------------------------------------------------------------
+# sbatch does not create the folder of --output / --error: a job whose log folder is missing
+# fails at launch and leaves no log at all. submit.sh knows the patterns, so it creates the
+# folders here (relative ones from --chdir, else from here, as sbatch does), and refuses a folder
+# that depends on the job id, which only SLURM knows.
+
+# sbatch_opt NAMES... -- SBATCH OPTIONS...: the value of the last of the options NAMES (long names
+# as --name, short ones as -x) among the sbatch options, or nothing.
+sbatch_opt() {
+    local -a names=()
+    while [ "$1" != "--" ]; do
+        names+=("$1")
+        shift
+    done
+    shift
+    local value="" take=0 arg name
+    for arg in "$@"; do
+        if [ "$take" = 1 ]; then
+            value="$arg"
+            take=0
+            continue
+        fi
+        for name in "${names[@]}"; do
+            case "$arg" in
+            "$name") take=1 ;;
+            "$name"=*) [ "${name#--}" != "$name" ] && value="${arg#*=}" ;;
+            "$name"?*) [ "${name#--}" = "$name" ] && value="${arg#"$name"}" ;;
+            esac
+        done
+    done
+    printf '%s' "$value"
+}
+
+# log_path JOB_NAME PATTERN JOB_ID BASE: the file SLURM makes of PATTERN (%x the job name, %u the
+# user, %j and %A the id, %% a percent sign), relative to BASE unless absolute.
+log_path() {
+    local p="$2"
+    p="${p//%%/$'\001'}"
+    p="${p//%x/$1}"
+    p="${p//%u/$(id -un)}"
+    p="${p//%j/$3}"
+    p="${p//%A/$3}"
+    p="${p//$'\001'/%}"
+    case "$p" in
+    /*) printf '%s' "$p" ;;
+    *) printf '%s/%s' "$4" "$p" ;;
+    esac
+}
+
+# log_folders DEFAULT_NAME DEFAULT_OUTPUT SBATCH OPTIONS...: creates the folders of the job's
+# --output and --error, and sets LOG_PATTERN, LOG_NAME and LOG_BASE for log_path.
+log_folders() {
+    local default_name="$1" default_output="$2"
+    shift 2
+    LOG_NAME="$(sbatch_opt --job-name -J -- "$@")"
+    LOG_NAME="${LOG_NAME:-$default_name}"
+    LOG_BASE="$(sbatch_opt --chdir -D -- "$@")"
+    LOG_BASE="$(abspath "${LOG_BASE:-$PWD}")"
+    LOG_PATTERN="$(sbatch_opt --output -o -- "$@")"
+    LOG_PATTERN="${LOG_PATTERN:-$default_output}"
+    local pattern dir
+    for pattern in "$LOG_PATTERN" "$(sbatch_opt --error -e -- "$@")"; do
+        [ -n "$pattern" ] || continue
+        dir="$(dirname "$(log_path "$LOG_NAME" "$pattern" JOBID "$LOG_BASE")")"
+        case "$dir" in
+        *JOBID* | *%*)
+            [ -d "$dir" ] || ptrain_die "the log folder of '$pattern' depends on the job" \
+                "(a % pattern other than %x and %u), so it cannot be created before" \
+                "submission: put the pattern in the file name (logs/%x-%j.out)"
+            ;;
+        *)
+            mkdir -p "$dir" 2>/dev/null ||
+                ptrain_die "cannot create the log folder $dir (for '$pattern')"
+            ;;
+        esac
+    done
+}
+
+# shellcheck disable=SC2034  # prep_log and train_log are read through see_log's nameref
+if [ "$prep" -eq 1 ]; then
+    log_folders ptrain-prep "ptrain-prep-%j.out" "${sbatch_args[@]}" "${prep_only[@]}"
+    prep_log=("$LOG_NAME" "$LOG_PATTERN" "$LOG_BASE")
+fi
+log_folders ptrain-train "ptrain-train-%j.out" "${sbatch_args[@]}" "${train_only[@]}"
+train_log=("$LOG_NAME" "$LOG_PATTERN" "$LOG_BASE")
+
 dependency=()
 if [ "$prep" -eq 1 ]; then
     prep_id="$(sbatch --parsable "${sbatch_args[@]}" "${prep_only[@]}" "$PTRAIN_HOME/slurm/prep.sbatch")"
@@ -109,7 +196,8 @@ if [ "$wait_train" -eq 0 ]; then
     train_id="$("${train_cmd[@]}" "$PTRAIN_HOME/slurm/train.sbatch")"
     ptrain_say "train job ${train_id%%;*}: run directory" \
         "${PTRAIN_RUN_DIR:-results/ptrain-train-${train_id%%;*} under $PWD}"
-    ptrain_say "follow with: squeue -u $(id -un); logs: ptrain-*-<job id>.out unless you set --output"
+    ptrain_say "follow with: squeue -u $(id -un); log: $(log_path "${train_log[0]}" \
+        "${train_log[1]}" "${train_id%%;*}" "${train_log[2]}")"
     exit 0
 fi
 
@@ -133,13 +221,25 @@ if [ -n "$train_id" ]; then
         state="$(sacct -n -X -P -o State -j "$train_id" 2>/dev/null | head -n 1 | cut -d' ' -f1)"
     fi
 fi
+# see_log LOG_ARRAY_NAME JOB_ID: where to look, saying so when the job left no log
+see_log() {
+    local -n spec="$1"
+    local path
+    path="$(log_path "${spec[0]}" "${spec[1]}" "$2" "${spec[2]}")"
+    if [ -e "$path" ]; then
+        printf 'see its log, %s' "$path"
+    else
+        printf 'it left no log at %s: ask SLURM why with scontrol show job %s or sacct -j %s' \
+            "$path" "$2" "$2"
+    fi
+}
 if [ -n "$state" ] && [ "$state" != COMPLETED ]; then
     [ "$code" -ne 0 ] || code=1
     if [ "$state" = CANCELLED ] && [ -n "${prep_id:-}" ]; then
         ptrain_say "training job $train_id was CANCELLED:" \
-            "the prep job $prep_id failed (see its log)" >&2
+            "the prep job $prep_id failed ($(see_log prep_log "$prep_id"))" >&2
     else
-        ptrain_say "training job $train_id ended $state (see its log)" >&2
+        ptrain_say "training job $train_id ended $state ($(see_log train_log "$train_id"))" >&2
     fi
     exit "$code"
 fi

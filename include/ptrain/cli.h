@@ -15,6 +15,13 @@
 #define PT_EXIT_USAGE     2
 #define PT_EXIT_PREEMPTED 3 /* stopped by SIGUSR1/SIGTERM after writing a checkpoint */
 
+/* --stall-timeout's default, seconds: see README.md ("Data parallelism, reproducibility,
+ * preemption") for why 10 minutes. */
+#define PT_CLI_STALL_TIMEOUT_DEFAULT 600.0
+
+/* --stall-timeout SECONDS: a number of seconds >= 0 (0: off); 0 on success, -1 otherwise. */
+int pt_cli_stall_timeout(const char *value, double *seconds);
+
 /* The exit status for a library status: PT_OK 0, PT_ERR_USAGE 2, PT_STOPPED (train.h) 3, any
  * other error 1. */
 int pt_cli_exit_code(int status);

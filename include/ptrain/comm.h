@@ -3,7 +3,8 @@
  * Everything ptrain exchanges between ranks goes through these calls, so that decoders, layers and
  * the rest of the library build and test without MPI. Every call is collective over all ranks
  * unless its comment says otherwise. A failing MPI call aborts the job (MPI_Abort): a rank that
- * returned an error from a collective would leave the others waiting forever. */
+ * returned an error from a collective would leave the others waiting forever. So does a stall
+ * (pt_comm_set_stall_timeout): a collective that does not complete because a rank stopped. */
 #ifndef PTRAIN_COMM_H
 #define PTRAIN_COMM_H
 
@@ -26,6 +27,14 @@ typedef struct pt_comm {
 
 /* MPI_Init and the layout of MPI_COMM_WORLD. Not collective-safe to call twice. */
 int pt_comm_init(int *argc, char ***argv, pt_comm *comm, pt_error *err);
+
+/* The stall watchdog of the group: when a collective call (including the gradient sums) has
+ * waited `seconds` (0: forever, the default), the ranks that are not themselves waiting in one are
+ * found by a roll call, and the lowest rank that answers prints "<prog>: error: no progress for
+ * N s (--stall-timeout N): rank R (on HOST) stopped answering ..." and ends the job with exit
+ * status 1 (MPI_Abort: the stopped rank can agree to nothing). Costs nothing while collectives
+ * complete. Collective. */
+int pt_comm_set_stall_timeout(const pt_comm *comm, double seconds, const char *prog, pt_error *err);
 
 /* Frees the group from pt_comm_init and calls MPI_Finalize. */
 void pt_comm_finalize(pt_comm *comm);

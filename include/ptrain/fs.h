@@ -13,7 +13,11 @@
 /* Longest path ptrain builds (run-directory file names, temporary names). */
 #define PT_PATH_MAX 4096
 
-/* Reads a whole regular file into a malloc'd buffer. */
+/* Opens path read-only if it is a regular file, without blocking on a FIFO (which is refused, as
+ * are folders and devices); its size in *size (may be NULL). The caller closes *fd. */
+int pt_fs_open_regular(const char *path, int *fd, int64_t *size, pt_error *err);
+
+/* Reads a whole regular file into a malloc'd buffer (through pt_fs_open_regular). */
 int pt_fs_read_file(const char *path, uint8_t **data, size_t *size, pt_error *err);
 
 /* Creates path and its missing parents (mkdir -p); fails if path exists and is not a folder. */
@@ -27,7 +31,12 @@ int pt_fs_commit(const char *tmp_path, const char *path, pt_error *err);
  * pt_fs_close_commit. */
 FILE *pt_fs_open_temp(const char *path, char *tmp, pt_error *err);
 
-/* Closes f (checking every buffered write) and commits tmp to path; on failure tmp is removed. */
+/* Closes f (checking every buffered write) and commits tmp to path; on failure tmp is removed
+ * and the message names path and the reason of the first failed write ("No space left on
+ * device"). */
 int pt_fs_close_commit(FILE *f, const char *tmp, const char *path, pt_error *err);
+
+/* Writes size bytes to path atomically: a temporary, pt_fs_close_commit. */
+int pt_fs_write_file(const char *path, const void *data, size_t size, pt_error *err);
 
 #endif

@@ -17,6 +17,10 @@ typedef struct pt_idx {
 /* Reads an unsigned-byte IDX file (magic 0x00000801 or 0x00000803), gzipped or plain. */
 int pt_idx_read(const char *path, pt_idx *idx, pt_error *err);
 
+/* Reads only the header: n_dims and dims, data left NULL. Checks what the header announces
+ * against what the file can hold, as pt_idx_read does. */
+int pt_idx_read_header(const char *path, pt_idx *idx, pt_error *err);
+
 void pt_idx_free(pt_idx *idx);
 
 /* Bytes per record (rows*cols for images, 1 for labels). */

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "ptrain/common.h"
 #include "ptrain/net.h"
 
 /* How a model's inputs are prepared and its outputs read (from the model file's attributes). */
@@ -17,9 +18,14 @@ typedef struct pt_infer_params {
 
 /* images: n gray images of the model's height x width (as in a cache); probs (n, n_classes)
  * overwritten: softmax for single-label models, one sigmoid per class for multi-label ones.
- * Runs in chunks of the network's max batch. */
-void pt_infer_probs(pt_net *net, const pt_infer_params *params, const uint8_t *images, int64_t n,
-                    float *probs);
+ * Runs in chunks of the network's max batch.
+ *
+ * Every output is checked: a network whose output is not finite (weights that are NaN, or so
+ * large that a layer overflows) gives PT_ERR_FORMAT, "image I of N: output C is NaN: ...", and
+ * probabilities that must not be used. A clinical classifier must fail loudly, never answer NaN:
+ * every caller (eval, predict, a server) goes through this check. */
+int pt_infer_probs(pt_net *net, const pt_infer_params *params, const uint8_t *images, int64_t n,
+                   float *probs, pt_error *err);
 
 /* The predicted class of one row of probabilities: for a binary model p(positive) >= threshold
  * (when the threshold is a number), otherwise the most probable class. */

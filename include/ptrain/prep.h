@@ -19,14 +19,19 @@
 /* The program's name, in its messages and in the cache's generator attribute. */
 #define PT_PREP_PROGRAM "ptrain-prep"
 
+/* The largest --size, and the cap on the native size IDX images keep when --size is not given. */
+#define PT_PREP_MAX_SIZE 4096
+
 /* Every option of ptrain-prep. */
 typedef struct pt_prep_config {
     const char *src; /* folder, CSV or IDX folder */
     const char *out; /* the cache; "<out>.partial" while it is written */
-    int size;        /* images are size x size; 0: 128, or the native size of IDX images */
+    int size;        /* images are size x size; 0: 128, or the native size of IDX images (at most
+                      * PT_PREP_MAX_SIZE) */
     pt_layout layout;
     const char *classes; /* class names in label order, comma-separated; NULL: the source's */
     int keep_source_val; /* Kermany: keep the source's val folder as validation */
+    int follow_symlinks; /* follow links out of the source (default: skipped and listed) */
     double val_frac;     /* of training, by patient */
     double test_frac;    /* of training, by patient, only if the source has no test split */
     uint64_t seed;       /* of the patient split */

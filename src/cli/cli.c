@@ -32,6 +32,11 @@ int pt_cli_double(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+int pt_cli_stall_timeout(const char *value, double *seconds)
+{
+    return pt_cli_double(value, 0.0, 1e7, seconds);
+}
+
 void pt_cli_report_error(const pt_comm *comm, const pt_error *err, const char *prog)
 {
     /* the lowest rank with a message: a max over negated ranks */

@@ -106,6 +106,23 @@ static void print_json(const eval_opts *o, const pt_model_meta *meta, const pt_m
     pt_json_end_object(&j);
 }
 
+/* A class without images in the split: its sensitivity, AUC and F1 mean nothing. The rest of
+ * the metrics still do, so this is a warning, not an error. */
+static void warn_empty_classes(const eval_opts *o, const pt_cache_info *info, const int32_t *labels,
+                               const uint8_t *targets, int64_t n)
+{
+    int64_t counts[PT_CACHE_MAX_CLASSES];
+    char names[512];
+    pt_cache_count_classes(info, info->multi_label ? NULL : labels,
+                           info->multi_label ? targets : NULL, n, counts);
+    int empty = pt_cache_empty_classes(info, counts, names, sizeof names);
+    if (empty > 0)
+        fprintf(stderr,
+                "ptrain eval: warning: %s: the %s split has no images of class %s: %s per-class "
+                "figures are undefined\n",
+                o->data, o->split, names, empty > 1 ? "their" : "its");
+}
+
 static int run_eval(const eval_opts *o, pt_error *err)
 {
     pt_arch arch = {0};
@@ -124,11 +141,19 @@ static int run_eval(const eval_opts *o, pt_error *err)
         goto done;
     const pt_cache_info *info = pt_cache_get_info(cache);
     status = check_compatible(&meta, info, o, err);
-    int64_t n = info->count[pt_cache_split_index(o->split)];
-    if (status == PT_OK && n == 0)
+    int split = pt_cache_split_index(o->split);
+    int64_t n = info->count[split];
+    if (status == PT_OK && !info->present[split])
+        status = pt_error_set(err, PT_ERR_FORMAT, "%s has no /%s split", o->data, o->split);
+    else if (status == PT_OK && n == 0)
         status = pt_error_set(err, PT_ERR_EMPTY, "%s: the %s split is empty", o->data, o->split);
     if (status != PT_OK)
         goto done;
+    if (!info->checksummed)
+        fprintf(stderr,
+                "ptrain eval: warning: %s has no checksums (an older ptrain-prep wrote it): "
+                "damage to its images would go unnoticed; re-run ptrain-prep\n",
+                o->data);
     int k = meta.n_classes;
     images = malloc((size_t)n * (size_t)info->height * (size_t)info->width);
     probs = malloc((size_t)n * (size_t)k * sizeof *probs);
@@ -144,8 +169,14 @@ static int run_eval(const eval_opts *o, pt_error *err)
                                   : pt_cache_read_labels(cache, o->split, 0, n, labels, err);
     if (status != PT_OK)
         goto done;
+    warn_empty_classes(o, info, labels, targets, n);
     pt_infer_params params = pt_model_infer_params(&meta);
-    pt_infer_probs(net, &params, images, n, probs);
+    pt_error ierr;
+    if (pt_infer_probs(net, &params, images, n, probs, &ierr) != PT_OK) {
+        status = pt_error_set(err, ierr.code, "%s on the %s split of %s: %s", o->model, o->split,
+                              o->data, ierr.msg);
+        goto done;
+    }
     double threshold = isfinite(o->threshold)     ? o->threshold
                        : isfinite(meta.threshold) ? meta.threshold
                                                   : 0.5;

@@ -130,7 +130,12 @@ static int run_predict(const predict_opts *o, pt_error *err)
             continue;
         }
         pt_infer_params params = pt_model_infer_params(&meta);
-        pt_infer_probs(net, &params, pixels, 1, probs);
+        pt_error ierr;
+        if (pt_infer_probs(net, &params, pixels, 1, probs, &ierr) != PT_OK) {
+            /* a broken model: no probability is printed for this image or any later one */
+            status = pt_error_set(err, ierr.code, "%s on %s: %s", o->model, o->files[i], ierr.msg);
+            break;
+        }
         pt_report_csv_field(stdout, o->files[i]);
         putchar(',');
         pt_report_csv_field(stdout, meta.class_names[pt_infer_predicted(probs, k, meta.threshold)]);
@@ -139,7 +144,7 @@ static int run_predict(const predict_opts *o, pt_error *err)
         putchar('\n');
     }
     fflush(stdout);
-    if (failed)
+    if (status == PT_OK && failed)
         status = pt_error_set(err, PT_ERR_FORMAT, "%d of %d file(s) could not be decoded", failed,
                               o->n_files);
 done:

@@ -51,6 +51,8 @@ static void usage(FILE *to)
             "                        (auto: Winograd where it is faster)\n"
             "  --profile             time every layer, the data, optimizer and allreduce; writes\n"
             "                        profile.csv in the run directory and a table in the log\n"
+            "  --stall-timeout S     end the job (exit 1) when the ranks have waited S seconds\n"
+            "                        for one that stopped answering, naming it (600; 0: never)\n"
             "  --help                this text\n"
             "\n"
             "SIGUSR1 or SIGTERM (SLURM's warning before preemption or the time limit): the\n"
@@ -106,7 +108,8 @@ enum {
     O_QUIET,
     O_PROFILE,
     O_CONVALGO,
-    O_OVERWRITE
+    O_OVERWRITE,
+    O_STALL
 };
 static const pt_cli_option options[] = {{"data", 1, O_DATA},
                                         {"arch", 1, O_ARCH},
@@ -139,12 +142,20 @@ static const pt_cli_option options[] = {{"data", 1, O_DATA},
                                         {"profile", 0, O_PROFILE},
                                         {"conv-algo", 1, O_CONVALGO},
                                         {"overwrite", 0, O_OVERWRITE},
+                                        {"stall-timeout", 1, O_STALL},
                                         {NULL, 0, 0}};
+
+/* What the command line sets: the run's configuration, and the job's stall timeout. */
+typedef struct train_args {
+    pt_train_config cfg;
+    double stall_timeout;
+} train_args;
 
 /* One option into the configuration; non-zero for a bad value. */
 static int on_option(void *ctx, int id, const char *a, pt_error *err)
 {
-    pt_train_config *c = ctx;
+    train_args *args = ctx;
+    pt_train_config *c = &args->cfg;
     long long v;
     double d;
     int bad = 0;
@@ -251,6 +262,9 @@ static int on_option(void *ctx, int id, const char *a, pt_error *err)
     case O_OVERWRITE:
         c->overwrite = 1;
         break;
+    case O_STALL:
+        bad = pt_cli_stall_timeout(a, &args->stall_timeout);
+        break;
     case O_CONVALGO: {
         pt_conv_algo algo;
         bad = pt_net_conv_algo_parse(a, &algo) != PT_OK;
@@ -275,36 +289,43 @@ static int test_stop_after_steps(pt_train_config *c, pt_error *err)
     return 0;
 }
 
-static int parse(int argc, char **argv, pt_train_config *c, pt_error *err)
+static int parse(int argc, char **argv, train_args *args, pt_error *err)
 {
-    int rc = pt_cli_parse(argc, argv, options, on_option, NULL, c, err);
+    int rc = pt_cli_parse(argc, argv, options, on_option, NULL, args, err);
     if (rc != 0)
         return rc;
-    if (!c->data)
+    if (!args->cfg.data)
         return pt_error_set(err, PT_ERR_USAGE, "--data is required (see --help)");
-    if (c->overwrite && c->resume)
+    if (args->cfg.overwrite && args->cfg.resume)
         return pt_error_set(err, PT_ERR_USAGE,
                             "--overwrite and --resume exclude each other: --overwrite deletes "
                             "the checkpoints --resume would continue from");
-    return test_stop_after_steps(c, err);
+    return test_stop_after_steps(&args->cfg, err);
 }
 
 int pt_cmd_train(int argc, char **argv, const pt_comm *comm, const char *command_line)
 {
-    pt_train_config cfg;
-    pt_train_config_default(&cfg);
-    cfg.command_line = command_line;
+    train_args args = {.stall_timeout = PT_CLI_STALL_TIMEOUT_DEFAULT};
+    pt_train_config_default(&args.cfg);
+    args.cfg.command_line = command_line;
     pt_error err;
     pt_error_clear(&err);
-    int code = pt_cli_after_parse(comm, parse(argc, argv, &cfg, &err), &err, "ptrain train", usage);
+    int code =
+        pt_cli_after_parse(comm, parse(argc, argv, &args, &err), &err, "ptrain train", usage);
     if (code >= 0)
         return code;
+    pt_train_config cfg = args.cfg;
+    int status = pt_comm_set_stall_timeout(comm, args.stall_timeout, "ptrain train", &err);
+    if (status != PT_OK) {
+        pt_cli_report_error(comm, &err, "ptrain train");
+        return pt_cli_exit_code(status);
+    }
     char run_dir[1024];
     if (!cfg.run_dir) {
         default_run_dir(comm, cfg.arch, run_dir, sizeof run_dir);
         cfg.run_dir = run_dir;
     }
-    int status = pt_train_run(&cfg, comm, &err);
+    status = pt_train_run(&cfg, comm, &err);
     if (status != PT_OK && status != PT_STOPPED)
         pt_cli_report_error(comm, &err, "ptrain train");
     return pt_cli_exit_code(status);

@@ -22,7 +22,8 @@ static void usage(FILE *to)
             "  --src PATH            source: Kermany chest_xray/ folder, ImageFolder tree,\n"
             "                        NIH Data_Entry_2017.csv (or its folder), or IDX folder\n"
             "  --out FILE.h5         cache to write (written as FILE.h5.partial, then renamed)\n"
-            "  --size N              images are resized to N x N (default 128; IDX: native)\n"
+            "  --size N              images are resized to N x N (default 128; IDX: native,\n"
+            "                        at most %d)\n"
             "  --layout L            auto|kermany|imagefolder|csv|idx (default auto)\n"
             "  --classes A,B,...     class names in label order; Kermany: normal,pneumonia\n"
             "                        (default) or normal,bacteria,virus\n"
@@ -35,17 +36,22 @@ static void usage(FILE *to)
             "  --seed S              seed of the patient split (default 1)\n"
             "  --fit MODE            stretch|crop|pad (default stretch)\n"
             "  --max-pixels N        skip images announcing more pixels (default %lld)\n"
-            "  --strict              a file that cannot be decoded is an error, not a skip\n"
+            "  --strict              a file that cannot be scanned or decoded is an error,\n"
+            "                        not a skip\n"
+            "  --follow-symlinks     follow symbolic links that lead out of the source\n"
+            "                        (default: skip and list them; links inside are followed)\n"
             "  --full-decode         decode JPEGs at full size (default: reduced DCT decode\n"
             "                        when the image is at least twice the target size)\n"
             "  --deflate N           compress images with deflate level 1-9 (default 0: off)\n"
             "  --round N             files per rank per collective write (default: as many\n"
             "                        as fit in 64 MiB of cached images, at most 256)\n"
             "  --quiet               no progress lines\n"
+            "  --stall-timeout S     end the job (exit 1) when the ranks have waited S seconds\n"
+            "                        for one that stopped answering, naming it (600; 0: never)\n"
             "  --help                this text\n"
             "\n"
             "Exit status: 0 success, 1 runtime error, 2 usage error.\n",
-            (long long)PT_DEFAULT_MAX_PIXELS);
+            PT_PREP_MAX_SIZE, (long long)PT_DEFAULT_MAX_PIXELS);
 }
 
 /* ---- option parsing -------------------------------------------------------------------------- */
@@ -66,7 +72,9 @@ enum {
     O_FULL,
     O_DEFLATE,
     O_ROUND,
-    O_QUIET
+    O_QUIET,
+    O_FOLLOW,
+    O_STALL
 };
 static const pt_cli_option options[] = {{"src", 1, O_SRC},
                                         {"out", 1, O_OUT},
@@ -84,16 +92,20 @@ static const pt_cli_option options[] = {{"src", 1, O_SRC},
                                         {"deflate", 1, O_DEFLATE},
                                         {"round", 1, O_ROUND},
                                         {"quiet", 0, O_QUIET},
+                                        {"follow-symlinks", 0, O_FOLLOW},
+                                        {"stall-timeout", 1, O_STALL},
                                         {NULL, 0, 0}};
 
 typedef struct prep_args {
     pt_prep_config cfg;
+    double stall_timeout;
     const char *extra; /* the first positional argument: an error, once the options are read */
 } prep_args;
 
 static int on_option(void *ctx, int id, const char *value, pt_error *err)
 {
-    pt_prep_config *c = &((prep_args *)ctx)->cfg;
+    prep_args *args = ctx;
+    pt_prep_config *c = &args->cfg;
     long long v;
     switch (id) {
     case O_SRC:
@@ -103,8 +115,9 @@ static int on_option(void *ctx, int id, const char *value, pt_error *err)
         c->out = value;
         return 0;
     case O_SIZE:
-        if (pt_cli_long(value, 4, 4096, &v))
-            return pt_error_set(err, PT_ERR_USAGE, "--size: '%s' is not 4..4096", value);
+        if (pt_cli_long(value, 4, PT_PREP_MAX_SIZE, &v))
+            return pt_error_set(err, PT_ERR_USAGE, "--size: '%s' is not 4..%d", value,
+                                PT_PREP_MAX_SIZE);
         c->size = (int)v;
         return 0;
     case O_LAYOUT:
@@ -161,6 +174,14 @@ static int on_option(void *ctx, int id, const char *value, pt_error *err)
     case O_QUIET:
         c->quiet = 1;
         return 0;
+    case O_FOLLOW:
+        c->follow_symlinks = 1;
+        return 0;
+    case O_STALL:
+        if (pt_cli_stall_timeout(value, &args->stall_timeout))
+            return pt_error_set(err, PT_ERR_USAGE, "--stall-timeout: '%s' is not seconds >= 0",
+                                value);
+        return 0;
     }
     return -1;
 }
@@ -176,11 +197,12 @@ static int on_arg(void *ctx, int id, const char *value, pt_error *err)
 }
 
 /* Returns 0 to run, 1 after --help, PT_ERR_USAGE on a bad command line (message in err). */
-static int parse(int argc, char **argv, pt_prep_config *cfg, pt_error *err)
+static int parse(int argc, char **argv, pt_prep_config *cfg, double *stall_timeout, pt_error *err)
 {
-    prep_args a = {.cfg = pt_prep_config_default()};
+    prep_args a = {.cfg = pt_prep_config_default(), .stall_timeout = PT_CLI_STALL_TIMEOUT_DEFAULT};
     int rc = pt_cli_parse(argc, argv, options, on_option, on_arg, &a, err);
     *cfg = a.cfg;
+    *stall_timeout = a.stall_timeout;
     if (rc != 0)
         return rc;
     if (a.extra)
@@ -201,9 +223,13 @@ int main(int argc, char **argv)
         return pt_cli_exit_code(status);
     }
     pt_prep_config cfg;
-    int code = pt_cli_after_parse(&comm, parse(argc, argv, &cfg, &err), &err, PROG, usage);
+    double stall_timeout;
+    int code =
+        pt_cli_after_parse(&comm, parse(argc, argv, &cfg, &stall_timeout, &err), &err, PROG, usage);
     if (code < 0) {
-        status = pt_prep_run(&cfg, &comm, &err);
+        status = pt_comm_set_stall_timeout(&comm, stall_timeout, PROG, &err);
+        if (status == PT_OK)
+            status = pt_prep_run(&cfg, &comm, &err);
         if (status != PT_OK)
             pt_cli_report_error(&comm, &err, PROG);
         code = pt_cli_exit_code(status);

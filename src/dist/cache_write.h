@@ -11,7 +11,9 @@
 #include "ptrain/common.h"
 
 /* ---- writing (collective: every rank calls every function with the same arguments unless a
- * comment says otherwise) ---- */
+ * comment says otherwise, and every function returns the same status on every rank: a write that
+ * failed on one rank fails the call everywhere. Before each write the file system is checked for
+ * room, and a full disk is reported as "No space left on device" with the sizes.) ---- */
 
 typedef struct pt_cache_header {
     int height;
@@ -41,6 +43,10 @@ int pt_cache_writer_begin_split(pt_cache_writer *w, const char *split, pt_error 
 int pt_cache_writer_append(pt_cache_writer *w, const uint8_t *images, uint64_t local_count,
                            uint64_t local_offset, uint64_t round_count, pt_error *err);
 
+/* Checks that the file system holding the file has room for `bytes` more (and a margin for
+ * HDF5's own metadata): an error "No space left on device" with the sizes if not. */
+int pt_cache_writer_check_room(pt_cache_writer *w, uint64_t bytes, pt_error *err);
+
 /* Rows written to the current split so far. */
 uint64_t pt_cache_writer_rows(const pt_cache_writer *w);
 
@@ -53,11 +59,13 @@ int pt_cache_writer_split_meta(pt_cache_writer *w, uint64_t n, const void *label
 /* Pixel statistics of the training split, as attributes of /train. */
 int pt_cache_writer_train_stats(pt_cache_writer *w, double mean, double std, pt_error *err);
 
-/* Writes /skipped and n_skipped and closes the file. The writer is freed either way. */
+/* Writes /skipped and n_skipped and closes the file. The writer is freed either way (on failure
+ * as by pt_cache_writer_abandon). */
 int pt_cache_writer_finish(pt_cache_writer *w, const char *const *skipped, uint64_t n_skipped,
                            pt_error *err);
 
-/* Closes and frees without finishing (after an error); the caller removes the file. */
+/* Closes and frees without finishing (after an error), emptying the file first so that its close
+ * has room on a full disk; the caller removes the file. */
 void pt_cache_writer_abandon(pt_cache_writer *w);
 
 #endif

@@ -25,12 +25,8 @@ static int read_labels(pt_cache *cache, const char *split, pt_dataset *ds, pt_er
     ds->labels = malloc(n * sizeof *ds->labels);
     if (!ds->labels)
         return pt_error_set(err, PT_ERR_NOMEM, "out of memory for %s labels", split);
-    int status = pt_cache_read_labels(cache, split, 0, ds->n, ds->labels, err);
-    for (int64_t i = 0; status == PT_OK && i < ds->n; i++)
-        if (ds->labels[i] < 0 || ds->labels[i] >= ds->n_classes)
-            status = pt_error_set(err, PT_ERR_FORMAT, "%s label %lld is %d, outside 0..%d", split,
-                                  (long long)i, ds->labels[i], ds->n_classes - 1);
-    return status;
+    /* the reader checks every label against the classes */
+    return pt_cache_read_labels(cache, split, 0, ds->n, ds->labels, err);
 }
 
 int pt_dataset_load(pt_cache *cache, const char *split, const pt_comm *comm, int want_sources,
@@ -73,17 +69,4 @@ int pt_dataset_load(pt_cache *cache, const char *split, const pt_comm *comm, int
     if (status != PT_OK)
         pt_dataset_free(ds);
     return status;
-}
-
-void pt_dataset_class_counts(const pt_dataset *ds, int64_t *counts)
-{
-    memset(counts, 0, (size_t)ds->n_classes * sizeof *counts);
-    for (int64_t i = 0; i < ds->n; i++) {
-        if (ds->multi_label) {
-            for (int c = 0; c < ds->n_classes; c++)
-                counts[c] += ds->targets[i * ds->n_classes + c] != 0;
-        } else {
-            counts[ds->labels[i]]++;
-        }
-    }
 }

@@ -31,7 +31,4 @@ int pt_dataset_load(pt_cache *cache, const char *split, const pt_comm *comm, int
                     pt_dataset *ds, pt_error *err);
 void pt_dataset_free(pt_dataset *ds);
 
-/* Samples per class (single-label) or positives per class (multi-label); counts (n_classes). */
-void pt_dataset_class_counts(const pt_dataset *ds, int64_t *counts);
-
 #endif

@@ -5,10 +5,13 @@
 #include "ptrain/prep.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "cache_write.h"
 #include "filelist.h"
@@ -210,8 +213,13 @@ static int decode_block(prep_run *run, pt_split split, const pt_entry *entries, 
         }
         b->flags[k] = PT_PREP_FAILED;
         fprintf(stderr, PROG ": %s: %s\n", run->cfg->strict ? "error" : "skipped", derr.msg);
-        if (append_skip(run, derr.msg) != PT_OK)
-            return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+        if (append_skip(run, derr.msg) != PT_OK) {
+            /* The round goes on to the flag exchange all the same, carrying the failure: a rank
+             * that left here alone would leave the others waiting in the exchange. */
+            b->flags[0] = PT_PREP_RANK_FAILED;
+            *n_decoded = 0;
+            return pt_error_set(err, PT_ERR_NOMEM, "out of memory listing the skipped files");
+        }
     }
     *n_decoded = n_ok;
     return PT_OK;
@@ -235,10 +243,10 @@ static int process_round(prep_run *run, pt_split split, const pt_entry *entries,
     uint64_t n_decoded = 0;
     int status =
         decode_block(run, split, entries + base + mine.first, mine.count, b, &n_decoded, err);
-    if (status != PT_OK)
-        return status;
     double t0 = pt_now_seconds();
     pt_prep_rows rows = exchange_flags(run, b, files, ok + base);
+    if (rows.rank_failed) /* the failing rank has the message; the others just stop */
+        return status != PT_OK ? status : PT_ERR_NOMEM;
     if (rows.any_failed && run->cfg->strict)
         return pt_error_set(err, PT_ERR_FORMAT,
                             "stopping: --strict and a file could not be decoded");
@@ -389,10 +397,18 @@ static int scan_and_split(prep_run *run, pt_error *err)
         .layout = cfg->layout,
         .classes = cfg->classes,
         .keep_source_val = cfg->keep_source_val,
+        .follow_symlinks = cfg->follow_symlinks,
+        .strict = cfg->strict,
     };
     int status = pt_scan_source(cfg->src, &scan, &run->list, err);
     if (status != PT_OK)
         return status;
+    /* What the scan left out goes to stderr now, like a file that fails to decode, and to
+     * /skipped at the end; what it found odd is a warning. */
+    for (size_t i = 0; i < run->list.n_rejected; i++)
+        fprintf(stderr, PROG ": skipped: %s\n", run->list.rejected[i]);
+    for (size_t i = 0; i < run->list.n_warnings; i++)
+        fprintf(stderr, PROG ": warning: %s\n", run->list.warnings[i]);
     size_t moved = 0;
     if (!pt_scan_has_split(&run->list, PT_SPLIT_TEST)) {
         status = pt_split_carve(&run->list, PT_SPLIT_TEST, cfg->test_frac, cfg->seed ^ 0x7e57,
@@ -437,28 +453,29 @@ static int share_file_list(prep_run *run, pt_error *err)
     return pt_comm_agree_status(comm, status);
 }
 
-/* The cache's image size: the configured one, or the native size of IDX images, or 128. */
+/* The cache's image size: the configured one, or the native size of IDX images (capped at
+ * PT_PREP_MAX_SIZE), or 128 (pt_prep_plan_image_side). */
 static int choose_size(prep_run *run, pt_error *err)
 {
-    if (run->cfg->size > 0) {
-        run->size = run->cfg->size;
-        return PT_OK;
-    }
-    run->size = 128;
-    if (run->list.count > 0 && run->list.entries[0].record >= 0) {
+    int64_t native_h = 0, native_w = 0;
+    if (run->cfg->size <= 0 && run->list.count > 0 && run->list.entries[0].record >= 0) {
         const pt_idx *idx = load_idx(run, run->list.entries[0].path, err);
         if (!idx)
             return err->code;
-        if (idx->dims[1] != idx->dims[2])
-            return pt_error_set(err, PT_ERR_UNSUPPORTED,
-                                "%s: IDX images are not square; give --size",
-                                run->list.entries[0].path);
-        run->size = (int)idx->dims[1];
+        native_h = idx->dims[1];
+        native_w = idx->dims[2];
     }
+    run->size = pt_prep_plan_image_side(run->cfg->size, native_h, native_w, PT_PREP_MAX_SIZE);
+    if (run->size < 0)
+        return pt_error_set(err, PT_ERR_UNSUPPORTED, "%s: IDX images are not square; give --size",
+                            run->list.entries[0].path);
     return PT_OK;
 }
 
-/* Names the partial file, and on rank 0 checks that it can be created before any decoding. */
+/* Names the partial file, and on rank 0 creates it empty before any decoding, which checks that
+ * it can be written. A partial file already there was left by a killed run (the lock beside the
+ * output says that no live run owns it): it is removed, not opened, so that its blocks are freed
+ * before the room check and a link left in its place is never followed. */
 static int check_output_writable(prep_run *run, pt_error *err)
 {
     if (snprintf(run->partial, sizeof run->partial, "%s.partial", run->cfg->out) >=
@@ -466,10 +483,13 @@ static int check_output_writable(prep_run *run, pt_error *err)
         return pt_error_set(err, PT_ERR_INVALID, "%s: path too long", run->cfg->out);
     if (run->comm->rank != 0)
         return PT_OK;
-    FILE *f = fopen(run->partial, "wb");
-    if (!f)
+    if (unlink(run->partial) != 0 && errno != ENOENT)
+        return pt_error_set(err, PT_ERR_IO, "%s: cannot remove a stale partial file: %s",
+                            run->partial, strerror(errno));
+    int fd = open(run->partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0)
         return pt_error_set(err, PT_ERR_IO, "%s: cannot write: %s", run->cfg->out, strerror(errno));
-    fclose(f);
+    close(fd);
     return PT_OK;
 }
 
@@ -647,6 +667,47 @@ static void print_summary(const prep_run *run, double seconds)
 
 /* ---- the run --------------------------------------------------------------------------------- */
 
+/* The partial file while this process may be writing it, for the handler of a kill signal (TERM,
+ * INT, HUP: what mpirun sends the ranks that are left when one dies, what scancel and Ctrl-C
+ * send). The only global: a signal handler has nowhere else to look. */
+static const char *volatile partial_on_kill;
+
+static void on_kill_signal(int sig)
+{
+    const char *partial = partial_on_kill;
+    if (partial)
+        unlink(partial); /* async-signal-safe; every rank tries, the first one wins */
+    raise(sig);          /* the handler was reset (SA_RESETHAND): now the default action */
+}
+
+enum { KILL_SIGNALS = 3 };
+static const int kill_signals[KILL_SIGNALS] = {SIGTERM, SIGINT, SIGHUP};
+
+/* While a run writes its partial file, a kill signal removes it before the process dies: a job
+ * killed halfway leaves no half-written cache behind (a SIGKILL cannot be caught; the next run
+ * removes what that leaves). Signals the program ignores stay ignored. */
+static void remove_partial_on_kill(const char *partial, struct sigaction *saved)
+{
+    partial_on_kill = partial;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_kill_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < KILL_SIGNALS; i++) {
+        sigaction(kill_signals[i], NULL, &saved[i]);
+        if (saved[i].sa_handler != SIG_IGN)
+            sigaction(kill_signals[i], &sa, NULL);
+    }
+}
+
+static void restore_kill_signals(const struct sigaction *saved)
+{
+    for (int i = 0; i < KILL_SIGNALS; i++)
+        sigaction(kill_signals[i], &saved[i], NULL);
+    partial_on_kill = NULL;
+}
+
 /* What a caller other than the command line could get wrong; the command line checks more. */
 static int check_config(const pt_prep_config *cfg, pt_error *err)
 {
@@ -656,6 +717,23 @@ static int check_config(const pt_prep_config *cfg, pt_error *err)
         return pt_error_set(err, PT_ERR_INVALID, "size %d, round %d or deflate %d out of range",
                             cfg->size, cfg->round, cfg->deflate);
     return PT_OK;
+}
+
+/* What the cache will take if every file decodes: the images, and their labels, patients and
+ * sources as fixed-width strings. Checked against the free space before decoding anything, so
+ * that a disk too small fails in seconds rather than hours into the run. */
+static uint64_t cache_bytes(const prep_run *run)
+{
+    size_t patient = 1, source = 1;
+    for (size_t i = 0; i < run->list.count; i++) {
+        size_t p = strlen(run->list.entries[i].patient) + 1,
+               s = strlen(run->list.entries[i].path) + 1;
+        patient = p > patient ? p : patient;
+        source = s > source ? s : source;
+    }
+    uint64_t per_image = (uint64_t)run->size * (uint64_t)run->size + sizeof(int32_t) + patient +
+                         source + (uint64_t)run->list.n_classes;
+    return (uint64_t)run->list.count * per_image;
 }
 
 /* Everything before the first image: the list on every rank, the image size, the round size,
@@ -674,6 +752,8 @@ static int prepare(prep_run *run, pt_error *err)
     }
     if (status == PT_OK)
         status = pt_comm_agree_status(comm, open_writer(run, err));
+    if (status == PT_OK && !run->cfg->deflate) /* compressed, the size is not known in advance */
+        status = pt_cache_writer_check_room(run->writer, cache_bytes(run), err);
     return status;
 }
 
@@ -727,6 +807,8 @@ int pt_prep_run(const pt_prep_config *cfg, const pt_comm *comm, pt_error *err)
     int status = pt_comm_agree_status(comm, lock_output(&run, &lock, err));
     if (status != PT_OK)
         return status;
+    struct sigaction saved[KILL_SIGNALS];
+    remove_partial_on_kill(run.partial, saved); /* named by prepare, empty until then */
     status = prepare(&run, err);
     if (status == PT_OK) {
         status = write_splits(&run, err);
@@ -738,6 +820,7 @@ int pt_prep_run(const pt_prep_config *cfg, const pt_comm *comm, pt_error *err)
         print_summary(&run, pt_now_seconds() - run.t_start);
     if (status != PT_OK)
         status = discard_cache(&run, status);
+    restore_kill_signals(saved);
     free_run(&run);
     pt_lock_release(&lock);
     return status;

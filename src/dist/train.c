@@ -160,10 +160,10 @@ static void say(trainer *t, const char *fmt, ...)
     }
 }
 
-static void warn(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(const trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Rank 0: a warning on stderr (shown even with --quiet) and in the log. */
-static void warn(trainer *t, const char *fmt, ...)
+static void warn(const trainer *t, const char *fmt, ...)
 {
     if (t->comm->rank != 0)
         return;
@@ -193,7 +193,7 @@ static int choose_class_weights(trainer *t, pt_error *err)
     t->use_class_weights = 1;
     if (!strcmp(spec, "auto")) {
         int64_t counts[PT_CACHE_MAX_CLASSES];
-        pt_dataset_class_counts(&t->train, counts);
+        pt_cache_count_classes(t->info, t->train.labels, t->train.targets, t->train.n, counts);
         for (int c = 0; c < k; c++)
             t->class_weights[c] =
                 counts[c] > 0 ? (float)((double)t->train.n / ((double)k * (double)counts[c]))
@@ -1593,6 +1593,63 @@ static int finish(trainer *t, double wall_start, pt_error *err)
 /* ---- the run
  * ------------------------------------------------------------------------------------- */
 
+/* The splits a run relies on. ptrain-prep always writes train, val and test, an empty one when
+ * asked to (--val-frac 0): a missing /val means a damaged or edited cache, and model selection
+ * and the threshold cannot do without validation, so it is an error; an empty /val was asked
+ * for, and a missing or empty /test only costs the final report, so they are warnings. */
+static int check_cache_splits(const trainer *t, pt_error *err)
+{
+    const pt_cache_info *info = t->info;
+    const char *data = t->cfg->data;
+    if (!info->present[1])
+        return pt_error_set(err, PT_ERR_FORMAT,
+                            "%s has no /val split: model selection needs validation (ptrain-prep "
+                            "always writes one; prep with --val-frac 0 to train without it on "
+                            "purpose)",
+                            data);
+    if (!info->checksummed)
+        warn(t,
+             "%s has no checksums (an older ptrain-prep wrote it): damage to its images would go "
+             "unnoticed; re-run ptrain-prep",
+             data);
+    if (info->count[1] == 0)
+        warn(t,
+             "%s: the validation split is empty (--val-frac 0?): no model selection, the last "
+             "epoch's model is kept and --threshold youden falls back to 0.5",
+             data);
+    if (!info->present[2])
+        warn(t, "%s has no /test split: no test metrics will be reported", data);
+    else if (info->count[2] == 0)
+        warn(t, "%s: the test split is empty: no test metrics will be reported", data);
+    return PT_OK;
+}
+
+/* A class without training images cannot be learnt: an error. One missing from validation or
+ * test leaves its per-class figures undefined: a warning. */
+static int check_classes(const trainer *t, pt_error *err)
+{
+    const pt_dataset *splits[3] = {&t->train, &t->val, &t->test};
+    const char *names[3] = {"training", "val", "test"};
+    for (int i = 0; i < 3; i++) {
+        const pt_dataset *ds = splits[i];
+        int64_t counts[PT_CACHE_MAX_CLASSES];
+        char empty_names[512];
+        pt_cache_count_classes(t->info, ds->labels, ds->targets, ds->n, counts);
+        int empty = pt_cache_empty_classes(t->info, counts, empty_names, sizeof empty_names);
+        if (empty == 0 || ds->n == 0)
+            continue;
+        if (i == 0)
+            return pt_error_set(err, PT_ERR_FORMAT,
+                                "%s: %s %s %s no training images: nothing can learn %s (check the "
+                                "classes the cache was prepared with)",
+                                t->cfg->data, empty > 1 ? "classes" : "class", empty_names,
+                                empty > 1 ? "have" : "has", empty > 1 ? "them" : "it");
+        warn(t, "%s: the %s split has no images of class %s: %s per-class figures are undefined",
+             t->cfg->data, names[i], empty_names, empty > 1 ? "their" : "its");
+    }
+    return PT_OK;
+}
+
 static int setup(trainer *t, pt_error *err)
 {
     const pt_train_config *cfg = t->cfg;
@@ -1611,6 +1668,9 @@ static int setup(trainer *t, pt_error *err)
     if (status != PT_OK)
         return status;
     t->info = pt_cache_get_info(t->cache);
+    status = pt_comm_agree_status(t->comm, check_cache_splits(t, err));
+    if (status != PT_OK)
+        return status;
     status = pt_arch_load(cfg->arch, &t->arch, err);
     status = pt_comm_agree_status(t->comm, status);
     if (status != PT_OK)
@@ -1638,6 +1698,8 @@ static int setup(trainer *t, pt_error *err)
         status = pt_dataset_load(t->cache, "val", t->comm, 0, &t->val, err);
     if (status == PT_OK)
         status = pt_dataset_load(t->cache, "test", t->comm, t->comm->rank == 0, &t->test, err);
+    if (status == PT_OK)
+        status = pt_comm_agree_status(t->comm, check_classes(t, err));
     if (status != PT_OK)
         return status;
     t->steps_per_epoch = pt_sampler_batches(t->train.n, cfg->batch, cfg->drop_last);

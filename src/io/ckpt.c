@@ -50,51 +50,49 @@ static int attr_read_u64(hid_t obj, const char *name, uint64_t *value, const cha
     return status;
 }
 
-/* A float32 dataset [n] holding data (nothing written when n is 0: an empty dataset). */
-static int write_floats(hid_t loc, const char *name, const float *data, size_t n, const char *file,
-                        pt_error *err)
+/* Chunks of the 1-D datasets: 4 MiB, each with a Fletcher32 checksum verified on every load. */
+#define CHUNK_BYTES (4u << 20)
+
+/* A 1-D dataset [n] of `type` holding data, chunked and checksummed (an empty dataset, nothing
+ * to checksum, when n is 0). */
+static int write_rows(hid_t loc, const char *name, hid_t type, hid_t mem_type, const void *data,
+                      size_t n, const char *file, pt_error *err)
 {
-    hsize_t dims[1] = {n};
+    hsize_t dims[1] = {n}, chunk[1];
     hid_t space = H5Screate_simple(1, dims, NULL);
-    if (space < 0)
-        return pt_h5_fail(err, file, name);
+    hid_t dcpl = pt_h5_row_chunk(1, dims, H5Tget_size(type), CHUNK_BYTES, chunk)
+                     ? pt_h5_checksum_dcpl(1, chunk, 0)
+                     : H5Pcreate(H5P_DATASET_CREATE);
     int status = PT_OK;
-    hid_t dset =
-        H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (dset < 0 ||
-        (n > 0 && H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
+    hid_t dset = space < 0 || dcpl < 0
+                     ? -1
+                     : H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dset < 0 || (n > 0 && H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
         status = pt_h5_fail(err, file, name);
     if (dset >= 0 && H5Dclose(dset) < 0 && status == PT_OK)
         status = pt_h5_fail(err, file, name);
-    H5Sclose(space);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
     return status;
 }
 
-/* Opens float dataset `name` and checks it holds exactly n values. */
+static int write_floats(hid_t loc, const char *name, const float *data, size_t n, const char *file,
+                        pt_error *err)
+{
+    return write_rows(loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data, n, file, err);
+}
+
+/* Opens float32 dataset `name` and checks it holds exactly n values. */
 static int open_floats(hid_t loc, const char *name, size_t n, hid_t *dset, const char *file,
                        pt_error *err)
 {
-    *dset = H5Dopen2(loc, name, H5P_DEFAULT);
-    if (*dset < 0)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: dataset %s missing", file, name);
-    hid_t space = H5Dget_space(*dset);
-    hid_t type = H5Dget_type(*dset);
-    hsize_t dims[1] = {0};
-    int ok = space >= 0 && type >= 0 && H5Tget_class(type) == H5T_FLOAT &&
-             H5Sget_simple_extent_ndims(space) == 1 &&
-             H5Sget_simple_extent_dims(space, dims, NULL) == 1;
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    if (!ok || dims[0] != n) {
-        H5Dclose(*dset);
-        *dset = -1;
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: dataset %s is not float[%zu]", file, name, n);
-    }
-    return PT_OK;
+    pt_h5_expect want = {PT_H5_F32, 1, {(int64_t)n}};
+    return pt_h5_dataset_open(loc, name, &want, dset, NULL, file, err);
 }
 
+/* Reads n floats; every one must be finite (training never saves a NaN: it stops first). */
 static int read_floats(hid_t loc, const char *name, float *dst, size_t n, const char *file,
                        pt_error *err)
 {
@@ -102,8 +100,15 @@ static int read_floats(hid_t loc, const char *name, float *dst, size_t n, const 
     int status = open_floats(loc, name, n, &dset, file, err);
     if (status != PT_OK)
         return status;
-    if (n > 0 && H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
-        status = pt_h5_fail(err, file, name);
+    if (n > 0)
+        status = pt_h5_read(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, dst, file, err);
+    for (size_t i = 0; status == PT_OK && i < n; i++)
+        if (!isfinite(dst[i])) {
+            char path[256] = "?";
+            H5Iget_name(dset, path, sizeof path);
+            status = pt_error_set(err, PT_ERR_FORMAT, "%s: dataset %s holds %s at index %zu", file,
+                                  path, isnan(dst[i]) ? "NaN" : "an infinity", i);
+        }
     H5Dclose(dset);
     return status;
 }
@@ -128,19 +133,9 @@ static int write_layout(hid_t loc, const char *name, const pt_tensor_info *table
         return pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", file);
     for (int i = 0; i < n; i++)
         describe_tensor(&table[i], packed + (size_t)i * LAYOUT_WIDTH, LAYOUT_WIDTH);
-    int status = PT_OK;
-    hsize_t dims[1] = {(hsize_t)n};
     hid_t type = pt_h5_string_type(LAYOUT_WIDTH);
-    hid_t space = H5Screate_simple(1, dims, NULL);
-    hid_t dset = -1;
-    if (type < 0 || space < 0 ||
-        (dset = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        (n > 0 && H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed) < 0))
-        status = pt_h5_fail(err, file, name);
-    if (dset >= 0 && H5Dclose(dset) < 0 && status == PT_OK)
-        status = pt_h5_fail(err, file, name);
-    if (space >= 0)
-        H5Sclose(space);
+    int status = type < 0 ? pt_h5_fail(err, file, name)
+                          : write_rows(loc, name, type, type, packed, (size_t)n, file, err);
     if (type >= 0)
         H5Tclose(type);
     free(packed);
@@ -151,40 +146,36 @@ static int write_layout(hid_t loc, const char *name, const pt_tensor_info *table
 static int check_layout(hid_t loc, const char *name, const pt_tensor_info *table, int n,
                         const char *what, const char *file, pt_error *err)
 {
-    hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
-    if (dset < 0)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: dataset %s missing", file, name);
-    int status = PT_OK;
+    pt_h5_expect want = {PT_H5_STRING, 1, {PT_H5_ANY}};
+    hid_t dset;
+    int64_t dims[1];
+    int status = pt_h5_dataset_open(loc, name, &want, &dset, dims, file, err);
+    if (status != PT_OK)
+        return status;
     char *packed = NULL;
     hid_t mem_type = -1;
-    hid_t space = H5Dget_space(dset);
     hid_t file_type = H5Dget_type(dset);
-    hsize_t dims[1] = {0};
-    if (space < 0 || file_type < 0 || H5Tget_class(file_type) != H5T_STRING ||
-        H5Tis_variable_str(file_type) > 0 || H5Sget_simple_extent_ndims(space) != 1 ||
-        H5Sget_simple_extent_dims(space, dims, NULL) != 1) {
-        status =
-            pt_error_set(err, PT_ERR_FORMAT, "%s: dataset %s is not a list of strings", file, name);
+    if (file_type < 0) {
+        status = pt_h5_fail(err, file, name);
         goto done;
     }
-    if (dims[0] != (hsize_t)n) {
+    if (dims[0] != n) {
         status = pt_error_set(err, PT_ERR_FORMAT,
-                              "%s was written for a network with %llu %s tensors, this one has %d",
-                              file, (unsigned long long)dims[0], what, n);
+                              "%s was written for a network with %lld %s tensors, this one has %d",
+                              file, (long long)dims[0], what, n);
         goto done;
     }
     /* One byte wider than the file's strings, so every value arrives NUL-terminated. */
     size_t width = H5Tget_size(file_type) + 1;
-    mem_type = pt_h5_string_type(width);
+    mem_type = pt_h5_string_read_type(file_type, width);
     packed = calloc(n > 0 ? (size_t)n : 1, width);
     if (mem_type < 0 || !packed) {
         status = pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", file);
         goto done;
     }
-    if (n > 0 && H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed) < 0) {
-        status = pt_h5_fail(err, file, name);
+    if (n > 0 &&
+        (status = pt_h5_read(dset, mem_type, H5S_ALL, H5S_ALL, packed, file, err)) != PT_OK)
         goto done;
-    }
     for (int i = 0; i < n; i++) {
         char mine[LAYOUT_WIDTH];
         describe_tensor(&table[i], mine, sizeof mine);
@@ -203,8 +194,6 @@ done:
         H5Tclose(mem_type);
     if (file_type >= 0)
         H5Tclose(file_type);
-    if (space >= 0)
-        H5Sclose(space);
     H5Dclose(dset);
     return status;
 }
@@ -448,29 +437,22 @@ int pt_ckpt_save(const char *dir, const pt_ckpt *ck, pt_error *err)
     int status = check_ckpt(ck, err);
     if (status != PT_OK)
         return status;
-    char path[4096], tmp[4096 + 8];
+    char path[4096];
     status = pt_ckpt_path(dir, ck->global_step, path, sizeof path, err);
     if (status != PT_OK)
         return status;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
 
-    hid_t file;
-    status = pt_h5_create_file(tmp, &file, err);
-    if (status != PT_OK)
-        return status;
-    status = write_contents(file, ck, tmp, err);
-    /* Everything else reaches the file before the marker does: a file whose marker is present
-     * has all its data, whatever order HDF5 would otherwise evict its caches in. */
-    if (status == PT_OK && H5Fflush(file, H5F_SCOPE_LOCAL) < 0)
-        status = pt_h5_fail(err, tmp, "cannot flush");
+    /* Built in memory and written in one piece (see pt_h5_create_memory): a full disk is a plain
+     * write error, and the name appears only once the whole file, marker included, is synced. */
+    pt_h5_memory mem;
+    status = pt_h5_create_memory(path, &mem, err);
     if (status == PT_OK)
-        status = pt_h5_attr_write_i64(file, "complete", 1, tmp, err);
-    if (H5Fclose(file) < 0 && status == PT_OK)
-        status = pt_h5_fail(err, tmp, "cannot close (disk full?)");
+        status = write_contents(mem.file, ck, path, err);
     if (status == PT_OK)
-        status = pt_fs_commit(tmp, path, err);
-    if (status != PT_OK)
-        unlink(tmp); /* best effort: the error that matters is already in err */
+        status = pt_h5_attr_write_i64(mem.file, "complete", 1, path, err);
+    if (status == PT_OK)
+        return pt_h5_commit_memory(&mem, path, err);
+    pt_h5_discard_memory(&mem);
     return status;
 }
 
@@ -480,7 +462,10 @@ int pt_ckpt_save(const char *dir, const pt_ckpt *ck, pt_error *err)
 static int check_header(hid_t file, const char *f, pt_error *err)
 {
     char format[64] = "";
-    if (H5Aexists(file, "format") <= 0)
+    htri_t has_format = H5Aexists(file, "format");
+    if (has_format < 0) /* damaged metadata, not another kind of file */
+        return pt_h5_fail(err, f, "root attributes");
+    if (has_format == 0)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: not a ptrain checkpoint (no format attribute)",
                             f);
     int s = pt_h5_attr_read_string(file, "format", format, sizeof format, f, err);

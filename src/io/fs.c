@@ -3,35 +3,53 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int pt_fs_read_file(const char *path, uint8_t **data, size_t *size, pt_error *err)
+int pt_fs_open_regular(const char *path, int *fd_out, int64_t *size, pt_error *err)
 {
-    *data = NULL;
-    *size = 0;
+    *fd_out = -1;
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return pt_error_set(err, PT_ERR_IO, "%s: not a regular file", path);
+    }
+    /* Back to blocking reads (a file on NFS may need them), now that it is known to be a file. */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    if (size)
+        *size = (int64_t)st.st_size;
+    return PT_OK;
+}
+
+int pt_fs_read_file(const char *path, uint8_t **data, size_t *size, pt_error *err)
+{
+    *data = NULL;
+    *size = 0;
+    int fd;
+    int64_t len;
+    int status = pt_fs_open_regular(path, &fd, &len, err);
+    if (status != PT_OK)
+        return status;
     FILE *f = fdopen(fd, "rb");
     if (!f) {
         int e = errno;
         close(fd);
         return pt_error_set(err, PT_ERR_IO, "%s: %s", path, strerror(e));
     }
-
-    int status = PT_OK;
-    uint8_t *buf = NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        status = pt_error_set(err, PT_ERR_IO, "%s: not a regular file", path);
-        goto done;
-    }
-    off_t len = st.st_size;
-    buf = malloc(len > 0 ? (size_t)len : 1);
+    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
     if (!buf) {
         status = pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory reading %lld bytes", path,
                               (long long)len);
@@ -126,6 +144,45 @@ int pt_fs_commit(const char *tmp_path, const char *path, pt_error *err)
     return sync_parent_dir(path, err);
 }
 
+/* A temporary file's stream writes straight to its descriptor and keeps the first write error:
+ * stdio forgets why a buffered write failed (fclose then returns 0 with errno unset), and "No
+ * space left on device" is the one thing the user must be told. The close function hands the
+ * error back through fclose's errno. */
+typedef struct temp_stream {
+    int fd;
+    int error; /* errno of the first failed write, or 0 */
+} temp_stream;
+
+static ssize_t temp_write(void *cookie, const char *buf, size_t size)
+{
+    temp_stream *s = cookie;
+    size_t done = 0;
+    while (done < size && !s->error) {
+        ssize_t n = write(s->fd, buf + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            s->error = errno;
+        else
+            done += (size_t)n;
+    }
+    return (ssize_t)done; /* short: stdio marks the stream as failed */
+}
+
+static int temp_close(void *cookie)
+{
+    temp_stream *s = cookie;
+    int e = s->error;
+    if (close(s->fd) != 0 && !e)
+        e = errno;
+    free(s);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 FILE *pt_fs_open_temp(const char *path, char *tmp, pt_error *err)
 {
     int n = snprintf(tmp, PT_PATH_MAX, "%s.tmp", path);
@@ -133,23 +190,50 @@ FILE *pt_fs_open_temp(const char *path, char *tmp, pt_error *err)
         pt_error_set(err, PT_ERR_INVALID, "%s: path too long", path);
         return NULL;
     }
-    FILE *f = fopen(tmp, "w");
-    if (!f)
+    temp_stream *s = malloc(sizeof *s);
+    if (!s) {
+        pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    s->error = 0;
+    s->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (s->fd < 0) {
         pt_error_set(err, PT_ERR_IO, "%s: %s", tmp, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    cookie_io_functions_t io = {.write = temp_write, .close = temp_close};
+    FILE *f = fopencookie(s, "w", io);
+    if (!f) {
+        pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", path);
+        close(s->fd);
+        remove(tmp);
+        free(s);
+    }
     return f;
 }
 
 int pt_fs_close_commit(FILE *f, const char *tmp, const char *path, pt_error *err)
 {
     int failed = ferror(f);
+    errno = 0;
     if (fclose(f) != 0 || failed) {
-        int e = errno;
+        int e = errno ? errno : EIO;
         remove(tmp);
-        return pt_error_set(err, PT_ERR_IO, "%s: write error: %s", tmp,
-                            failed ? "buffered write failed" : strerror(e));
+        return pt_error_set(err, PT_ERR_IO, "%s: cannot write: %s", path, strerror(e));
     }
     int status = pt_fs_commit(tmp, path, err);
     if (status != PT_OK)
         remove(tmp);
     return status;
+}
+
+int pt_fs_write_file(const char *path, const void *data, size_t size, pt_error *err)
+{
+    char tmp[PT_PATH_MAX];
+    FILE *f = pt_fs_open_temp(path, tmp, err);
+    if (!f)
+        return err ? err->code : PT_ERR_IO;
+    fwrite(data, 1, size, f); /* a failure is reported by the close, with its reason */
+    return pt_fs_close_commit(f, tmp, path, err);
 }

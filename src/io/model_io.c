@@ -126,16 +126,20 @@ static int write_tensors(hid_t model, const pt_tensor_info *table, int n, const 
         hsize_t dims[4];
         for (int d = 0; d < t->ndims; d++)
             dims[d] = (hsize_t)t->shape[d];
+        /* one chunk per tensor, with a checksum that every load verifies */
         int status = PT_OK;
         hid_t space = H5Screate_simple(t->ndims, dims, NULL);
-        hid_t dset = space < 0 ? -1
-                               : H5Dcreate2(group, t->field, H5T_IEEE_F32LE, space, H5P_DEFAULT,
-                                            H5P_DEFAULT, H5P_DEFAULT);
+        hid_t dcpl = pt_h5_checksum_dcpl(t->ndims, dims, 0);
+        hid_t dset = space < 0 || dcpl < 0 ? -1
+                                           : H5Dcreate2(group, t->field, H5T_IEEE_F32LE, space,
+                                                        H5P_DEFAULT, dcpl, H5P_DEFAULT);
         if (dset < 0 ||
             H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf + t->offset) < 0)
             status = pt_h5_fail(err, f, t->name);
         if (dset >= 0 && H5Dclose(dset) < 0 && status == PT_OK)
             status = pt_h5_fail(err, f, t->name);
+        if (dcpl >= 0)
+            H5Pclose(dcpl);
         if (space >= 0)
             H5Sclose(space);
         if (H5Gclose(group) < 0 && status == PT_OK)
@@ -153,42 +157,34 @@ int pt_model_save(const char *path, const pt_net *net, const pt_arch *arch,
     int status = check_meta(path, net, arch, meta, err);
     if (status != PT_OK)
         return status;
-    size_t len = strlen(path) + sizeof ".tmp";
-    char *tmp = malloc(len);
-    if (!tmp)
-        return pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, len, "%s.tmp", path);
-
     /* The net's accessors take a mutable net for the training loop; saving only reads. */
     pt_net *mnet = (pt_net *)net;
     int n_params, n_state;
     const pt_tensor_info *params = pt_net_param_table(net, &n_params);
     const pt_tensor_info *state = pt_net_state_table(net, &n_state);
-    hid_t model = -1, file = -1;
-    status = pt_h5_create_file(tmp, &file, err);
+    hid_t model = -1;
+    /* built in memory, written in one piece (see pt_h5_create_memory) */
+    pt_h5_memory mem;
+    status = pt_h5_create_memory(path, &mem, err);
     if (status != PT_OK)
         goto done;
-    status = write_meta(file, arch, meta, tmp, err);
+    status = write_meta(mem.file, arch, meta, path, err);
     if (status != PT_OK)
         goto done;
-    model = H5Gcreate2(file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    model = H5Gcreate2(mem.file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (model < 0) {
-        status = pt_h5_fail(err, tmp, "model");
+        status = pt_h5_fail(err, path, "model");
         goto done;
     }
-    status = write_tensors(model, params, n_params, pt_net_params(mnet), tmp, err);
+    status = write_tensors(model, params, n_params, pt_net_params(mnet), path, err);
     if (status == PT_OK)
-        status = write_tensors(model, state, n_state, pt_net_state(mnet), tmp, err);
+        status = write_tensors(model, state, n_state, pt_net_state(mnet), path, err);
 done:
     if (model >= 0 && H5Gclose(model) < 0 && status == PT_OK)
-        status = pt_h5_fail(err, tmp, "model");
-    if (file >= 0 && H5Fclose(file) < 0 && status == PT_OK)
-        status = pt_h5_fail(err, tmp, "cannot close (disk full?)");
+        status = pt_h5_fail(err, path, "model");
     if (status == PT_OK)
-        status = pt_fs_commit(tmp, path, err);
-    if (status != PT_OK && file >= 0)
-        unlink(tmp); /* best effort: the error that matters is already in err */
-    free(tmp);
+        return pt_h5_commit_memory(&mem, path, err);
+    pt_h5_discard_memory(&mem);
     return status;
 }
 
@@ -199,7 +195,10 @@ static int read_meta(hid_t file, const char *f, pt_model_meta *meta, pt_error *e
     pt_model_meta_init(meta);
     meta->generator[0] = '\0';
     char format[64] = "";
-    if (H5Aexists(file, "format") <= 0)
+    htri_t has_format = H5Aexists(file, "format");
+    if (has_format < 0) /* damaged metadata, not another kind of file */
+        return pt_h5_fail(err, f, "root attributes");
+    if (has_format == 0)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: not a ptrain model (no format attribute)", f);
     int s = pt_h5_attr_read_string(file, "format", format, sizeof format, f, err);
     if (s)
@@ -253,6 +252,16 @@ static int read_meta(hid_t file, const char *f, pt_model_meta *meta, pt_error *e
     if (strcmp(label_mode, "single") != 0 && strcmp(label_mode, "multi") != 0)
         return pt_error_set(err, PT_ERR_FORMAT, "%s: label_mode '%s' (single or multi expected)", f,
                             label_mode);
+    /* Every input is normalised with these and every decision taken with the threshold: a value
+     * out of range would give wrong answers without a word, so it is refused here. */
+    if (!isfinite(meta->mean) || !isfinite(meta->std) || !(meta->std > 0.0))
+        return pt_error_set(err, PT_ERR_FORMAT,
+                            "%s: normalisation mean %g std %g: expected finite numbers, std > 0", f,
+                            meta->mean, meta->std);
+    if (!isnan(meta->threshold) && !(meta->threshold >= 0.0 && meta->threshold <= 1.0))
+        return pt_error_set(err, PT_ERR_FORMAT,
+                            "%s: threshold %g: expected a probability in [0, 1] (or NaN: none)", f,
+                            meta->threshold);
     meta->channels = (int)c;
     meta->height = (int)h;
     meta->width = (int)w;
@@ -332,62 +341,47 @@ static int check_no_extra(hid_t model, const pt_tensor_info *const tables[2], co
     return PT_OK;
 }
 
-/* Reads one tensor after checking it is a float dataset of exactly the tensor's shape. */
+/* The first value of x[n] that is not finite, or -1. */
+static int64_t first_non_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return (int64_t)i;
+    return -1;
+}
+
+/* Reads one tensor after checking it is a float dataset of exactly the tensor's shape; its
+ * values must be finite (a NaN weight makes every answer NaN). */
 static int read_tensor(hid_t model, const pt_tensor_info *t, float *buf, const char *f,
                        pt_error *err)
 {
     char name[2 * PT_NET_NAME_MAX + 2];
     snprintf(name, sizeof name, "%s/%s", t->layer, t->field);
-    char want[96];
-    format_shape(t->shape, t->ndims, want, sizeof want);
     htri_t exists =
         H5Lexists(model, t->layer, H5P_DEFAULT) > 0 ? H5Lexists(model, name, H5P_DEFAULT) : 0;
     if (exists <= 0) {
+        char want[96];
+        format_shape(t->shape, t->ndims, want, sizeof want);
         H5Eclear2(H5E_DEFAULT);
         return pt_error_set(err, PT_ERR_FORMAT, "%s: tensor %s missing (/model/%s, shape [%s])", f,
                             t->name, name, want);
     }
-    hid_t dset = H5Dopen2(model, name, H5P_DEFAULT);
-    if (dset < 0)
-        return pt_error_set(err, PT_ERR_FORMAT, "%s: tensor %s: /model/%s is not a dataset", f,
-                            t->name, name);
-    int status = PT_OK;
-    hid_t space = H5Dget_space(dset);
-    hid_t type = H5Dget_type(dset);
-    int ndims = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-    hsize_t dims[H5S_MAX_RANK];
-    if (type < 0 || ndims < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        status = pt_h5_fail(err, f, t->name);
-        goto done;
-    }
-    if (H5Tget_class(type) != H5T_FLOAT) {
-        status =
-            pt_error_set(err, PT_ERR_FORMAT, "%s: tensor %s is not floating point", f, t->name);
-        goto done;
-    }
-    int same = ndims == t->ndims;
-    for (int d = 0; same && d < ndims; d++)
-        same = dims[d] == (hsize_t)t->shape[d];
-    if (!same) {
-        int64_t have[H5S_MAX_RANK];
-        for (int d = 0; d < ndims; d++)
-            have[d] = (int64_t)dims[d];
-        char got[256];
-        format_shape(have, ndims, got, sizeof got);
-        status = pt_error_set(err, PT_ERR_FORMAT,
-                              "%s: tensor %s has shape [%s] in the file, the architecture needs "
-                              "[%s]",
-                              f, t->name, got, want);
-        goto done;
-    }
-    if (H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf + t->offset) < 0)
-        status = pt_h5_fail(err, f, t->name);
-done:
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
+    char what[PT_ERROR_MSG_MAX / 2];
+    snprintf(what, sizeof what, "%s: tensor %s", f, t->name);
+    pt_h5_expect want = {PT_H5_FLOAT, t->ndims, {0}};
+    for (int d = 0; d < t->ndims; d++)
+        want.dims[d] = t->shape[d];
+    hid_t dset;
+    int status = pt_h5_dataset_open(model, name, &want, &dset, NULL, what, err);
+    if (status != PT_OK)
+        return status;
+    status = pt_h5_read(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, buf + t->offset, what, err);
     H5Dclose(dset);
+    int64_t bad = status == PT_OK ? first_non_finite(buf + t->offset, t->count) : -1;
+    if (bad >= 0)
+        status = pt_error_set(err, PT_ERR_FORMAT, "%s holds %s at index %lld: the model is broken",
+                              what, isnan(buf[t->offset + (size_t)bad]) ? "NaN" : "an infinity",
+                              (long long)bad);
     return status;
 }
 

@@ -28,6 +28,9 @@ typedef struct png_read_state {
     char reason[256];
 } png_read_state;
 
+/* Largest ancillary chunk libpng may allocate (see decode_rows). */
+#define PNG_CHUNK_MAX_BYTES (16u * 1024 * 1024)
+
 static void reader_error(png_structp png, png_const_charp msg)
 {
     png_read_state *r = png_get_error_ptr(png);
@@ -41,6 +44,9 @@ static void reader_warning(png_structp png, png_const_charp msg)
      * not touch the pixels and is common in real files, so it passes. A CRC mismatch in any chunk
      * means the file was damaged, and a damaged file is rejected rather than half-trusted. */
     if (strstr(msg, "CRC") != NULL)
+        reader_error(png, msg);
+    /* Over the chunk limit (decode_rows): libpng only warns, then allocates it all anyway. */
+    if (strstr(msg, "chunk data is too large") != NULL)
         reader_error(png, msg);
 }
 
@@ -95,6 +101,12 @@ static int decode_rows(png_read_state *r, const char *name, const pt_decode_opts
     /* libpng's own default limit (1e6 per side) would reject some announced sizes as corrupt
      * before ours could call them too large; ours is the one the user controls. */
     png_set_user_limits(r->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    /* A chunk announces its own length (up to 2^31 - 1), and libpng allocates that much for an
+     * ancillary chunk (text, colour profile, ...) before reading it: fuzzing found a 108-byte file
+     * that cost 2 GB. No real X-ray carries metadata anywhere near this: a larger chunk makes the
+     * file damaged (reader_warning turns libpng's warning into an error). Image data (IDAT) is
+     * streamed and not subject to it. */
+    png_set_chunk_malloc_max(r->png, PNG_CHUNK_MAX_BYTES);
     png_set_read_fn(r->png, r, reader_read);
     png_read_info(r->png, r->info);
 

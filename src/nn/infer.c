@@ -21,8 +21,17 @@ static void softmax_rows(const float *logits, int n, int k, float *probs)
     }
 }
 
-void pt_infer_probs(pt_net *net, const pt_infer_params *params, const uint8_t *images, int64_t n,
-                    float *probs)
+/* The first of m*k logits that is not finite, or -1. */
+static int64_t first_non_finite(const float *logits, int64_t count)
+{
+    for (int64_t i = 0; i < count; i++)
+        if (!isfinite(logits[i]))
+            return i;
+    return -1;
+}
+
+int pt_infer_probs(pt_net *net, const pt_infer_params *params, const uint8_t *images, int64_t n,
+                   float *probs, pt_error *err)
 {
     int k = pt_net_outputs(net);
     int chunk = pt_net_max_batch(net);
@@ -32,6 +41,15 @@ void pt_infer_probs(pt_net *net, const pt_infer_params *params, const uint8_t *i
         pt_normalize(images + start * image, m * image, (float)params->mean, (float)params->std,
                      pt_net_input(net));
         const float *logits = pt_net_forward(net, m, 0, NULL, 0);
+        /* Softmax and sigmoid would turn an infinite logit into a plausible 0 or 1, or NaN:
+         * the logits are where a broken model shows. */
+        int64_t bad = first_non_finite(logits, (int64_t)m * k);
+        if (bad >= 0)
+            return pt_error_set(err, PT_ERR_FORMAT,
+                                "image %lld of %lld: output %d is %s: the model's weights are NaN "
+                                "or too large",
+                                (long long)(start + bad / k + 1), (long long)n, (int)(bad % k),
+                                isnan(logits[bad]) ? "NaN" : "infinite");
         float *out = probs + start * k;
         if (params->multi_label) {
             for (int64_t i = 0; i < (int64_t)m * k; i++)
@@ -40,6 +58,7 @@ void pt_infer_probs(pt_net *net, const pt_infer_params *params, const uint8_t *i
             softmax_rows(logits, m, k, out);
         }
     }
+    return PT_OK;
 }
 
 int pt_infer_predicted(const float *probs, int n_classes, double threshold)

@@ -94,7 +94,7 @@ expect_exit 0 env -u PTRAIN_BIN PATH="$PATH" SLURM_JOB_ID=1 SLURM_NTASKS=1 \
     PTRAIN_HOME="$P/share/ptrain" PTRAIN_LAUNCHER=mpirun PTRAIN_CACHE="$WORK/cache.h5" \
     PTRAIN_RUN_DIR="$WORK/run-sbatch" PTRAIN_EPOCHS=1 PTRAIN_BATCH=16 PTRAIN_TRAIN_ARGS=--quiet \
     timeout --kill-after=10 300 bash "$P/share/ptrain/slurm/train.sbatch"
-expect_in "$WORK/out" "running: mpirun -np 1 --bind-to none $P/bin/ptrain train"
+expect_in "$WORK/out" "running: mpirun -np 1 --bind-to none -q $P/bin/ptrain train"
 expect_in "$WORK/out" "done: $WORK/run-sbatch"
 echo "install: the installed train.sbatch ran $P/bin/ptrain"
 echo "install: ok"

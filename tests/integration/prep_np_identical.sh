@@ -15,6 +15,14 @@ expect_in "$WORK/digest1" "skipped=2"
 for np in 2 3; do
     diff -u "$WORK/digest1" "$WORK/digest$np" || fail "-np $np cache differs from -np 1"
 done
+# every dataset carries a checksum, whatever the number of ranks that wrote it (filtered
+# datasets are written collectively)
+datasets=(/skipped)
+for s in train val test; do for d in images labels patient source; do datasets+=("/$s/$d"); done; done
+for np in 1 2 3; do
+    "$PTRAIN_TEST_BIN/h5_edit" "$WORK/np$np.h5" checksummed "${datasets[@]}" ||
+        fail "-np $np: datasets without checksums"
+done
 # each skipped file is reported once on stderr, whichever rank decoded it
 for np in 1 2 3; do
     [ "$(grep -c 'skipped: ' "$WORK/err$np")" -eq 2 ] || { cat "$WORK/err$np"; fail "-np $np: skip messages"; }

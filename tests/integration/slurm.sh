@@ -224,6 +224,18 @@ sbatch_wait corrupt PTRAIN_CACHE="$WORK/cache/corrupt.h5" PTRAIN_RUN_DIR="$WORK/
 expect_in "$JOB_LOG" "ptrain train: error:"
 expect_in "$JOB_LOG" "ptrain train failed (exit"
 echo "slurm: corrupt cache: FAILED after ${JOB_SECONDS}s with the error in the log"
+# the same under mpirun: the log holds ptrain's one line and the script's verdict, not mpirun's
+# banner after a non-zero exit
+sbatch_wait corrupt-mpirun PTRAIN_CACHE="$WORK/cache/corrupt.h5" PTRAIN_LAUNCHER=mpirun \
+    PTRAIN_RUN_DIR="$WORK/runs/corrupt-mpirun" -- --ntasks=2 --cpus-per-task=1 \
+    "$SRC/slurm/train.sbatch"
+[ "$(job_field "$JOB" JobState)" = FAILED ] || { show_job; fail "corrupt cache, mpirun: not FAILED"; }
+[ "$(grep -c 'ptrain train: error:' "$JOB_LOG")" -eq 1 ] || { show_job; fail "mpirun: error lines"; }
+if grep -q "terminated normally, but\|MPI_ABORT" "$JOB_LOG"; then
+    show_job
+    fail "corrupt cache, mpirun: mpirun's banner in the log"
+fi
+echo "slurm: corrupt cache under mpirun: one error line, no mpirun banner"
 
 # one rank killed (SIGKILL, as the OOM killer would) mid-run: srun --kill-on-bad-exit ends the rest
 run="$WORK/runs/killed"
@@ -343,5 +355,24 @@ expect_in "$WORK/err" "PTRAIN_EPOCHS=ten is not a positive whole number"
 [ -z "$(squeue -h)" ] || fail "submit.sh queued a job despite bad input"
 [ "$(grep -c '^JobId=' "$JOBCOMP")" -eq "$before" ] || fail "submit.sh ran a job despite bad input"
 echo "slurm: submit.sh: bad input refused before submission"
+
+# ---- 5. log folders: submit.sh creates the folder of --output (sbatch does not, and a job whose
+# log folder is missing fails at launch, leaving no log) --------------------------------------------
+mkdir -p "$WORK/fresh"
+set +e
+(cd "$WORK/fresh" && env "${TRAIN[@]}" PTRAIN_EPOCHS=1 PTRAIN_RUN_DIR="$WORK/runs/logdir" \
+    "$SRC/slurm/submit.sh" --no-prep --wait --ntasks=1 --cpus-per-task=1 \
+    --output=newlogs/%x-%j.out) >"$WORK/submit.out" 2>&1
+code=$?
+set -e
+train_job="$(sed -n '/waiting for the training job/{n;p}' "$WORK/submit.out")"
+[ "$code" -eq 0 ] || { cat "$WORK/submit.out"; fail "submit.sh --output=newlogs/...: exit $code"; }
+[ -s "$WORK/fresh/newlogs/ptrain-train-$train_job.out" ] ||
+    { cat "$WORK/submit.out"; ls -R "$WORK/fresh"; fail "no log in the folder submit.sh was to create"; }
+expect_exit 2 env PTRAIN_CACHE="$CACHE" "$SRC/slurm/submit.sh" --no-prep \
+    --output="$WORK/per-job-%j/train.out"
+expect_in "$WORK/err" "depends on the job"
+[ ! -e "$WORK/per-job-%j" ] || fail "submit.sh created a folder named after a pattern"
+echo "slurm: submit.sh creates the log folder of --output, refuses one that depends on the job"
 
 echo "slurm: ok ($SECONDS s)"

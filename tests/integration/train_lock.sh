@@ -13,7 +13,7 @@ long=(--data "$WORK/c.h5" --epochs 100000 --batch 8 --ckpt-every 5 --quiet --run
 "$MPIEXEC" -np 2 "$BIN/ptrain" train "${long[@]}" >/dev/null 2>"$WORK/holder.err" &
 job=$!
 # The holder's processes die with the test, whatever way it ends.
-trap 'kill -9 "$job" 2>/dev/null; pkill -9 -f "$WORK/run" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill -9 "$job" 2>/dev/null || true; pkill -9 -f "$WORK/run" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # Any checkpoint will do: steps on 16x16 images are fast, and keeping the last 3 prunes the first
 # one within milliseconds, so waiting for one name can miss it.
 have_ckpt() { find "$WORK/run/checkpoints" -name 'ckpt-*.h5' 2>/dev/null | grep -q .; }

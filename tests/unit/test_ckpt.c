@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "h5_tamper.h"
 #include "tmpdir.h"
 #include "ptrain/arch_file.h"
 #include "ptrain/ckpt.h"
@@ -586,4 +587,99 @@ Test(ckpt, failed_save_leaves_nothing_behind)
     cr_assert_eq(memcmp(u.ck.params, t.ck.params, t.ck.n_params * sizeof(float)), 0);
     teardown(&u);
     teardown(&t);
+}
+
+/* ---- datasets checked against the layout they claim, data checksummed ---- */
+
+/* A load that must fail for damage found while reading (the buffers may be partly loaded by
+ * then, as ckpt.h says; the caller gives up the resume). */
+static void assert_damaged(trainer *t, const char *path, const char *const *needles)
+{
+    pt_error err;
+    pt_error_clear(&err);
+    int rc = pt_ckpt_load(path, &t->ck, &err);
+    cr_assert_eq(rc, PT_ERR_FORMAT, "a damaged checkpoint loaded (%d: %s)", rc, err.msg);
+    cr_log_info("refused as expected: %s", err.msg);
+    cr_assert_null(strchr(err.msg, '\n'), "not one line: %s", err.msg);
+    cr_assert_not_null(strstr(err.msg, path), "the file is not named: %s", err.msg);
+    for (; *needles; needles++)
+        cr_assert_not_null(strstr(err.msg, *needles), "'%s' not in: %s", *needles, err.msg);
+    cr_assert_null(t->ck.loaded_config);
+}
+
+Test(ckpt, every_dataset_is_checksummed)
+{
+    trainer a;
+    setup(&a, "cxr", 32, 2, PT_OPTIM_ADAMW, 71);
+    save_at(&a, 3);
+    char path[512];
+    in_tmp(path, sizeof path, "ckpt-000000003.h5");
+    const char *names[] = {"/params",           "/state",         "/optim/exp_avg",
+                           "/optim/exp_avg_sq", "/layout/params", "/layout/state"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        cr_assert_eq(h5_tamper_has_checksum(path, names[i]), 1, "%s has no checksum", names[i]);
+    teardown(&a);
+}
+
+Test(ckpt, a_flipped_byte_in_the_parameters_is_a_checksum_error)
+{
+    trainer a, b;
+    setup(&a, "cxr", 32, 2, PT_OPTIM_SGD, 72);
+    setup(&b, "cxr", 32, 2, PT_OPTIM_SGD, 0);
+    save_at(&a, 4);
+    char path[512];
+    in_tmp(path, sizeof path, "ckpt-000000004.h5");
+    cr_assert_eq(h5_tamper_flip(path, "/params"), 0);
+    const char *needles[] = {"/params", "checksum mismatch", NULL};
+    assert_damaged(&b, path, needles);
+
+    save_at(&a, 4);
+    cr_assert_eq(h5_tamper_flip(path, "/optim/momentum"), 0);
+    const char *needles2[] = {"/optim/momentum", "checksum mismatch", NULL};
+    assert_damaged(&b, path, needles2);
+    teardown(&a);
+    teardown(&b);
+}
+
+Test(ckpt, datasets_of_another_type_or_shape_are_refused_before_loading)
+{
+    trainer a, b;
+    setup(&a, "cxr", 32, 2, PT_OPTIM_ADAMW, 73);
+    setup(&b, "cxr", 32, 2, PT_OPTIM_ADAMW, 0);
+    char path[512];
+    in_tmp(path, sizeof path, "ckpt-000000005.h5");
+    hsize_t n[1] = {a.ck.n_params};
+    save_at(&a, 5);
+    cr_assert_eq(h5_tamper_replace(path, "/params", H5T_IEEE_F64LE, 1, n), 0);
+    const char *needles[] = {"/params", "float64", "expected float32", NULL};
+    assert_refused(&b, path, needles);
+
+    save_at(&a, 5);
+    hsize_t column[2] = {a.ck.n_params, 1};
+    cr_assert_eq(h5_tamper_replace(path, "/optim/exp_avg_sq", H5T_IEEE_F32LE, 2, column), 0);
+    const char *needles2[] = {"/optim/exp_avg_sq", NULL};
+    assert_refused(&b, path, needles2);
+
+    save_at(&a, 5);
+    hsize_t tensors[1] = {(hsize_t)a.ck.n_param_tensors};
+    cr_assert_eq(h5_tamper_replace(path, "/layout/params", H5T_STD_I32LE, 1, tensors), 0);
+    const char *needles3[] = {"/layout/params", NULL};
+    assert_refused(&b, path, needles3);
+    teardown(&a);
+    teardown(&b);
+}
+
+Test(ckpt, parameters_that_are_not_finite_are_refused)
+{
+    trainer a, b;
+    setup(&a, "fmnist", 28, 10, PT_OPTIM_SGD, 74);
+    setup(&b, "fmnist", 28, 10, PT_OPTIM_SGD, 0);
+    save_at(&a, 6);
+    char path[512];
+    in_tmp(path, sizeof path, "ckpt-000000006.h5");
+    cr_assert_eq(h5_tamper_fill_f32(path, "/params", NAN), 0);
+    const char *needles[] = {"/params", "NaN", NULL};
+    assert_damaged(&b, path, needles);
+    teardown(&a);
+    teardown(&b);
 }

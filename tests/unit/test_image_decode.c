@@ -259,6 +259,42 @@ Test(png, absurd_dimensions_refused_before_allocation)
     fx_file_free(&f);
 }
 
+/* Peak virtual memory of this process in kB (/proc/self/status VmPeak). */
+static long vm_peak_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    cr_assert_not_null(f);
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmPeak: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    cr_assert_gt(kb, 0);
+    return kb;
+}
+
+/* Found by fuzzing (tests/fuzz/corpus/image/regress-png-chunk-2gb): a 108-byte PNG whose tEXt
+ * chunk announces 0x7C00001D bytes made libpng allocate 2 GB before reading it. Ancillary chunks
+ * are now capped; the file is still refused, as truncated, with the memory untouched. */
+Test(png, huge_ancillary_chunk_is_not_allocated)
+{
+    fx_file f = {0};
+    cr_assert_eq(fixture_png_make(FX_PNG_GRAY8, 9, 7, 0, &f, NULL), 0);
+    uint8_t *text = memmem(f.data, f.size, "tEXt", 4);
+    cr_assert_not_null(text);
+    static const uint8_t huge[4] = {0x7C, 0x00, 0x00, 0x1D};
+    memcpy(text - 4, huge, 4);
+    long before = vm_peak_kb();
+    pt_image img = {0};
+    pt_error err = {0};
+    cr_assert_eq(pt_image_decode_memory(f.data, f.size, "chunk.png", NULL, &img, &err),
+                 PT_ERR_FORMAT, "%s", err.msg);
+    long grown_mb = (vm_peak_kb() - before) / 1024;
+    cr_assert_lt(grown_mb, 256, "decoding a 100-byte file reserved %ld MB", grown_mb);
+    fx_file_free(&f);
+}
+
 Test(png, header_only_within_limit_is_truncated)
 {
     /* The same hand-built header with a small size passes the limit and then lacks its rows:

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "h5_tamper.h"
 #include "tmpdir.h"
 #include "ptrain/arch_file.h"
 #include "ptrain/model_io.h"
@@ -256,11 +257,16 @@ static void read_string_attr(hid_t file, const char *name, char *buf, size_t cap
 {
     hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
     cr_assert_geq(attr, 0, "attribute %s missing", name);
+    /* in the file's character set, as h5py does: HDF5 converts no string between ASCII and
+     * UTF-8 */
+    hid_t file_type = H5Aget_type(attr);
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, cap);
+    H5Tset_cset(type, H5Tget_cset(file_type));
     memset(buf, 0, cap);
     cr_assert_geq(H5Aread(attr, type, buf), 0);
     H5Tclose(type);
+    H5Tclose(file_type);
     H5Aclose(attr);
 }
 
@@ -551,4 +557,111 @@ Test(model_io, arch_load_names_what_it_could_not_read)
     cr_assert_eq(pt_arch_load("cxr", &a, &err), PT_OK, "%s", err.msg);
     cr_assert_eq(a.design_height, 128);
     pt_arch_free(&a);
+}
+
+/* ---- attributes in range, weights finite, data checksummed, strings UTF-8 ---- */
+
+Test(model_io, a_threshold_outside_0_1_is_refused)
+{
+    model m;
+    build(&m, "cxr", 16, 16, 2, 13);
+    m.meta.threshold = 0.3;
+    char path[256];
+    in_tmp(path, sizeof path, "threshold.h5");
+    const double bad[] = {2.0, -0.1, INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        save(&m, path);
+        cr_assert_eq(h5_tamper_attr_f64(path, "/", "threshold", bad[i]), 0);
+        const char *needles[] = {"threshold", NULL};
+        assert_load_fails(path, PT_ERR_FORMAT, needles);
+        pt_model_meta meta;
+        pt_error err;
+        cr_assert_eq(pt_model_read_meta(path, &meta, &err), PT_ERR_FORMAT,
+                     "threshold %g accepted by pt_model_read_meta", bad[i]);
+    }
+    /* NaN is "no threshold": the most probable class decides */
+    save(&m, path);
+    cr_assert_eq(h5_tamper_attr_f64(path, "/", "threshold", NAN), 0);
+    pt_model_meta meta;
+    pt_error err;
+    cr_assert_eq(pt_model_read_meta(path, &meta, &err), PT_OK, "%s", err.msg);
+    destroy(&m);
+}
+
+Test(model_io, normalisation_that_is_not_finite_or_std_not_positive_is_refused)
+{
+    model m;
+    build(&m, "fmnist", 28, 28, 10, 14);
+    char path[256];
+    in_tmp(path, sizeof path, "norm.h5");
+    struct {
+        const char *name;
+        double value;
+    } bad[] = {{"std", 0.0},      {"std", -1.0}, {"std", NAN},
+               {"std", INFINITY}, {"mean", NAN}, {"mean", -INFINITY}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        save(&m, path);
+        cr_assert_eq(h5_tamper_attr_f64(path, "/", bad[i].name, bad[i].value), 0);
+        const char *needles[] = {bad[i].name, NULL};
+        assert_load_fails(path, PT_ERR_FORMAT, needles);
+    }
+    destroy(&m);
+}
+
+Test(model_io, weights_that_are_not_finite_are_refused_naming_the_tensor)
+{
+    model m;
+    build(&m, "cxr", 16, 16, 2, 15);
+    char path[256];
+    in_tmp(path, sizeof path, "nan.h5");
+    save(&m, path);
+    cr_assert_eq(h5_tamper_fill_f32(path, "/model/conv2/weight", NAN), 0);
+    const char *needles[] = {"conv2.weight", "NaN", NULL};
+    assert_load_fails(path, PT_ERR_FORMAT, needles);
+
+    save(&m, path);
+    cr_assert_eq(h5_tamper_fill_f32(path, "/model/batchnorm3/running_var", INFINITY), 0);
+    const char *needles2[] = {"batchnorm3.running_var", NULL};
+    assert_load_fails(path, PT_ERR_FORMAT, needles2);
+    destroy(&m);
+}
+
+Test(model_io, a_flipped_byte_in_a_tensor_is_a_checksum_error_naming_it)
+{
+    model m;
+    build(&m, "fmnist", 28, 28, 10, 16);
+    char path[256];
+    in_tmp(path, sizeof path, "flip.h5");
+    save(&m, path);
+    cr_assert_eq(h5_tamper_flip(path, "/model/dense1/weight"), 0);
+    const char *needles[] = {"/model/dense1/weight", "checksum mismatch", NULL};
+    assert_load_fails(path, PT_ERR_FORMAT, needles);
+    destroy(&m);
+}
+
+Test(model_io, every_tensor_is_checksummed_and_strings_are_utf8)
+{
+    model m;
+    build(&m, "cxr", 16, 16, 2, 17);
+    snprintf(m.meta.class_names[1], PT_MODEL_NAME_MAX, "Lungenentz\xc3\xbcndung");
+    char path[256];
+    in_tmp(path, sizeof path, "sums.h5");
+    save(&m, path);
+    const pt_tensor_info *tables[2];
+    int counts[2];
+    tables[0] = pt_net_param_table(m.net, &counts[0]);
+    tables[1] = pt_net_state_table(m.net, &counts[1]);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < counts[k]; i++) {
+            char name[128];
+            snprintf(name, sizeof name, "/model/%s/%s", tables[k][i].layer, tables[k][i].field);
+            cr_assert_eq(h5_tamper_has_checksum(path, name), 1, "%s has no checksum", name);
+        }
+    cr_assert_eq(h5_tamper_cset(path, "/", "class_names"), H5T_CSET_UTF8);
+    cr_assert_eq(h5_tamper_cset(path, "/", "arch"), H5T_CSET_UTF8);
+    pt_model_meta meta;
+    pt_error err;
+    cr_assert_eq(pt_model_read_meta(path, &meta, &err), PT_OK, "%s", err.msg);
+    cr_assert_str_eq(meta.class_names[1], "Lungenentz\xc3\xbcndung");
+    destroy(&m);
 }

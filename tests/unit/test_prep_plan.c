@@ -8,6 +8,21 @@
 
 #include "prep_plan.h"
 
+/* ---- image side ---- */
+
+Test(prep_plan, image_side_requested_native_or_capped)
+{
+    cr_assert_eq(pt_prep_plan_image_side(64, 0, 0, 4096), 64);
+    cr_assert_eq(pt_prep_plan_image_side(0, 0, 0, 4096), 128);
+    cr_assert_eq(pt_prep_plan_image_side(0, 28, 28, 4096), 28, "IDX keeps its native size");
+    cr_assert_eq(pt_prep_plan_image_side(32, 28, 28, 4096), 32, "--size wins over native");
+    /* larger than --size could ever ask for: capped, not kept */
+    cr_assert_eq(pt_prep_plan_image_side(0, 5000, 5000, 4096), 4096);
+    cr_assert_eq(pt_prep_plan_image_side(0, 70000, 70000, 4096), 4096);
+    cr_assert_eq(pt_prep_plan_image_side(0, 28, 30, 4096), -1, "not square: ask for --size");
+    cr_assert_eq(pt_prep_plan_image_side(16, 28, 30, 4096), 16);
+}
+
 /* ---- round size ---- */
 
 Test(prep_plan, round_size_requested_wins)
@@ -233,6 +248,24 @@ Test(prep_plan, offsets_with_nothing_failed)
         cr_assert_eq(ok[0], 1);
         cr_assert_eq(ok[1], 1);
     }
+}
+
+Test(prep_plan, a_failed_rank_stops_the_round_on_every_rank)
+{
+    /* 2 files over 3 ranks, slots of 2: rank 0 has no file of its own but ran out of memory
+     * (its first slot carries the failure even so), so every rank sees it and writes nothing */
+    const uint8_t D = PT_PREP_DECODED, E = PT_PREP_NO_FILE, X = PT_PREP_RANK_FAILED;
+    const uint8_t flags[] = {X, E, D, E, D, E};
+    for (int r = 0; r < 3; r++) {
+        uint8_t ok[2] = {9, 9};
+        pt_prep_rows got = pt_prep_plan_rows(flags, 2, 3, r, 2, ok);
+        cr_assert(got.rank_failed, "rank %d did not learn of the failure", r);
+        cr_assert_eq(got.rows, 0);
+        cr_assert_eq(ok[0], 9);
+    }
+    const uint8_t fine[] = {E, E, D, E, D, E};
+    uint8_t ok[2];
+    cr_assert_not(pt_prep_plan_rows(fine, 2, 3, 0, 2, ok).rank_failed);
 }
 
 Test(prep_plan, simulated_splits_write_in_list_order)
