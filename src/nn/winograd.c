@@ -1,4 +1,5 @@
 /* Winograd F(2x2,3x3) convolution: transforms in C, the 16 products as GEMMs (see winograd.h).
+ * Compiled once per instruction set (winograd_kernels.h); the API at the end only once.
  *
  * Matrices (F(2,3), Lavin & Gray 2015), for cross-correlation as PyTorch's Conv2d:
  *   B^T = [1  0 -1  0]     G = [ 1    0    0 ]     A^T = [1  1  1  0]
@@ -32,14 +33,23 @@
  * vectorizes even at -O2) and a remainder, each output stream through its own restrict pointer;
  * image edges take scalar code with bounds checks. */
 #include "winograd.h"
+#include "winograd_kernels.h"
 
 #include <assert.h>
 #include <cblas.h>
 #include <limits.h>
 #include <string.h>
 
-/* Tiles (or column pairs) per block in the transform loops. */
+#include "simd.h"
+
+/* Tiles (or column pairs) per block in the transform loops: a whole number of vectors (8 lanes on
+ * AVX2, 16 on AVX-512, two and four SSE vectors on the baseline). The width changes which
+ * instructions run, never a tile's arithmetic. */
+#if PT_ISA_VARIANT == 2
+#define WG_LANES 16
+#else
 #define WG_LANES 8
+#endif
 
 /* KERNEL(args..., j0, n) over j in [lo, hi): blocks of WG_LANES, then the remainder. */
 #define WG_BLOCKS(lo, hi, KERNEL, ...)                                                             \
@@ -104,19 +114,6 @@ static wg_geom geometry(const pt_conv_dims *d)
     return g;
 }
 
-int pt_winograd_supported(const pt_conv_dims *d)
-{
-    if (pt_conv_check(d, NULL) != PT_OK)
-        return 0;
-    return d->r == 3 && d->s == 3 && d->stride == 1 && (d->pad == 0 || d->pad == 1);
-}
-
-size_t pt_winograd_workspace_size(const pt_conv_dims *d, int images_per_chunk)
-{
-    wg_geom g = geometry(d);
-    return 32 * g.us + g.scratch + WG_SLACK + (size_t)images_per_chunk * g.tiles_h * g.per_row;
-}
-
 /* Rows of tiles per chunk under the cache cap (at least 1). */
 static size_t cap_rows(const wg_geom *g)
 {
@@ -124,15 +121,6 @@ static size_t cap_rows(const wg_geom *g)
     if (rows > by_tiles)
         rows = by_tiles;
     return rows < 1 ? 1 : rows;
-}
-
-int pt_winograd_useful_images(const pt_conv_dims *d)
-{
-    wg_geom g = geometry(d);
-    size_t images = (cap_rows(&g) + g.tiles_h - 1) / g.tiles_h;
-    if (images > (size_t)d->n)
-        images = (size_t)d->n;
-    return images < 1 ? 1 : (int)images;
 }
 
 /* Rows of tiles per chunk: what fits in ws (at least one image, the documented minimum), at
@@ -562,8 +550,8 @@ static wg_ws carve(const wg_geom *g, float *ws, int rows)
     return p;
 }
 
-void pt_winograd_forward(float *out, const float *in, const float *weight, const float *bias,
-                         const pt_conv_dims *d, float *ws, size_t ws_floats)
+static void forward(float *out, const float *in, const float *weight, const float *bias,
+                    const pt_conv_dims *d, float *ws, size_t ws_floats)
 {
     if (d->n == 0)
         return;
@@ -592,9 +580,8 @@ void pt_winograd_forward(float *out, const float *in, const float *weight, const
     }
 }
 
-void pt_winograd_backward(float *din, float *dweight, float *dbias, const float *dout,
-                          const float *in, const float *weight, const pt_conv_dims *d, float *ws,
-                          size_t ws_floats)
+static void backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                     const float *weight, const pt_conv_dims *d, float *ws, size_t ws_floats)
 {
     const wg_geom g = geometry(d);
     const int C = g.C, K = g.K, tw = g.tiles_w;
@@ -646,3 +633,46 @@ void pt_winograd_backward(float *din, float *dweight, float *dbias, const float 
     if (dweight)
         filter_adjoint(dweight, p.du, g.us, g.kc);
 }
+
+const pt_winograd_kernels PT_KERNELS(pt_winograd_kernels) = {forward, backward};
+
+/* --- the API (winograd.h): the same on every path, so compiled with the baseline only --------- */
+#if PT_ISA_VARIANT == 0
+
+int pt_winograd_supported(const pt_conv_dims *d)
+{
+    if (pt_conv_check(d, NULL) != PT_OK)
+        return 0;
+    return d->r == 3 && d->s == 3 && d->stride == 1 && (d->pad == 0 || d->pad == 1);
+}
+
+size_t pt_winograd_workspace_size(const pt_conv_dims *d, int images_per_chunk)
+{
+    wg_geom g = geometry(d);
+    return 32 * g.us + g.scratch + WG_SLACK + (size_t)images_per_chunk * g.tiles_h * g.per_row;
+}
+
+int pt_winograd_useful_images(const pt_conv_dims *d)
+{
+    wg_geom g = geometry(d);
+    size_t images = (cap_rows(&g) + g.tiles_h - 1) / g.tiles_h;
+    if (images > (size_t)d->n)
+        images = (size_t)d->n;
+    return images < 1 ? 1 : (int)images;
+}
+
+void pt_winograd_forward(float *out, const float *in, const float *weight, const float *bias,
+                         const pt_conv_dims *d, float *ws, size_t ws_floats)
+{
+    PT_KERNELS_ACTIVE(pt_winograd_kernels)->forward(out, in, weight, bias, d, ws, ws_floats);
+}
+
+void pt_winograd_backward(float *din, float *dweight, float *dbias, const float *dout,
+                          const float *in, const float *weight, const pt_conv_dims *d, float *ws,
+                          size_t ws_floats)
+{
+    PT_KERNELS_ACTIVE(pt_winograd_kernels)
+        ->backward(din, dweight, dbias, dout, in, weight, d, ws, ws_floats);
+}
+
+#endif

@@ -12,6 +12,8 @@
 #include "conv_kernels.h"
 #include "pool_kernels.h"
 #include "reduce_kernels.h"
+#include "winograd.h"
+#include "winograd_kernels.h"
 #include "ptrain/isa.h"
 #include "ptrain/rng.h"
 
@@ -208,6 +210,71 @@ Test(isa, direct_convolution_kernels_match_the_baseline_bit_for_bit)
         }
     free(w);
     free(b);
+}
+
+Test(isa, winograd_matches_the_baseline_bit_for_bit)
+{
+    /* widths whose rows of tiles fill 8- and 16-tile blocks, leave tails, and odd outputs; both
+     * paddings; forward, and backward with every gradient */
+    pt_isa paths[PT_ISA_COUNT];
+    int n_paths = wide_paths(paths);
+    const pt_winograd_kernels *base = PT_KERNELS_FOR(pt_winograd_kernels, PT_ISA_BASE);
+    const int widths[] = {3, 6, 17, 34, 67};
+    for (int wi = 0; wi < 5; wi++)
+        for (int pad = 0; pad <= 1; pad++) {
+            const pt_conv_dims d = {.n = 2, .c = 3, .h = 9, .w = widths[wi], .k = 4, .r = 3,
+                                    .s = 3, .stride = 1, .pad = pad};
+            cr_assert(pt_winograd_supported(&d));
+            const int in_n = d.n * d.c * d.h * d.w;
+            const int out_n = d.n * d.k * pt_conv_out_h(&d) * pt_conv_out_w(&d);
+            const size_t ws_n = pt_winograd_workspace_size(&d, 1);
+            float *in = random_floats(in_n, 11, -1, 1), *w = random_floats(d.k * d.c * 9, 12, -1, 1);
+            float *bias = random_floats(d.k, 13, -1, 1), *dout = random_floats(out_n, 14, -1, 1);
+            float *ws = malloc(ws_n * sizeof *ws);
+            float *o[2], *din[2], *dw[2], *db[2];
+            for (int i = 0; i < 2; i++) {
+                o[i] = malloc((size_t)out_n * sizeof(float));
+                din[i] = malloc((size_t)in_n * sizeof(float));
+                dw[i] = calloc((size_t)d.k * d.c * 9, sizeof(float));
+                db[i] = calloc((size_t)d.k, sizeof(float));
+            }
+            base->forward(o[0], in, w, bias, &d, ws, ws_n);
+            base->backward(din[0], dw[0], db[0], dout, in, w, &d, ws, ws_n);
+            for (int p = 0; p < n_paths; p++) {
+                const pt_winograd_kernels *k = PT_KERNELS_FOR(pt_winograd_kernels, paths[p]);
+                memset(dw[1], 0, sizeof(float) * d.k * d.c * 9);
+                memset(db[1], 0, sizeof(float) * d.k);
+                k->forward(o[1], in, w, bias, &d, ws, ws_n);
+                k->backward(din[1], dw[1], db[1], dout, in, w, &d, ws, ws_n);
+                const char *name = pt_isa_name(paths[p]);
+                cr_assert(!memcmp(o[0], o[1], sizeof(float) * out_n), "%s forward W=%d pad %d",
+                          name, d.w, pad);
+                cr_assert(!memcmp(din[0], din[1], sizeof(float) * in_n), "%s din W=%d pad %d",
+                          name, d.w, pad);
+                cr_assert(!memcmp(dw[0], dw[1], sizeof(float) * d.k * d.c * 9),
+                          "%s dweight W=%d pad %d", name, d.w, pad);
+                cr_assert(!memcmp(db[0], db[1], sizeof(float) * d.k), "%s dbias W=%d pad %d",
+                          name, d.w, pad);
+            }
+            /* and the baseline against the direct convolution (the arithmetic is right) */
+            float *ref = malloc((size_t)out_n * sizeof(float));
+            pt_conv_forward_naive(ref, in, w, bias, &d);
+            for (int i = 0; i < out_n; i++)
+                cr_assert(fabsf(ref[i] - o[0][i]) < 1e-4f, "W=%d pad %d out %d: %g vs %g", d.w,
+                          pad, i, ref[i], o[0][i]);
+            free(ref);
+            for (int i = 0; i < 2; i++) {
+                free(o[i]);
+                free(din[i]);
+                free(dw[i]);
+                free(db[i]);
+            }
+            free(in);
+            free(w);
+            free(bias);
+            free(dout);
+            free(ws);
+        }
 }
 
 Test(isa, fused_relu_mask_equals_relu_backward_then_batchnorm)
