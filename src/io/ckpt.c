@@ -806,32 +806,56 @@ static long newest_sound(const entry *list, size_t n, int *valid, double *rms, d
     return -1;
 }
 
-int pt_ckpt_find_sane(const char *dir, char *path, size_t cap, double *train_loss, pt_error *err)
-{
+/* A run's checkpoint folder as pruning and "the last sound checkpoint" see it: every file, newest
+ * first, whether each is a complete checkpoint, and the newest sound one. */
+typedef struct ckpt_dir {
     entry *list;
     size_t n;
-    int status = list_dir(dir, &list, &n, err);
+    int *valid;
+    double *rms, *loss;
+    long sound; /* index of the newest sound checkpoint, or -1 */
+} ckpt_dir;
+
+static void ckpt_dir_free(ckpt_dir *d)
+{
+    free(d->valid);
+    free(d->rms);
+    free(d->loss);
+    free_entries(d->list, d->n);
+}
+
+static int ckpt_dir_read(const char *dir, ckpt_dir *d, pt_error *err)
+{
+    memset(d, 0, sizeof *d);
+    int status = list_dir(dir, &d->list, &d->n, err);
     if (status != PT_OK)
         return status;
-    int *valid = malloc((n ? n : 1) * sizeof *valid);
-    double *rms = malloc((n ? n : 1) * sizeof *rms), *loss = malloc((n ? n : 1) * sizeof *loss);
-    if (!valid || !rms || !loss) {
-        status = pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", dir);
-        goto done;
+    size_t slots = d->n ? d->n : 1;
+    d->valid = malloc(slots * sizeof *d->valid);
+    d->rms = malloc(slots * sizeof *d->rms);
+    d->loss = malloc(slots * sizeof *d->loss);
+    if (!d->valid || !d->rms || !d->loss) {
+        ckpt_dir_free(d);
+        return pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", dir);
     }
-    long sound = newest_sound(list, n, valid, rms, loss);
-    if (sound < 0) {
+    d->sound = newest_sound(d->list, d->n, d->valid, d->rms, d->loss);
+    return PT_OK;
+}
+
+int pt_ckpt_find_sane(const char *dir, char *path, size_t cap, double *train_loss, pt_error *err)
+{
+    ckpt_dir d;
+    int status = ckpt_dir_read(dir, &d, err);
+    if (status != PT_OK)
+        return status;
+    if (d.sound < 0) {
         status = pt_error_set(err, PT_ERR_EMPTY, "%s: no sound checkpoint", dir);
-    } else if (pt_strlcpy(path, list[sound].path, cap) != 0) {
-        status = pt_error_set(err, PT_ERR_INVALID, "%s: path too long", list[sound].path);
+    } else if (pt_strlcpy(path, d.list[d.sound].path, cap) != 0) {
+        status = pt_error_set(err, PT_ERR_INVALID, "%s: path too long", d.list[d.sound].path);
     } else if (train_loss) {
-        *train_loss = loss[sound];
+        *train_loss = d.loss[d.sound];
     }
-done:
-    free(valid);
-    free(rms);
-    free(loss);
-    free_entries(list, n);
+    ckpt_dir_free(&d);
     return status;
 }
 
@@ -839,44 +863,32 @@ int pt_ckpt_prune(const char *dir, int keep, pt_error *err)
 {
     if (keep < 1)
         return pt_error_set(err, PT_ERR_INVALID, "%s: keep %d checkpoints? at least 1", dir, keep);
-    entry *list;
-    size_t n;
-    int status = list_dir(dir, &list, &n, err);
+    ckpt_dir d;
+    int status = ckpt_dir_read(dir, &d, err);
     if (status != PT_OK)
         return status;
-    int *valid = malloc((n ? n : 1) * sizeof *valid);
-    double *rms = malloc((n ? n : 1) * sizeof *rms), *loss = malloc((n ? n : 1) * sizeof *loss);
-    if (!valid || !rms || !loss) {
-        status = pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", dir);
-        goto done;
-    }
     /* Besides the newest `keep`, the newest sound one: when the loss explodes the newest
      * checkpoints all hold exploded weights, and this one is what to go back to. */
-    long sound = newest_sound(list, n, valid, rms, loss);
     int kept = 0;
     int64_t newest_valid = -1;
-    for (size_t i = 0; i < n && status == PT_OK; i++) {
-        if (list[i].kind == 2) {
-            status = remove_file(list[i].path, err);
+    for (size_t i = 0; i < d.n && status == PT_OK; i++) {
+        if (d.list[i].kind == 2) {
+            status = remove_file(d.list[i].path, err);
             continue;
         }
-        if (valid[i] && (kept < keep || (long)i == sound)) {
+        if (d.valid[i] && (kept < keep || (long)i == d.sound)) {
             kept += kept < keep;
             if (newest_valid < 0)
-                newest_valid = list[i].step;
+                newest_valid = d.list[i].step;
             continue;
         }
         /* Older than the newest valid checkpoint: superseded, whether valid or damaged. A
          * damaged file newer than every valid one is left for a person to look at: it is never
          * chosen, and deleting what we do not understand is not ours to decide. */
-        if (newest_valid >= 0 && list[i].step < newest_valid)
-            status = remove_file(list[i].path, err);
+        if (newest_valid >= 0 && d.list[i].step < newest_valid)
+            status = remove_file(d.list[i].path, err);
     }
-done:
-    free(valid);
-    free(rms);
-    free(loss);
-    free_entries(list, n);
+    ckpt_dir_free(&d);
     return status;
 }
 

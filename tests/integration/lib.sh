@@ -91,3 +91,33 @@ make_nih_tree() {
         if [ $((i / 2 % 5)) -eq 0 ]; then echo "$name" >>"$out/test_list.txt"; fi
     done
 }
+
+# rank_pid RANK PATTERN: the pid of the rank RANK among the processes whose command line starts
+# with PATTERN
+rank_pid() {
+    local pid
+    for pid in $(pgrep -f "^$2" || true); do
+        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then
+            echo "$pid"
+            return
+        fi
+    done
+}
+# wait_job PID SECONDS: waits for a background job, killing it and failing after SECONDS; its
+# exit status is left in $code
+wait_job() {
+    local start
+    start=$(date +%s)
+    while kill -0 "$1" 2>/dev/null; do
+        if [ $(($(date +%s) - start)) -ge "$2" ]; then
+            kill -9 "$1" 2>/dev/null || true
+            fail "still running after $2 s"
+        fi
+        sleep 0.1
+    done
+    set +e
+    wait "$1"
+    code=$?
+    set -e
+    echo "    ended $(($(date +%s) - start)) s later"
+}

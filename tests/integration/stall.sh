@@ -6,17 +6,6 @@ source "$(dirname "$0")/lib.sh"
 trap 'pkill -CONT -f "^$BIN/ptrain" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 TIMEOUT=5
-# rank_pid RANK PATTERN: the pid of rank RANK among the processes whose command line starts with
-# PATTERN
-rank_pid() {
-    local pid
-    for pid in $(pgrep -f "^$2" || true); do
-        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then
-            echo "$pid"
-            return
-        fi
-    done
-}
 # ends_within SECONDS PID: waits for the job PID; fails if it runs longer; sets $code, $took
 ms() { echo $(($(date +%s%N) / 1000000)); }
 ends_within() {
