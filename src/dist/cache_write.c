@@ -14,6 +14,7 @@
 #include "cache_write.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -125,6 +126,37 @@ static int check_free_space(const pt_cache_writer *w, uint64_t need, const char 
                         what, strerror(*e), (double)avail / 1048576.0, (double)need / 1048576.0);
 }
 
+/* Rank 0, after check_free_space: reserves the blocks for `need` more bytes past the file's end
+ * (fallocate, the file's size unchanged), so that another program filling the file system
+ * between this check and the write cannot make the write fail. That matters because a write can
+ * fail inside one of HDF5's own collectives (the chunk allocation of H5Dset_extent), which then
+ * leaves the other ranks waiting in its barrier for good; with the room reserved, the only
+ * failure left is this check, which every rank learns of. File systems without fallocate
+ * (EOPNOTSUPP: some NFS and parallel file systems) keep the statvfs check alone. */
+static int reserve_room(const pt_cache_writer *w, uint64_t need, const char *what, int *e,
+                        pt_error *err)
+{
+#ifdef FALLOC_FL_KEEP_SIZE
+    hsize_t size = 0;
+    if (H5Fget_filesize(w->file, &size) < 0)
+        return PT_OK;
+    int fd = open(w->path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return PT_OK; /* the writes will tell */
+    int rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)size, (off_t)need);
+    int saved = errno;
+    close(fd);
+    if (rc == 0 || (saved != ENOSPC && saved != EDQUOT))
+        return PT_OK;
+    *e = saved;
+    return pt_error_set(err, PT_ERR_IO, "%s: %s: %s (%.1f MiB could not be reserved)", w->path,
+                        what, strerror(saved), (double)need / 1048576.0);
+#else
+    (void)w, (void)need, (void)what, (void)e, (void)err;
+    return PT_OK;
+#endif
+}
+
 /* Every rank: may the file grow by `need` bytes under this process's file-size limit (ulimit
  * -f)? Past it a write fails with EFBIG, and HDF5's close, which sets the file's size, would too.
  */
@@ -145,7 +177,7 @@ static int check_size_limit(const pt_cache_writer *w, uint64_t need, const char 
 }
 
 /* Collective: checks, before any rank writes them, that `bytes` more (plus the margin) fit on
- * the file system (rank 0 asks it) and under every rank's file-size limit. */
+ * the file system (rank 0 asks it and reserves them) and under every rank's file-size limit. */
 static int check_room(const pt_cache_writer *w, uint64_t bytes, const char *what, pt_error *err)
 {
     int e = 0;
@@ -153,6 +185,8 @@ static int check_room(const pt_cache_writer *w, uint64_t bytes, const char *what
     int status = check_size_limit(w, need, what, &e, err);
     if (status == PT_OK && w->rank == 0)
         status = check_free_space(w, need, what, &e, err);
+    if (status == PT_OK && w->rank == 0)
+        status = reserve_room(w, need, what, &e, err);
     return agree(w, status, e, what, err);
 }
 

@@ -52,24 +52,6 @@ timed() {
     echo "    took $(($(date +%s) - start)) s"
     return "$code"
 }
-# wait_job PID SECONDS: waits for a background job, killing it and failing after SECONDS; its
-# exit status is left in $code
-wait_job() {
-    local start
-    start=$(date +%s)
-    while kill -0 "$1" 2>/dev/null; do
-        if [ $(($(date +%s) - start)) -ge "$2" ]; then
-            kill -9 "$1" 2>/dev/null || true
-            fail "still running after $2 s"
-        fi
-        sleep 0.1
-    done
-    set +e
-    wait "$1"
-    code=$?
-    set -e
-    echo "    took $(($(date +%s) - start)) s"
-}
 nospace="No space left on device"
 
 synth "$WORK/src" --count 120 --min-size 64 --max-size 96 --seed 3
@@ -83,26 +65,31 @@ for np in 1 2; do
         --out "$FS/c.h5" --size 128 --quiet
     clean_failure ptrain-prep "$FS/c.h5" "$nospace"
 
-    echo "-np $np: prep when the file system fills up during the run (another program's file)"
-    mount_fs 8m
-    "$MPIEXEC" -np "$np" "$BIN/ptrain-prep" --src "$WORK/many" --out "$FS/mid.h5" --size 96 \
-        --round 1 --full-decode --quiet >"$WORK/out" 2>"$WORK/err" &
-    job=$!
-    for _ in $(seq 1000); do
-        [ -e "$FS/mid.h5.partial" ] && break
-        sleep 0.01
+    # Where the ranks are when the disk fills is chance: at -np 2 a write failing inside HDF5's
+    # own collectives (the chunk allocation) once left one rank waiting there for good, about one
+    # run in three, so the case runs three times.
+    for attempt in $(seq $((np == 2 ? 3 : 1))); do
+        echo "-np $np: prep when the file system fills up during the run (another program's file, try $attempt)"
+        mount_fs 8m
+        "$MPIEXEC" -np "$np" "$BIN/ptrain-prep" --src "$WORK/many" --out "$FS/mid.h5" --size 96 \
+            --round 1 --full-decode --quiet >"$WORK/out" 2>"$WORK/err" &
+        job=$!
+        for _ in $(seq 1000); do
+            [ -e "$FS/mid.h5.partial" ] && break
+            sleep 0.01
+        done
+        # the ranks pause (wherever they are, a write included) while the disk fills, then go on
+        procs=$(pgrep -f "^$BIN/ptrain-prep --src $WORK/many --out $FS/mid.h5" || true)
+        [ -n "$procs" ] || fail "prep ended before the disk could be filled"
+        kill -STOP $procs
+        fill_fs 0
+        kill -CONT $procs
+        wait_job "$job" 60
+        [ "$code" -eq 1 ] || { cat "$WORK/err" >&2; fail "exit $code, expected 1"; }
+        rm -f "$FS/filler"
+        clean_failure ptrain-prep "$FS/mid.h5" "$nospace"
+        [ ! -e "$FS/mid.h5" ] || fail "a cache was committed on a full disk"
     done
-    # the ranks pause (wherever they are, a write included) while the disk fills, then go on
-    procs=$(pgrep -f "^$BIN/ptrain-prep --src $WORK/many --out $FS/mid.h5" || true)
-    [ -n "$procs" ] || fail "prep ended before the disk could be filled"
-    kill -STOP $procs
-    fill_fs 0
-    kill -CONT $procs
-    wait_job "$job" 60
-    [ "$code" -eq 1 ] || { cat "$WORK/err" >&2; fail "exit $code, expected 1"; }
-    rm -f "$FS/filler"
-    clean_failure ptrain-prep "$FS/mid.h5" "$nospace"
-    [ ! -e "$FS/mid.h5" ] || fail "a cache was committed on a full disk"
 
     echo "-np $np: training whose checkpoints fill the run directory's file system"
     mount_fs 2m
