@@ -404,8 +404,7 @@ int pt_cache_read_strings(pt_cache *cache, const char *split, const char *what, 
         int64_t rows = count - done < rows_per_read ? count - done : rows_per_read;
         status = read_rows(cache, split, what, mem_type, start + done, rows, packed, err);
         for (int64_t i = 0; status == PT_OK && i < rows; i++)
-            pt_strlcpy(dst + (size_t)(done + i) * stride, packed + (size_t)i * (width + 1),
-                       stride);
+            pt_strlcpy(dst + (size_t)(done + i) * stride, packed + (size_t)i * (width + 1), stride);
     }
     H5Tclose(mem_type);
     free(packed);

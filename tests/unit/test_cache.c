@@ -263,7 +263,8 @@ Test(cache, strings_wider_than_any_path_are_refused_before_allocating)
 {
     char path[256];
     make(path, sizeof path, "wide.h5", NULL);
-    /* a damaged type stating 1 MiB per string (a bit flip can state 4 GiB): refused, not sized from */
+    /* a damaged type stating 1 MiB per string (a bit flip can state 4 GiB): refused, not sized from
+     */
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, (size_t)1 << 20);
     hsize_t dims[1] = {4};

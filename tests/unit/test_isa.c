@@ -222,13 +222,21 @@ Test(isa, winograd_matches_the_baseline_bit_for_bit)
     const int widths[] = {3, 6, 17, 34, 67};
     for (int wi = 0; wi < 5; wi++)
         for (int pad = 0; pad <= 1; pad++) {
-            const pt_conv_dims d = {.n = 2, .c = 3, .h = 9, .w = widths[wi], .k = 4, .r = 3,
-                                    .s = 3, .stride = 1, .pad = pad};
+            const pt_conv_dims d = {.n = 2,
+                                    .c = 3,
+                                    .h = 9,
+                                    .w = widths[wi],
+                                    .k = 4,
+                                    .r = 3,
+                                    .s = 3,
+                                    .stride = 1,
+                                    .pad = pad};
             cr_assert(pt_winograd_supported(&d));
             const int in_n = d.n * d.c * d.h * d.w;
             const int out_n = d.n * d.k * pt_conv_out_h(&d) * pt_conv_out_w(&d);
             const size_t ws_n = pt_winograd_workspace_size(&d, 1);
-            float *in = random_floats(in_n, 11, -1, 1), *w = random_floats(d.k * d.c * 9, 12, -1, 1);
+            float *in = random_floats(in_n, 11, -1, 1),
+                  *w = random_floats(d.k * d.c * 9, 12, -1, 1);
             float *bias = random_floats(d.k, 13, -1, 1), *dout = random_floats(out_n, 14, -1, 1);
             float *ws = malloc(ws_n * sizeof *ws);
             float *o[2], *din[2], *dw[2], *db[2];
@@ -249,19 +257,19 @@ Test(isa, winograd_matches_the_baseline_bit_for_bit)
                 const char *name = pt_isa_name(paths[p]);
                 cr_assert(!memcmp(o[0], o[1], sizeof(float) * out_n), "%s forward W=%d pad %d",
                           name, d.w, pad);
-                cr_assert(!memcmp(din[0], din[1], sizeof(float) * in_n), "%s din W=%d pad %d",
-                          name, d.w, pad);
+                cr_assert(!memcmp(din[0], din[1], sizeof(float) * in_n), "%s din W=%d pad %d", name,
+                          d.w, pad);
                 cr_assert(!memcmp(dw[0], dw[1], sizeof(float) * d.k * d.c * 9),
                           "%s dweight W=%d pad %d", name, d.w, pad);
-                cr_assert(!memcmp(db[0], db[1], sizeof(float) * d.k), "%s dbias W=%d pad %d",
-                          name, d.w, pad);
+                cr_assert(!memcmp(db[0], db[1], sizeof(float) * d.k), "%s dbias W=%d pad %d", name,
+                          d.w, pad);
             }
             /* and the baseline against the direct convolution (the arithmetic is right) */
             float *ref = malloc((size_t)out_n * sizeof(float));
             pt_conv_forward_naive(ref, in, w, bias, &d);
             for (int i = 0; i < out_n; i++)
-                cr_assert(fabsf(ref[i] - o[0][i]) < 1e-4f, "W=%d pad %d out %d: %g vs %g", d.w,
-                          pad, i, ref[i], o[0][i]);
+                cr_assert(fabsf(ref[i] - o[0][i]) < 1e-4f, "W=%d pad %d out %d: %g vs %g", d.w, pad,
+                          i, ref[i], o[0][i]);
             free(ref);
             for (int i = 0; i < 2; i++) {
                 free(o[i]);
