@@ -53,11 +53,52 @@ int pt_conv_check(const pt_conv_dims *d, pt_error *err)
     return PT_OK;
 }
 
+/* Floats of one padded plane, (H + 2 pad) x (W + 2 pad) (the direct loops' input, below). */
+static size_t padded_plane_floats(const pt_conv_dims *d)
+{
+    return (size_t)(d->h + 2 * d->pad) * (d->w + 2 * d->pad);
+}
+
+/* Float partial sums of the dweight taps (sixteen lanes a tap, conv_kernels.h) run over at most
+ * this many products each before they are added to the double sums: long enough to amortise the
+ * adding, short enough to keep float rounding at the level of a GEMM's. */
+#define DIRECT_FLUSH_TERMS 256
+#define DIRECT_LANES       16
+
+/* Floats from one padded plane to the next in the workspace: the plane, then zeros that the
+ * direct weight gradient's last block of sixteen may read past its end (shifted by up to S-1). */
+static size_t plane_stride(const pt_conv_dims *d)
+{
+    return padded_plane_floats(d) + DIRECT_LANES + (size_t)d->s;
+}
+
+/* Floats of one output-gradient plane spread to the padded plane's row length, Wp, with zeros in
+ * the extra columns, rounded up to whole blocks of DIRECT_LANES: every tap of the weight gradient
+ * is then one flat dot product with the padded plane shifted by the tap (conv_kernels.h). */
+static size_t spread_floats(const pt_conv_dims *d)
+{
+    size_t n = (size_t)pt_conv_out_h(d) * (size_t)(d->w + 2 * d->pad);
+    return (n + DIRECT_LANES - 1) / DIRECT_LANES * DIRECT_LANES;
+}
+
+/* Workspace of the direct weight gradient of nb images: their padded planes and one spread
+ * plane. */
+static size_t direct_backward_floats(const pt_conv_dims *d, size_t nb)
+{
+    return nb * plane_stride(d) + spread_floats(d);
+}
+
 size_t pt_conv_workspace_size(const pt_conv_dims *d, int images_per_gemm)
 {
     size_t crs = (size_t)d->c * d->r * d->s;
     size_t pq = (size_t)pt_conv_out_h(d) * pt_conv_out_w(d);
-    return (size_t)images_per_gemm * (crs + (size_t)d->k) * pq;
+    size_t gemm = (size_t)images_per_gemm * (crs + (size_t)d->k) * pq;
+    /* the direct loops' padded planes mostly fit where im2col would, but not on tiny planes */
+    if (pt_conv_direct(d)) {
+        size_t direct = direct_backward_floats(d, (size_t)images_per_gemm);
+        return direct > gemm ? direct : gemm;
+    }
+    return gemm;
 }
 
 /* Images per GEMM that fit in ws_floats, at least 1 (the documented minimum), at most n, and
@@ -180,13 +221,6 @@ int pt_conv_direct(const pt_conv_dims *d)
     return d->c == 1 && d->stride == 1 && d->r * d->s <= PT_CONV_DIRECT_MAX_TAPS;
 }
 
-/* Floats of one padded plane, (H + 2 pad) x (W + 2 pad). It is at most R*S*P*Q (H + 2 pad =
- * P + R - 1 <= P*R, likewise for W), so one fits where the im2col matrix of one image would. */
-static size_t padded_plane_floats(const pt_conv_dims *d)
-{
-    return (size_t)(d->h + 2 * d->pad) * (d->w + 2 * d->pad);
-}
-
 /* dst = src (H x W) surrounded by pad zeros on every side. */
 static void pad_plane(float *dst, const float *src, const pt_conv_dims *d)
 {
@@ -199,31 +233,37 @@ static void pad_plane(float *dst, const float *src, const pt_conv_dims *d)
         memset(row + pad + W, 0, (size_t)pad * sizeof(float));
     }
     memset(dst + (size_t)(H + pad) * Wp, 0, (size_t)pad * Wp * sizeof(float));
+    memset(dst + padded_plane_floats(d), 0,
+           (plane_stride(d) - padded_plane_floats(d)) * sizeof(float));
 }
 
-/* Float partial sums of the dweight taps (sixteen lanes a tap, conv_kernels.h) run over at most
- * this many products each before they are added to the double sums: long enough to amortise the
- * adding, short enough to keep float rounding at the level of a GEMM's. */
-#define DIRECT_FLUSH_TERMS 256
-#define DIRECT_LANES       16
+/* spread = g (P x Q) with rows Wp floats apart, zeros in between and after (spread_floats). */
+static void spread_plane(float *spread, const float *g, int P, int Q, int Wp, size_t n)
+{
+    for (int p = 0; p < P; p++) {
+        memcpy(spread + (size_t)p * Wp, g + (size_t)p * Q, (size_t)Q * sizeof(float));
+        memset(spread + (size_t)p * Wp + Q, 0, (size_t)(Wp - Q) * sizeof(float));
+    }
+    memset(spread + (size_t)P * Wp, 0, (n - (size_t)P * Wp) * sizeof(float));
+}
 
-/* dweight (K,1,R,S) += its gradient over images [n0, n0 + nb), whose padded planes are in xp. */
+/* dweight (K,1,R,S) += its gradient over images [n0, n0 + nb), whose padded planes are in xp
+ * (plane_stride apart); spread is scratch for spread_floats. */
 static void direct_backward_weight(float *dweight, const float *dout, const float *xp,
-                                   const pt_conv_dims *d, int n0, int nb, int P, int Q)
+                                   float *spread, const pt_conv_dims *d, int n0, int nb, int P,
+                                   int Q)
 {
     const pt_conv_kernels *kern = PT_KERNELS_ACTIVE(pt_conv_kernels);
     const int R = d->r, S = d->s, K = d->k, Wp = d->w + 2 * d->pad;
-    const size_t pq = (size_t)P * Q, plane = padded_plane_floats(d);
-    const int rows =
-        Q >= DIRECT_LANES * DIRECT_FLUSH_TERMS ? 1 : DIRECT_LANES * DIRECT_FLUSH_TERMS / Q;
+    const size_t pq = (size_t)P * Q, stride = plane_stride(d), n_spread = spread_floats(d);
+    const size_t flush = (size_t)DIRECT_LANES * DIRECT_FLUSH_TERMS;
     for (int k = 0; k < K; k++) {
         double sums[PT_CONV_DIRECT_MAX_TAPS] = {0};
         for (int i = 0; i < nb; i++) {
-            const float *g = dout + ((size_t)(n0 + i) * K + k) * pq;
-            for (int p = 0; p < P; p += rows) {
-                const int n_rows = P - p < rows ? P - p : rows;
-                kern->direct_weight_rows(sums, g + (size_t)p * Q, xp + i * plane + (size_t)p * Wp,
-                                         Wp, R, S, Q, n_rows);
+            spread_plane(spread, dout + ((size_t)(n0 + i) * K + k) * pq, P, Q, Wp, n_spread);
+            for (size_t f = 0; f < n_spread; f += flush) {
+                const size_t n = n_spread - f < flush ? n_spread - f : flush;
+                kern->direct_weight(sums, spread + f, xp + i * stride + f, Wp, R, S, (int)n);
             }
         }
         for (int t = 0; t < R * S; t++)
@@ -339,13 +379,16 @@ void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const floa
     if (!din && !dweight)
         return;
     if (pt_conv_direct(d) && dweight) {
-        /* as many padded planes at a time as images fit in the workspace (see padded_plane) */
-        const int nb_max = chunk_images(d, ws_floats);
+        /* as many padded planes at a time as fit in the workspace, and one spread plane */
+        const size_t stride = plane_stride(d);
+        assert(d->n == 0 || ws_floats >= direct_backward_floats(d, 1)); /* the minimum */
+        size_t fit = (ws_floats - spread_floats(d)) / stride;
+        const int nb_max = fit < 1 ? 1 : fit > (size_t)d->n ? d->n : (int)fit;
         for (int n0 = 0; n0 < d->n; n0 += nb_max) {
             const int nb = d->n - n0 < nb_max ? d->n - n0 : nb_max;
             for (int i = 0; i < nb; i++)
-                pad_plane(ws + i * padded_plane_floats(d), in + (size_t)(n0 + i) * in_image, d);
-            direct_backward_weight(dweight, dout, ws, d, n0, nb, P, Q);
+                pad_plane(ws + i * stride, in + (size_t)(n0 + i) * in_image, d);
+            direct_backward_weight(dweight, dout, ws, ws + (size_t)nb * stride, d, n0, nb, P, Q);
         }
         if (!din)
             return;

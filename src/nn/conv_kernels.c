@@ -2,6 +2,7 @@
 #include "conv_kernels.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "simd.h"
 
@@ -68,23 +69,21 @@ static void direct_forward(float *out, const float *xp, const float *weight, con
 #define TAP_GROUP 2
 #endif
 
-/* Taps [t0, t0 + nt) over the whole blocks of sixteen columns (q < q16). */
-static inline void weight_taps(double *sums, const float *g, const float *x0, int Wp, int S, int Q,
-                               int q16, int rows, int t0, const int nt)
+/* Taps [t0, t0 + nt) over n floats (a multiple of sixteen): each block of sixteen adds into the
+ * taps' sixteen-lane sums, so element f always lands in lane f % 16. */
+static inline void weight_taps(double *sums, const float *g, const float *x0, int Wp, int S, int n,
+                               int t0, const int nt)
 {
     f32x16 acc[TAP_GROUP];
-    size_t off[TAP_GROUP];
+    const float *x[TAP_GROUP];
     for (int i = 0; i < nt; i++) {
         acc[i] = f32x16_set1(0.0f);
-        off[i] = (size_t)((t0 + i) / S) * Wp + (size_t)((t0 + i) % S);
+        x[i] = x0 + (size_t)((t0 + i) / S) * Wp + (size_t)((t0 + i) % S);
     }
-    for (int p = 0; p < rows; p++) {
-        const float *grow = g + (size_t)p * Q, *xrow = x0 + (size_t)p * Wp;
-        for (int q = 0; q < q16; q += 16) {
-            const f32x16 g16 = f32x16_load(grow + q);
-            for (int i = 0; i < nt; i++)
-                acc[i] = f32x16_madd(acc[i], g16, f32x16_load(xrow + off[i] + q));
-        }
+    for (int f = 0; f < n; f += 16) {
+        const f32x16 g16 = f32x16_load(g + f);
+        for (int i = 0; i < nt; i++)
+            acc[i] = f32x16_madd(acc[i], g16, f32x16_load(x[i] + f));
     }
     for (int i = 0; i < nt; i++) {
         float lanes[16];
@@ -96,21 +95,15 @@ static inline void weight_taps(double *sums, const float *g, const float *x0, in
     }
 }
 
-static void direct_weight_rows(double *sums, const float *g, const float *x0, int Wp, int R, int S,
-                               int Q, int rows)
+static void direct_weight(double *sums, const float *g, const float *x0, int Wp, int R, int S,
+                          int n)
 {
-    const int taps = R * S, q16 = Q - Q % 16;
+    const int taps = R * S;
     int t0 = 0;
     for (; t0 + TAP_GROUP <= taps; t0 += TAP_GROUP)
-        weight_taps(sums, g, x0, Wp, S, Q, q16, rows, t0, TAP_GROUP);
+        weight_taps(sums, g, x0, Wp, S, n, t0, TAP_GROUP);
     for (; t0 < taps; t0++)
-        weight_taps(sums, g, x0, Wp, S, Q, q16, rows, t0, 1);
-    for (int p = 0; p < rows; p++) {
-        const float *grow = g + (size_t)p * Q, *xrow = x0 + (size_t)p * Wp;
-        for (int q = q16; q < Q; q++)
-            for (int t = 0; t < taps; t++)
-                sums[t] += (double)grow[q] * xrow[(size_t)(t / S) * Wp + t % S + q];
-    }
+        weight_taps(sums, g, x0, Wp, S, n, t0, 1);
 }
 
-const pt_conv_kernels PT_KERNELS(pt_conv_kernels) = {direct_forward, direct_weight_rows};
+const pt_conv_kernels PT_KERNELS(pt_conv_kernels) = {direct_forward, direct_weight};

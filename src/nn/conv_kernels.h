@@ -2,10 +2,11 @@
  * on gray films), one table per instruction set (kernels.h).
  *
  * Forward: each output is its bias plus the taps' products added in (r, s) order, whatever the
- * vector width. Weight gradient: each tap's products over whole blocks of sixteen columns go to
- * sixteen float partial sums (lane = column % 16), added in lane order into the tap's double sum
- * at the end of the call; the columns after the last whole block go straight into the double sum.
- * Both are the same on every path. */
+ * vector width. Weight gradient: the output gradient is laid out with the padded plane's row
+ * length (zeros in the extra columns, conv.c), so that every tap is one flat dot product over
+ * whole blocks of sixteen; element f goes to float partial sum f % 16, and the sixteen are added
+ * in lane order into the tap's double sum at the end of the call. Both are the same on every
+ * path. */
 #ifndef PTRAIN_CONV_KERNELS_H
 #define PTRAIN_CONV_KERNELS_H
 
@@ -19,9 +20,10 @@ typedef struct pt_conv_kernels {
      * bias may be NULL */
     void (*direct_forward)(float *out, const float *xp, const float *weight, const float *bias,
                            int K, int P, int Q, int Wp, int R, int S);
-    /* sums[r*S+s] += sum over `rows` rows p and columns q < Q of g[p*Q+q] * x0[(p+r)*Wp+q+s] */
-    void (*direct_weight_rows)(double *sums, const float *g, const float *x0, int Wp, int R, int S,
-                               int Q, int rows);
+    /* sums[r*S+s] += sum over f < n of g[f] * x0[r*Wp + s + f]; n a multiple of 16, and x0
+     * readable up to (R-1)*Wp + S-1 + n */
+    void (*direct_weight)(double *sums, const float *g, const float *x0, int Wp, int R, int S,
+                          int n);
 } pt_conv_kernels;
 
 PT_KERNELS_DECLARE(pt_conv_kernels, pt_conv_kernels);
