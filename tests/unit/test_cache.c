@@ -278,6 +278,19 @@ Test(cache, strings_wider_than_any_path_are_refused_before_allocating)
     cr_assert_not_null(strstr(err.msg, "/test/source"), "%s", err.msg);
     cr_assert_not_null(strstr(err.msg, "1048576 bytes"), "%s", err.msg);
     pt_cache_close(c);
+
+    /* the root's /skipped is named as such (fuzz_cache: the message said "//skipped") */
+    make(path, sizeof path, "wide_skipped.h5", NULL);
+    t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 70000);
+    hsize_t one[1] = {1};
+    cr_assert_eq(h5_tamper_replace(path, "/skipped", t, 1, one), 0);
+    H5Tclose(t);
+    cr_assert_eq(pt_cache_open(path, &c, &err), PT_OK, "%s", err.msg);
+    cr_assert_eq(pt_cache_read_strings(c, NULL, "skipped", 0, 1, &strings[0][0], 64, &err),
+                 PT_ERR_FORMAT);
+    cr_assert_not_null(strstr(err.msg, ": /skipped holds strings of 70000 bytes"), "%s", err.msg);
+    pt_cache_close(c);
 }
 
 Test(cache, images_of_another_type_or_size_are_refused_at_open)
