@@ -10,8 +10,8 @@
  *   then, for each of 29 items in this order: the root attributes format, version, height,
  *   width, channels, class_names, label_mode, n_skipped, created, generator, layout; /train's
  *   mean and std; per split (train, val, test) the group, images, labels, patient, source; and
- *   /skipped, one operation byte (% 8) and what it needs:
- *     0 keep (the value ptrain-prep would write)
+ *   /skipped, one operation byte (% 16) and what it needs:
+ *     0, 8..15 keep (the value ptrain-prep would write)
  *     1 delete
  *     2 another element type: uint8, int8, uint16, int16, int32 (little and big endian), uint32,
  *       int64, float32, float64, fixed string (width, character set, padding), variable-length
