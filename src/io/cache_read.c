@@ -381,9 +381,10 @@ int pt_cache_read_strings(pt_cache *cache, const char *split, const char *what, 
         H5Tclose(type);
         H5Dclose(dset);
         return pt_error_set(err, PT_ERR_FORMAT,
-                            "%s: /%s/%s holds strings of %zu bytes, expected at most %d (a path "
-                            "or patient id): the file is damaged",
-                            cache->path, split ? split : "", what, width, MAX_STRING_WIDTH);
+                            "%s: /%s%s%s holds strings of %zu bytes, expected at most %d (a "
+                            "path or patient id): the file is damaged",
+                            cache->path, split ? split : "", split ? "/" : "", what, width,
+                            MAX_STRING_WIDTH);
     }
     /* Read at the file's width + 1 in the file's character set, then truncate into the caller's
      * slots. */

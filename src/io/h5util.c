@@ -185,13 +185,33 @@ int pt_h5_attr_write_strings(hid_t obj, const char *name, const char *const *val
     return status;
 }
 
+/* One number: H5Aread writes every value the attribute holds, so an array (a damaged or
+ * hand-made file) would overflow `value`; it is refused, as is a text, before reading. */
 static int read_scalar(hid_t obj, const char *name, hid_t mem_type, void *value, const char *file,
                        pt_error *err)
 {
     hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
     if (attr < 0)
         return missing(err, file, 1, name);
-    int status = H5Aread(attr, mem_type, value) < 0 ? pt_h5_fail(err, file, name) : PT_OK;
+    hid_t type = H5Aget_type(attr);
+    hid_t space = H5Aget_space(attr);
+    H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+    hssize_t count = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    int status = PT_OK;
+    if (type < 0 || space < 0)
+        status = pt_h5_fail(err, file, name);
+    else if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+        status = pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' is not a number", file, name);
+    else if (count != 1)
+        status =
+            pt_error_set(err, PT_ERR_FORMAT, "%s: attribute '%s' holds %lld numbers, expected one",
+                         file, name, (long long)count);
+    else if (H5Aread(attr, mem_type, value) < 0)
+        status = pt_h5_fail(err, file, name);
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
     H5Aclose(attr);
     return status;
 }

@@ -279,6 +279,19 @@ Test(cache, strings_wider_than_any_path_are_refused_before_allocating)
     cr_assert_not_null(strstr(err.msg, "/test/source"), "%s", err.msg);
     cr_assert_not_null(strstr(err.msg, "1048576 bytes"), "%s", err.msg);
     pt_cache_close(c);
+
+    /* the root's /skipped is named as such (fuzz_cache: the message said "//skipped") */
+    make(path, sizeof path, "wide_skipped.h5", NULL);
+    t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 70000);
+    hsize_t one[1] = {1};
+    cr_assert_eq(h5_tamper_replace(path, "/skipped", t, 1, one), 0);
+    H5Tclose(t);
+    cr_assert_eq(pt_cache_open(path, &c, &err), PT_OK, "%s", err.msg);
+    cr_assert_eq(pt_cache_read_strings(c, NULL, "skipped", 0, 1, &strings[0][0], 64, &err),
+                 PT_ERR_FORMAT);
+    cr_assert_not_null(strstr(err.msg, ": /skipped holds strings of 70000 bytes"), "%s", err.msg);
+    pt_cache_close(c);
 }
 
 Test(cache, images_of_another_type_or_size_are_refused_at_open)
@@ -480,6 +493,58 @@ Test(cache, image_shape_attributes_must_be_sane)
         const char *needles[] = {NULL};
         assert_refused(path, needles);
     }
+}
+
+/* Replaces root attribute `name` by one of `type` holding n values (rank 1) or one (n == 0:
+ * scalar). */
+static void set_root_attr(const char *path, const char *name, hid_t type, const void *values,
+                          hsize_t n)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert_geq(f, 0, "%s", path);
+    H5Adelete(f, name);
+    hid_t space = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert_geq(a, 0, "attribute %s", name);
+    cr_assert_geq(H5Awrite(a, type, values), 0, "attribute %s", name);
+    H5Aclose(a);
+    H5Sclose(space);
+    H5Fclose(f);
+}
+
+/* fuzz_cache: a root "width" of int64 [1,4] was read with H5Aread into one int64, which wrote all
+ * four values over the reader's stack. A number attribute holding more (or fewer) than one
+ * value, or a text, is now refused before it is read. */
+Test(cache, a_number_attribute_holding_an_array_or_a_text_is_refused_before_reading)
+{
+    const int64_t four[4] = {W, W, W, W};
+    char path[256];
+    make(path, sizeof path, "width_array.h5", NULL);
+    set_root_attr(path, "width", H5T_NATIVE_INT64, four, 4);
+    const char *array[] = {"attribute 'width'", "holds 4 numbers, expected one", NULL};
+    assert_refused(path, array);
+
+    const double twice[2] = {0.5, 0.5};
+    make(path, sizeof path, "mean_array.h5", NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t train = H5Gopen2(f, "train", H5P_DEFAULT);
+    hsize_t two = 2;
+    hid_t space = H5Screate_simple(1, &two, NULL);
+    H5Adelete(train, "mean");
+    hid_t a = H5Acreate2(train, "mean", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert_geq(a, 0);
+    cr_assert_geq(H5Awrite(a, H5T_NATIVE_DOUBLE, twice), 0);
+    H5Aclose(a);
+    H5Sclose(space);
+    H5Gclose(train);
+    H5Fclose(f);
+    const char *stats[] = {"/train attribute mean", NULL};
+    assert_refused(path, stats);
+
+    make(path, sizeof path, "height_text.h5", NULL);
+    cr_assert_eq(h5_tamper_attr_str(path, "/", "height", "8"), 0);
+    const char *text[] = {"attribute 'height'", "is not a number", NULL};
+    assert_refused(path, text);
 }
 
 /* ---- case 3: checksums ---- */
