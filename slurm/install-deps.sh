@@ -33,6 +33,7 @@ packages="build-essential cmake pkg-config ca-certificates
   libhdf5-openmpi-dev hdf5-tools
   libopenblas-dev
   libpng-dev libjpeg-dev zlib1g-dev
+  libmicrohttpd-dev libcjson-dev curl
   libcriterion-dev
   dataset-fashion-mnist"
 
