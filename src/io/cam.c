@@ -97,9 +97,11 @@ static float clamp01(float t)
     return t < 0.0f ? 0.0f : t > 1.0f ? 1.0f : t;
 }
 
-/* The "jet" colour map: 0 blue, 0.25 cyan-ish, 0.5 green-yellow, 1 red. */
+/* The middle of the "jet" colour map, from pure blue (t = 0) through cyan, green and yellow to
+ * pure red (t = 1): jet's dark ends are left out, so full heat is bright red. */
 static void jet(float t, float rgb[3])
 {
+    t = 0.125f + 0.75f * t;
     rgb[0] = clamp01(1.5f - fabsf(4.0f * t - 3.0f));
     rgb[1] = clamp01(1.5f - fabsf(4.0f * t - 2.0f));
     rgb[2] = clamp01(1.5f - fabsf(4.0f * t - 1.0f));
