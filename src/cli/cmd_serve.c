@@ -146,7 +146,11 @@ static int parse(int argc, char **argv, pt_serve_opts *o, pt_error *err)
             return pt_error_set(err, PT_ERR_USAGE, "PORT='%s' is not a port number", port);
         o->port = (int)v;
     }
-    /* SageMaker runs the image as `<image> serve`: it then wants 0.0.0.0:8080 */
+    /* SageMaker runs the image as `<image> serve`, with no options: the container's address
+     * comes from the environment (the Dockerfile sets it to 0.0.0.0); --host wins */
+    const char *host = getenv("PTRAIN_SERVE_HOST");
+    if (host && *host)
+        o->host = host;
     return pt_cli_parse(argc, argv, options, on_option, NULL, o, err);
 }
 
