@@ -41,7 +41,7 @@ slurm=yes
 auto=no
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages="$packages python3 python3-torch python3-numpy python3-h5py" ;;
+    --bench) packages="$packages python3 python3-torch python3-numpy python3-h5py hey" ;;
     --fuzz) packages="$packages clang libclang-rt-14-dev" ;;
     --slurm) slurm=yes ;;
     --no-slurm) slurm=no ;;
