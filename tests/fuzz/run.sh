@@ -4,7 +4,7 @@
 # timeout: the input that did it is kept in BUILD/fuzz-artifacts/ (add it to tests/fuzz/corpus/
 # once fixed, so that it stays a regression test).
 #
-#   tests/fuzz/run.sh BUILD_DIR SECONDS [HARNESS...]      (default: all five)
+#   tests/fuzz/run.sh BUILD_DIR SECONDS [HARNESS...]      (default: all six)
 #
 # fuzz_cache mutates the bytes of HDF5 files, and libhdf5 1.10 itself overflows buffers on
 # corrupt attribute messages within seconds (README.md here): by default it therefore only
@@ -18,7 +18,7 @@ seconds="${2:?usage: run.sh BUILD_DIR SECONDS [HARNESS...]}"
 shift 2
 here="$(cd "$(dirname "$0")" && pwd)"
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(image idx csv arch cache)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(image idx csv arch cache v2)
 
 # Most inputs worth finding are small; the cache seeds are HDF5 files of about 17 KB.
 max_len() {
