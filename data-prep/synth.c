@@ -787,6 +787,17 @@ static float gamma_for_mean(const uint64_t hist[256], uint64_t n, float target)
     return (float)exp(0.5 * (lo + hi));
 }
 
+int pt_synth_opacity_side(uint64_t seed, uint64_t patient, uint64_t index, pt_synth_kind kind)
+{
+    if (kind != PT_SYNTH_BACTERIA)
+        return -1;
+    anatomy a;
+    opacity o;
+    draw_anatomy(seed, patient, &a);
+    draw_opacity_params(seed, index, kind, &a, &o);
+    return o.side; /* density(): side 0 where p < 0, the image's left */
+}
+
 int pt_synth_draw(uint64_t seed, uint64_t patient, uint64_t index, pt_synth_kind kind, int width,
                   int height, uint8_t *pixels, pt_error *err)
 {

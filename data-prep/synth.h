@@ -114,6 +114,11 @@ void pt_synth_plan_free(pt_synth_plan *plan);
 int pt_synth_draw(uint64_t seed, uint64_t patient, uint64_t index, pt_synth_kind kind, int width,
                   int height, uint8_t *pixels, pt_error *err);
 
+/* Where pt_synth_draw puts a bacterial film's one opacity: 0 in the lung on the image's left half
+ * (the patient's right), 1 on its right half; -1 for the other kinds, whose opacities (none, or
+ * both lungs) have no side. For tests of heat maps: the ground truth of where the evidence is. */
+int pt_synth_opacity_side(uint64_t seed, uint64_t patient, uint64_t index, pt_synth_kind kind);
+
 /* What pt_synth_write wrote. */
 typedef struct pt_synth_summary {
     int64_t images;

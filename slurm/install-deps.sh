@@ -16,6 +16,8 @@
 #   slurm/install-deps.sh --fuzz     also clang and its libFuzzer runtime (clang, and Debian 12's
 #                                    libclang-rt-14-dev), for the harnesses of tests/fuzz
 #                                    (`make fuzz`, which .ci/run runs after `make test`)
+#   slurm/install-deps.sh --browser  also Chromium and Node.js, for the browser test of the
+#                                    `ptrain serve` page (tests/integration/serve_page.sh)
 #   slurm/install-deps.sh --slurm    the default, kept for old scripts
 #   slurm/install-deps.sh --auto     what `make demo`, `make test` and `make bench` run: the
 #                                    same, but where it cannot check or install (no dpkg, no
@@ -33,6 +35,7 @@ packages="build-essential cmake pkg-config ca-certificates
   libhdf5-openmpi-dev hdf5-tools
   libopenblas-dev
   libpng-dev libjpeg-dev zlib1g-dev
+  libmicrohttpd-dev libcjson-dev curl
   libcriterion-dev
   dataset-fashion-mnist"
 
@@ -40,8 +43,9 @@ slurm=yes
 auto=no
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages="$packages python3 python3-torch python3-numpy python3-h5py" ;;
+    --bench) packages="$packages python3 python3-torch python3-numpy python3-h5py hey" ;;
     --fuzz) packages="$packages clang libclang-rt-14-dev" ;;
+    --browser) packages="$packages chromium nodejs" ;;
     --slurm) slurm=yes ;;
     --no-slurm) slurm=no ;;
     --auto) auto=yes ;;

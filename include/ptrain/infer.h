@@ -31,4 +31,9 @@ int pt_infer_probs(pt_net *net, const pt_infer_params *params, const uint8_t *im
  * (when the threshold is a number), otherwise the most probable class. */
 int pt_infer_predicted(const float *probs, int n_classes, double threshold);
 
+/* The class a heat map is drawn for: the positive class (the last, the one the threshold is on)
+ * of a binary single-label model, so the map always shows the evidence for pneumonia; otherwise
+ * the predicted class. */
+int pt_infer_cam_class(const float *probs, int n_classes, double threshold, int multi_label);
+
 #endif

@@ -113,4 +113,18 @@ const pt_layer_profile *pt_net_layer_profile(const pt_net *net, int i);
 /* A table of layers, output shapes and parameter counts, for the log. */
 int pt_net_describe(const pt_net *net, char *buf, size_t cap);
 
+/* Class activation maps (CAM), for networks that end in a global average pool and a dense layer
+ * (cxr, resnet18, any file network of that shape; dropout between the two is allowed): the
+ * logit of class c is sum_k w[c,k] * mean(A_k) + b_c, so sum_k w[c,k] * A_k over the feature
+ * maps A_k that enter the pool says where the evidence for c lies. For this head it is exactly
+ * Grad-CAM, with no backward pass.
+ *
+ * pt_net_cam_shape: the map's size (the pool's input size); PT_ERR_UNSUPPORTED with a message
+ * saying so for a network of another shape. */
+int pt_net_cam_shape(const pt_net *net, int *height, int *width, pt_error *err);
+
+/* The map of class cls for sample `sample` of the last forward (eval mode), height x width floats
+ * (pt_net_cam_shape) written to map; not normalised, may be negative. */
+int pt_net_cam(const pt_net *net, int sample, int cls, float *map, pt_error *err);
+
 #endif

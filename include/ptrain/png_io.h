@@ -21,4 +21,8 @@ int pt_png_decode(const uint8_t *data, size_t size, const char *name, const pt_d
 int pt_png_write_file(const char *path, const uint8_t *pixels, int width, int height, int channels,
                       pt_error *err);
 
+/* The same PNG in memory: *out (malloc'ed, the caller frees it) holds *size bytes. */
+int pt_png_encode_memory(const uint8_t *pixels, int width, int height, int channels, uint8_t **out,
+                         size_t *size, pt_error *err);
+
 #endif

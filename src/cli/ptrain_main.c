@@ -14,6 +14,7 @@ static void usage(FILE *to)
                 "  train     train a CNN on a ptrain-prep cache (mpirun -np N ptrain train ...)\n"
                 "  eval      evaluate a model.h5 on a cache split\n"
                 "  predict   class probabilities of image files, as CSV\n"
+                "  serve     serve a model over HTTP (SageMaker, Azure ML, KServe V2, a web page)\n"
                 "\n"
                 "ptrain " PT_VERSION "\n");
 }
@@ -31,8 +32,22 @@ static void join_args(int argc, char **argv, char *out, size_t cap)
     }
 }
 
+/* `ptrain serve` is one long-lived process with threads and its own signal handling: it starts
+ * before MPI, which it never needs. */
+static int run_serve(int argc, char **argv)
+{
+    pt_error err;
+    if (pt_isa_init(&err) != PT_OK) {
+        fprintf(stderr, "ptrain: error: %s\n", err.msg);
+        return PT_EXIT_USAGE;
+    }
+    return pt_cmd_serve(argc - 1, argv + 1);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "serve"))
+        return run_serve(argc, argv);
     pt_comm comm;
     pt_error err;
     pt_error_clear(&err);

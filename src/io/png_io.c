@@ -278,3 +278,46 @@ done:
     }
     return pt_fs_close_commit(f, tmp, path, err);
 }
+
+int pt_png_encode_memory(const uint8_t *pixels, int width, int height, int channels, uint8_t **out,
+                         size_t *size, pt_error *err)
+{
+    *out = NULL;
+    *size = 0;
+    if (!pixels || width <= 0 || height <= 0 || (channels != 1 && channels != 3 && channels != 4))
+        return pt_error_set(err, PT_ERR_INVALID, "cannot encode a %dx%d PNG with %d channels",
+                            width, height, channels);
+    /* open_memstream gives the FILE * that encode_rows writes to, growing a buffer we own */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return pt_error_set(err, PT_ERR_NOMEM, "PNG encode: open_memstream: %s", strerror(errno));
+    int status;
+    png_write_state w = {0};
+    w.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w, writer_error, writer_warning);
+    if (!w.png) {
+        status = pt_error_set(err, PT_ERR_NOMEM, "cannot create a libpng writer");
+        goto done;
+    }
+    w.info = png_create_info_struct(w.png);
+    if (!w.info) {
+        status = pt_error_set(err, PT_ERR_NOMEM, "cannot create a libpng info struct");
+        goto done;
+    }
+    status = encode_rows(&w, f, pixels, width, height, channels);
+    if (status != PT_OK)
+        pt_error_set(err, status, "PNG encode: %s", w.reason[0] ? w.reason : "failed");
+done:
+    if (w.png)
+        png_destroy_write_struct(&w.png, w.info ? &w.info : NULL);
+    if (fclose(f) != 0 && status == PT_OK)
+        status = pt_error_set(err, PT_ERR_NOMEM, "PNG encode: %s", strerror(errno));
+    if (status != PT_OK) {
+        free(buf);
+        return status;
+    }
+    *out = (uint8_t *)buf;
+    *size = len;
+    return PT_OK;
+}

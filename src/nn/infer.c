@@ -71,3 +71,10 @@ int pt_infer_predicted(const float *probs, int n_classes, double threshold)
             best = c;
     return best;
 }
+
+int pt_infer_cam_class(const float *probs, int n_classes, double threshold, int multi_label)
+{
+    if (n_classes == 2 && !multi_label)
+        return 1;
+    return pt_infer_predicted(probs, n_classes, threshold);
+}

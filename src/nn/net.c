@@ -849,3 +849,63 @@ int pt_net_describe(const pt_net *net, char *buf, size_t cap)
                                  net->n_params);
     return used < cap ? PT_OK : PT_ERR_INVALID;
 }
+
+/* ---- class activation maps ----------------------------------------------------------------------
+ */
+
+/* The global average pool that feeds the final dense layer (through eval-time identities, i.e.
+ * dropout), or -1 when the network does not end that way. */
+static int cam_pool_index(const pt_net *net)
+{
+    int last = net->n_layers - 1;
+    if (last < 1 || net->layers[last].spec.type != PT_LAYER_DENSE)
+        return -1;
+    int i = net->layers[last].input;
+    while (i >= 0 && net->layers[i].spec.type == PT_LAYER_DROPOUT)
+        i = net->layers[i].input;
+    if (i < 0 || net->layers[i].spec.type != PT_LAYER_AVGPOOL)
+        return -1;
+    return i;
+}
+
+int pt_net_cam_shape(const pt_net *net, int *height, int *width, pt_error *err)
+{
+    int pool = cam_pool_index(net);
+    if (pool < 0)
+        return pt_error_set(err, PT_ERR_UNSUPPORTED,
+                            "no class activation map for this network: it does not end in a "
+                            "global average pool followed by a dense layer");
+    const layer *l = &net->layers[pool];
+    *height = l->in_h;
+    *width = l->in_w;
+    return PT_OK;
+}
+
+int pt_net_cam(const pt_net *net, int sample, int cls, float *map, pt_error *err)
+{
+    int h = 0, w = 0;
+    int status = pt_net_cam_shape(net, &h, &w, err);
+    if (status != PT_OK)
+        return status;
+    if (sample < 0 || sample >= net->n || cls < 0 || cls >= pt_net_outputs(net))
+        return pt_error_set(err, PT_ERR_INVALID, "class activation map: sample %d of %d, class %d",
+                            sample, net->n, cls);
+    const layer *pool = &net->layers[cam_pool_index(net)];
+    const layer *dense = &net->layers[net->n_layers - 1];
+    /* the pool's input: the last conv block's feature maps A_k, (n, K, h, w) */
+    const float *features = layer_input(net, pool);
+    int k_maps = pool->in_c;
+    size_t plane = (size_t)h * (size_t)w;
+    const float *a = features + (size_t)sample * (size_t)k_maps * plane;
+    /* dense weight [outputs, K] (PyTorch's layout): row cls holds w[c, k] */
+    const float *wrow = net->params + dense->weight + (size_t)cls * (size_t)k_maps;
+    for (size_t p = 0; p < plane; p++)
+        map[p] = 0.0f;
+    for (int k = 0; k < k_maps; k++) {
+        float wk = wrow[k];
+        const float *ak = a + (size_t)k * plane;
+        for (size_t p = 0; p < plane; p++)
+            map[p] += wk * ak[p];
+    }
+    return PT_OK;
+}

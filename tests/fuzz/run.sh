@@ -20,7 +20,7 @@ seconds="${2:?usage: run.sh BUILD_DIR SECONDS [HARNESS...]}"
 shift 2
 here="$(cd "$(dirname "$0")" && pwd)"
 requested=("$@")
-[ ${#requested[@]} -gt 0 ] || requested=(image idx csv arch cache)
+[ ${#requested[@]} -gt 0 ] || requested=(image idx csv arch cache v2)
 # `cache` brings the raw-bytes replay along (the Makefile's list names `cache` only).
 harnesses=()
 for h in "${requested[@]}"; do

@@ -1,7 +1,7 @@
 # The layering is enforced by the build, and this test says so: the unit tests of the nn layer
 # link ptrain_nn alone, so their binaries need no MPI, HDF5, libpng, libjpeg or zlib; the I/O
-# layer's tests need no MPI of their own beyond what parallel HDF5 brings; and only src/dist
-# includes mpi.h.
+# layer's tests need no MPI of their own beyond what parallel HDF5 brings; the serve layer links
+# io and nn, never dist; and only src/dist includes mpi.h.
 source "$(dirname "$0")/lib.sh"
 
 src="${PTRAIN_SOURCE_DIR:?}"
@@ -26,6 +26,16 @@ for t in test_conv test_winograd test_layers test_net test_loss test_optim test_
     needed="$(readelf -d "$tests_bin/$t" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
     echo "$needed" | grep -qE 'libmpi|libhdf5|libpng|libjpeg' && fail "$t loads $needed"
 done
+
+# serve: the server is one process over io and nn; its test links no dist, data or cli layer, and
+# its sources use no MPI (pt_comm) of their own
+[ -f "$build/tests/CMakeFiles/test_serve.dir/link.txt" ] || fail "no link line for test_serve"
+line="$(link_line test_serve)"
+forbidden="$(echo "$line" | tr ' ' '\n' | grep -E 'ptrain_(dist|data|cli)' || true)"
+[ -z "$forbidden" ] || fail "test_serve (the serve layer) links $(echo "$forbidden" | tr '\n' ' ')"
+echo "$line" | grep -q 'libptrain_serve\.a' || fail "test_serve does not link ptrain_serve: $line"
+comm_in_serve="$(grep -lE '"ptrain/comm\.h"|MPI_' "$src"/src/serve/*.[ch] || true)"
+[ -z "$comm_in_serve" ] || fail "MPI in src/serve: $comm_in_serve"
 
 # mpi.h: src/dist only (parallel HDF5's own hdf5.h includes it too, which is allowed)
 outside="$(grep -rlE '#include <mpi\.h>|"comm_mpi\.h"' "$src/src" "$src/data-prep" "$src/include" |
