@@ -270,8 +270,8 @@ static int allocate_step_buffers(trainer *t, pt_error *err)
     return PT_OK;
 }
 
-/* OpenBLAS threads per rank: cores on the node / ranks on it, at least 1. Oversubscribed
- * OpenBLAS threads (ranks >= cores, each with several threads) halve throughput. */
+/* Threads per rank: cores on the node / ranks on it, at least 1. Oversubscribed threads
+ * (ranks >= cores, each with several threads) halve throughput. */
 /* CPUs this process may run on, or 0 if unknown. Launchers bind: Open MPI pins each rank to one
  * core when it starts at most 2 ranks (to a socket beyond), so a rank of `mpirun -np 1` on a
  * 2-core node may use one core only, however many threads it starts. */
@@ -1720,7 +1720,13 @@ static int setup(trainer *t, pt_error *err)
     t->augment.enabled = cfg->augment;
     t->best_score = -INFINITY;
     t->best_epoch = 0;
-    openblas_set_num_threads(choose_threads(t));
+    /* One owner of the rank's threads: the network runs every layer on them (OpenMP, net.h),
+     * each thread calling OpenBLAS on one thread. OpenBLAS's own pool, threading only the GEMMs,
+     * left most of a step on one thread, and its workers spun in sched_yield between the many
+     * small GEMMs while the pool's threads wanted the cores. */
+    openblas_set_num_threads(1);
+    if (status == PT_OK)
+        status = pt_net_set_threads(t->net, choose_threads(t), err);
     warn_about_binding(t);
     pt_time_iso8601(t->started, sizeof t->started);
     /* this run's settings as JSON, before any resume compares a checkpoint's with them */
@@ -1767,7 +1773,7 @@ static void log_start(trainer *t)
         PT_VERSION, t->arch.name, t->cfg->data, (long long)t->train.n, (long long)t->val.n,
         (long long)t->test.n, t->info->height, t->info->width, t->info->n_classes);
     say(t,
-        "%d rank(s) x %d OpenBLAS thread(s); global batch %d (%d per rank at most); %lld "
+        "%d rank(s) x %d thread(s); global batch %d (%d per rank at most); %lld "
         "steps per epoch; %.3f GFLOP forward per image\n",
         t->comm->size, choose_threads(t), t->cfg->batch, t->max_local,
         (long long)t->steps_per_epoch, pt_net_flops_per_sample(t->net) / 1e9);
