@@ -217,6 +217,8 @@ static int choose_class_weights(trainer *t, pt_error *err)
     return PT_OK;
 }
 
+static int choose_threads(const trainer *t);
+
 static int setup_optimizer(trainer *t, pt_error *err)
 {
     const pt_train_config *cfg = t->cfg;
@@ -225,6 +227,7 @@ static int setup_optimizer(trainer *t, pt_error *err)
         return pt_error_set(err, PT_ERR_INVALID, "--opt: '%s' is not sgd or adamw", cfg->opt);
     pt_optim_config_default(kind, &t->opt);
     t->opt.weight_decay = cfg->weight_decay;
+    t->opt.threads = choose_threads(t); /* the same bits whatever the count (optim.h) */
     if (kind == PT_OPTIM_SGD) {
         t->opt.momentum = cfg->momentum;
         t->opt.nesterov = cfg->nesterov;

@@ -11,6 +11,7 @@
 #include "ptrain/arch.h"
 #include "ptrain/loss.h"
 #include "ptrain/net.h"
+#include "ptrain/optim.h"
 #include "ptrain/rng.h"
 
 /* Every layer type: a conv on one channel (direct loops), a batch norm with a fused ReLU, a
@@ -284,4 +285,49 @@ Test(threads, batchnorm_channel_ranges_give_the_whole_calls_bits)
     }
     free(in);
     free(dout);
+}
+
+Test(threads, the_optimizer_gives_the_same_bits_on_any_thread_count)
+{
+    /* Every parameter's update is its own: 1, 2, 3 and 7 threads, SGD with Nesterov momentum and
+     * AdamW, over a count that is no multiple of the ranges' 16-float alignment. */
+    enum { N = 1003, STEPS_OPT = 3 };
+    const pt_optim_kind kinds[2] = {PT_OPTIM_SGD, PT_OPTIM_ADAMW};
+    const int counts[4] = {1, 2, 3, 7};
+    for (int kd = 0; kd < 2; kd++) {
+        float result[4][N];
+        for (int c = 0; c < 4; c++) {
+            pt_optim_config cfg;
+            pt_optim_config_default(kinds[kd], &cfg);
+            cfg.threads = counts[c];
+            if (kinds[kd] == PT_OPTIM_SGD) {
+                cfg.momentum = 0.9;
+                cfg.nesterov = 1;
+                cfg.weight_decay = 1e-3;
+            }
+            float *buf = calloc(pt_optim_state_floats(kinds[kd], N), sizeof(float));
+            float grads[N];
+            uint8_t mask[N];
+            pt_optim_state state;
+            pt_error err;
+            cr_assert_eq(pt_optim_state_init(&state, kinds[kd], N, buf, &err), PT_OK, "%s",
+                         err.msg);
+            pt_rng rng;
+            pt_rng_init(&rng, 9, 0);
+            for (int i = 0; i < N; i++) {
+                result[c][i] = (float)pt_rng_normal(&rng);
+                mask[i] = (uint8_t)(i % 3 != 0);
+            }
+            for (int s = 0; s < STEPS_OPT; s++) {
+                for (int i = 0; i < N; i++)
+                    grads[i] = (float)pt_rng_normal(&rng);
+                cr_assert_eq(pt_optim_step(&cfg, &state, result[c], grads, mask, N, 0.01, &err),
+                             PT_OK, "%s", err.msg);
+            }
+            free(buf);
+        }
+        for (int c = 1; c < 4; c++)
+            cr_assert(!memcmp(result[c], result[0], sizeof result[0]), "%s, %d threads",
+                      pt_optim_name(kinds[kd]), counts[c]);
+    }
 }
