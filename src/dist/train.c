@@ -640,20 +640,19 @@ static int load_batch(trainer *t, int64_t b, double *global_normalizer)
     const pt_dataset *ds = &t->train;
     int64_t begin, count;
     pt_sampler_slice(ds->n, t->cfg->batch, b, t->comm->rank, t->comm->size, &begin, &count);
-    size_t image = (size_t)ds->height * (size_t)ds->width;
-    float *input = pt_net_input(t->net);
     int k = ds->n_classes;
     for (int64_t j = 0; j < count; j++) {
         int64_t idx = t->perm[begin + j];
         t->sample_ids[j] = idx;
-        pt_augment_sample(&t->augment, t->cfg->seed, t->epoch, idx,
-                          ds->images + (size_t)idx * image, ds->height, ds->width,
-                          (float)t->info->mean, (float)t->info->std, input + (size_t)j * image);
         if (ds->multi_label)
             memcpy(t->targets + j * k, ds->targets + idx * k, (size_t)k);
         else
             t->labels[j] = ds->labels[idx];
     }
+    /* the images, normalised and augmented on the rank's threads like every layer */
+    pt_augment_batch(&t->augment, pt_net_threads(t->net), t->cfg->seed, t->epoch, t->sample_ids,
+                     (int)count, ds->images, ds->height, ds->width, (float)t->info->mean,
+                     (float)t->info->std, pt_net_input(t->net));
     /* The loss is a mean over the GLOBAL batch: every rank knows the whole batch's labels (the
      * permutation is global), so the denominator needs no communication. */
     int64_t batch_size = pt_sampler_batch_size(ds->n, t->cfg->batch, b);

@@ -9,6 +9,7 @@
 
 #include "batchnorm.h"
 #include "ptrain/arch.h"
+#include "ptrain/augment.h"
 #include "ptrain/loss.h"
 #include "ptrain/net.h"
 #include "ptrain/optim.h"
@@ -329,5 +330,24 @@ Test(threads, the_optimizer_gives_the_same_bits_on_any_thread_count)
         for (int c = 1; c < 4; c++)
             cr_assert(!memcmp(result[c], result[0], sizeof result[0]), "%s, %d threads",
                       pt_optim_name(kinds[kd]), counts[c]);
+    }
+}
+
+Test(threads, augmenting_a_batch_on_threads_gives_each_samples_own_bits)
+{
+    enum { H = 19, W = 23, IMAGES = 9, N = 7 };
+    uint8_t images[IMAGES * H * W];
+    for (int i = 0; i < IMAGES * H * W; i++)
+        images[i] = (uint8_t)((i * 37 + i / 11) & 0xff);
+    const int64_t ids[N] = {8, 0, 3, 3, 5, 1, 7};
+    const pt_augment aug = pt_augment_default();
+    float one[N * H * W], batch[N * H * W];
+    for (int j = 0; j < N; j++)
+        pt_augment_sample(&aug, 4, 2, ids[j], images + ids[j] * H * W, H, W, 0.3f, 0.2f,
+                          one + j * H * W);
+    for (int threads = 1; threads <= 3; threads++) {
+        memset(batch, 0, sizeof batch);
+        pt_augment_batch(&aug, threads, 4, 2, ids, N, images, H, W, 0.3f, 0.2f, batch);
+        cr_assert(!memcmp(one, batch, sizeof one), "%d threads", threads);
     }
 }
