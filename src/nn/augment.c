@@ -88,8 +88,7 @@ void pt_augment_batch(const pt_augment *aug, int threads, uint64_t seed, int64_t
                       float mean, float std, float *dst)
 {
     const size_t image = (size_t)height * (size_t)width;
-    const int T = threads > 1 ? threads : 1;
-    PT_OMP(omp parallel for schedule(static) num_threads(T) if (T > 1))
+    PT_OMP(omp parallel for schedule(static) num_threads(threads) if (threads > 1))
     for (int j = 0; j < n; j++)
         pt_augment_sample(aug, seed, epoch, ids[j], images + (size_t)ids[j] * image, height, width,
                           mean, std, dst + (size_t)j * image);

@@ -949,8 +949,7 @@ static void backward_layer(pt_net *net, layer *l, int n)
     if (net->profiling && (l->spec.type == PT_LAYER_CONV || l->spec.type == PT_LAYER_DENSE))
         l->prof.backward_flops += (plan.din ? 2.0 : 1.0) * l->flops * n;
     double *gemm_s = net->profiling ? &l->prof.gemm_s : NULL;
-    const int T = net->threads;
-    PT_OMP(omp parallel num_threads(T) if (T > 1))
+    PT_OMP(omp parallel num_threads(net->threads) if (net->threads > 1))
     backward_team(net, l, &plan, n, gemm_s);
 }
 
