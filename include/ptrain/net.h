@@ -113,7 +113,8 @@ typedef struct pt_layer_profile {
     char output[32];                 /* output shape per sample, "32x28x28" */
     double forward_flops_per_sample; /* multiply-add = 2 */
     double forward_s, backward_s;    /* seconds in this layer's forward / backward */
-    double gemm_s;  /* of which inside the convolution's sgemm calls (im2col + GEMM conv layers) */
+    double gemm_s;  /* of which inside the convolution's sgemm calls (im2col + GEMM conv layers;
+                       with several threads, those of the first thread's slice) */
     double samples; /* samples through the timed forwards */
     double backward_flops; /* FLOPs of the timed backwards (no input gradient for the first) */
 } pt_layer_profile;

@@ -579,12 +579,12 @@ double pt_net_flops_per_sample(const pt_net *net)
  * Every layer runs on the rank's `threads` (pt_net_set_threads) in one OpenMP parallel region:
  * the local batch is cut into that many slices of consecutive samples, and slice k runs the
  * layer's ordinary single-threaded kernel on its samples, with its own convolution workspace and
- * OpenBLAS called on one thread (train.c sets it so). The GEMMs are then k times smaller but
- * still hundreds of columns wide, and nothing in a step is left to one thread. Layers with
- * parameters accumulate their gradients per slice (slice 0 into the net's buffer, the others into
- * their own), and the slices are added in slice order after the layer (no atomics, no dependence
- * on which thread ran which slice): same threads, same bits. A batch norm instead splits its
- * channels, each with all of the batch, because its statistics are over the whole local batch;
+ * OpenBLAS called on one thread (train.c sets it so). The GEMMs are then `threads` times
+ * smaller but still hundreds of columns wide, and nothing in a step is left to one thread. Layers
+ * with parameters accumulate their gradients per slice (slice 0 into the net's buffer, the others
+ * into their own), and the slices are added in slice order after the layer (no atomics, no
+ * dependence on which thread ran which slice): same threads, same bits. A batch norm instead splits
+ * its channels, each with all of the batch, because its statistics are over the whole local batch;
  * its results do not depend on the thread count at all. */
 
 /* One slice of a layer's work: samples [n0, n0 + n) of the local batch (channels, for batch
