@@ -111,7 +111,7 @@ ptrain_check_allocation() {
     PTRAIN_RANKS="$ntasks"
 }
 
-# ptrain_threads: OpenBLAS threads per rank: PTRAIN_THREADS, else the CPUs SLURM gives each task
+# ptrain_threads: threads per rank: PTRAIN_THREADS, else the CPUs SLURM gives each task
 # (--cpus-per-task), else 1. More threads than CPUs per task would make the ranks on a node fight
 # over cores, so that is refused.
 ptrain_threads() {

@@ -27,6 +27,13 @@ void pt_augment_sample(const pt_augment *aug, uint64_t seed, int64_t epoch, int6
                        const uint8_t *src, int height, int width, float mean, float std,
                        float *dst);
 
+/* pt_augment_sample for n samples on `threads` threads (1: this thread alone): sample j is
+ * ids[j], read from images + ids[j] * height * width and written to dst + j * height * width.
+ * Each sample's result is its own, so the thread count does not change a bit. */
+void pt_augment_batch(const pt_augment *aug, int threads, uint64_t seed, int64_t epoch,
+                      const int64_t *ids, int n, const uint8_t *images, int height, int width,
+                      float mean, float std, float *dst);
+
 /* Normalisation alone: dst[i] = (src[i]/255 - mean) / std. */
 void pt_normalize(const uint8_t *src, int64_t n, float mean, float std, float *dst);
 

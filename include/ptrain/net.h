@@ -74,6 +74,21 @@ const float *pt_net_forward(pt_net *net, int n, int train, const int64_t *sample
 void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, void *ctx);
 void pt_net_zero_grads(pt_net *net);
 
+/* The threads of a rank: every layer of forward and backward runs on `threads` threads (OpenMP),
+ * each on its slice of the local batch (a batch norm: its share of the channels), calling
+ * OpenBLAS on one thread: the caller sets OpenBLAS to one thread (openblas_set_num_threads(1))
+ * when threads > 1, so that one pool owns the cores. Each thread gets its own convolution workspace
+ * and gradient buffer (parameters' size), allocated here; PT_ERR_NOMEM leaves one thread.
+ * Results: the same threads give the same bits, on any machine with the same instruction-set path
+ * (the slices' gradients are added in slice order, never atomically), and a build without OpenMP
+ * runs the same slices one after another with the same bits. Another thread count sums the
+ * convolution and dense weight gradients over other slices of the batch, so it changes the
+ * model in float rounding only, as another -np does; batch norm is split by channel, and its
+ * results do not depend on the threads. 1 (the default) is the single-threaded network. */
+#define PT_NET_MAX_THREADS 256
+int pt_net_set_threads(pt_net *net, int threads, pt_error *err);
+int pt_net_threads(const pt_net *net);
+
 /* How convolutions are computed. AUTO: Winograd F(2x2,3x3) for 3x3 stride-1 convolutions with
  * more than one input channel (where it is faster), im2col + GEMM for the rest; GEMM: im2col +
  * GEMM everywhere; WINOGRAD: Winograd wherever it applies. The two differ in rounding only. */
@@ -98,7 +113,8 @@ typedef struct pt_layer_profile {
     char output[32];                 /* output shape per sample, "32x28x28" */
     double forward_flops_per_sample; /* multiply-add = 2 */
     double forward_s, backward_s;    /* seconds in this layer's forward / backward */
-    double gemm_s;  /* of which inside the convolution's sgemm calls (im2col + GEMM conv layers) */
+    double gemm_s;  /* of which inside the convolution's sgemm calls (im2col + GEMM conv layers;
+                       with several threads, those of the first thread's slice) */
     double samples; /* samples through the timed forwards */
     double backward_flops; /* FLOPs of the timed backwards (no input gradient for the first) */
 } pt_layer_profile;

@@ -43,6 +43,9 @@ typedef struct pt_optim_config {
     double beta1;
     double beta2;
     double eps; /* added to sqrt(v_hat), outside the square root as PyTorch does */
+    /* threads sharing the update (1 by default): each takes a range of the parameters, and every
+     * parameter's update is its own, so the result does not depend on it */
+    int threads;
 } pt_optim_config;
 
 /* Fills cfg with PyTorch's defaults for kind: SGD momentum 0, dampening 0, no Nesterov, weight

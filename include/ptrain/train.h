@@ -38,7 +38,7 @@ typedef struct pt_train_config {
     const char *class_weights; /* "auto", "none" or "w1,w2,..." */
     const char *threshold;     /* "youden", "0.5" or a value */
     int augment;
-    int threads; /* OpenBLAS threads per rank; 0: cores on the node / ranks on it */
+    int threads; /* threads per rank (every layer); 0: cores on the node / ranks on it */
     int drop_last;
     double log_seconds;       /* seconds between progress lines */
     int64_t max_steps;        /* stop after this many steps in total (0: no limit); for tests */

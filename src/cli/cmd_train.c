@@ -42,7 +42,7 @@ static void usage(FILE *to)
             "  --threshold T         youden (chosen on validation) | a value in [0,1] (youden)\n"
             "  --no-augment          no shifts, scaling, rotation or contrast changes\n"
             "  --keep-last           train on the last, smaller batch of an epoch too\n"
-            "  --threads N           OpenBLAS threads per rank (cores on the node / ranks)\n"
+            "  --threads N           threads per rank (cores on the node / ranks)\n"
             "  --log-seconds X       seconds between progress lines (10)\n"
             "  --max-steps N         stop after N steps in total, then evaluate as usual\n"
             "  --bucket-mb X         gradient allreduce bucket size in MiB (4)\n"

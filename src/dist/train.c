@@ -217,6 +217,8 @@ static int choose_class_weights(trainer *t, pt_error *err)
     return PT_OK;
 }
 
+static int choose_threads(const trainer *t);
+
 static int setup_optimizer(trainer *t, pt_error *err)
 {
     const pt_train_config *cfg = t->cfg;
@@ -225,6 +227,7 @@ static int setup_optimizer(trainer *t, pt_error *err)
         return pt_error_set(err, PT_ERR_INVALID, "--opt: '%s' is not sgd or adamw", cfg->opt);
     pt_optim_config_default(kind, &t->opt);
     t->opt.weight_decay = cfg->weight_decay;
+    t->opt.threads = choose_threads(t); /* the same bits whatever the count (optim.h) */
     if (kind == PT_OPTIM_SGD) {
         t->opt.momentum = cfg->momentum;
         t->opt.nesterov = cfg->nesterov;
@@ -270,8 +273,8 @@ static int allocate_step_buffers(trainer *t, pt_error *err)
     return PT_OK;
 }
 
-/* OpenBLAS threads per rank: cores on the node / ranks on it, at least 1. Oversubscribed
- * OpenBLAS threads (ranks >= cores, each with several threads) halve throughput. */
+/* Threads per rank: cores on the node / ranks on it, at least 1. Oversubscribed threads
+ * (ranks >= cores, each with several threads) halve throughput. */
 /* CPUs this process may run on, or 0 if unknown. Launchers bind: Open MPI pins each rank to one
  * core when it starts at most 2 ranks (to a socket beyond), so a rank of `mpirun -np 1` on a
  * 2-core node may use one core only, however many threads it starts. */
@@ -637,20 +640,19 @@ static int load_batch(trainer *t, int64_t b, double *global_normalizer)
     const pt_dataset *ds = &t->train;
     int64_t begin, count;
     pt_sampler_slice(ds->n, t->cfg->batch, b, t->comm->rank, t->comm->size, &begin, &count);
-    size_t image = (size_t)ds->height * (size_t)ds->width;
-    float *input = pt_net_input(t->net);
     int k = ds->n_classes;
     for (int64_t j = 0; j < count; j++) {
         int64_t idx = t->perm[begin + j];
         t->sample_ids[j] = idx;
-        pt_augment_sample(&t->augment, t->cfg->seed, t->epoch, idx,
-                          ds->images + (size_t)idx * image, ds->height, ds->width,
-                          (float)t->info->mean, (float)t->info->std, input + (size_t)j * image);
         if (ds->multi_label)
             memcpy(t->targets + j * k, ds->targets + idx * k, (size_t)k);
         else
             t->labels[j] = ds->labels[idx];
     }
+    /* the images, normalised and augmented on the rank's threads like every layer */
+    pt_augment_batch(&t->augment, pt_net_threads(t->net), t->cfg->seed, t->epoch, t->sample_ids,
+                     (int)count, ds->images, ds->height, ds->width, (float)t->info->mean,
+                     (float)t->info->std, pt_net_input(t->net));
     /* The loss is a mean over the GLOBAL batch: every rank knows the whole batch's labels (the
      * permutation is global), so the denominator needs no communication. */
     int64_t batch_size = pt_sampler_batch_size(ds->n, t->cfg->batch, b);
@@ -1720,7 +1722,13 @@ static int setup(trainer *t, pt_error *err)
     t->augment.enabled = cfg->augment;
     t->best_score = -INFINITY;
     t->best_epoch = 0;
-    openblas_set_num_threads(choose_threads(t));
+    /* One owner of the rank's threads: the network runs every layer on them (OpenMP, net.h),
+     * each thread calling OpenBLAS on one thread. OpenBLAS's own pool, threading only the GEMMs,
+     * left most of a step on one thread, and its workers spun in sched_yield between the many
+     * small GEMMs while the pool's threads wanted the cores. */
+    openblas_set_num_threads(1);
+    if (status == PT_OK)
+        status = pt_net_set_threads(t->net, choose_threads(t), err);
     warn_about_binding(t);
     pt_time_iso8601(t->started, sizeof t->started);
     /* this run's settings as JSON, before any resume compares a checkpoint's with them */
@@ -1767,7 +1775,7 @@ static void log_start(trainer *t)
         PT_VERSION, t->arch.name, t->cfg->data, (long long)t->train.n, (long long)t->val.n,
         (long long)t->test.n, t->info->height, t->info->width, t->info->n_classes);
     say(t,
-        "%d rank(s) x %d OpenBLAS thread(s); global batch %d (%d per rank at most); %lld "
+        "%d rank(s) x %d thread(s); global batch %d (%d per rank at most); %lld "
         "steps per epoch; %.3f GFLOP forward per image\n",
         t->comm->size, choose_threads(t), t->cfg->batch, t->max_local,
         (long long)t->steps_per_epoch, pt_net_flops_per_sample(t->net) / 1e9);

@@ -2,8 +2,10 @@
 #include "ptrain/augment.h"
 
 #include <math.h>
+#include <stddef.h>
 
 #include "ptrain/rng.h"
+#include "threads.h"
 
 pt_augment pt_augment_default(void)
 {
@@ -79,4 +81,15 @@ void pt_augment_sample(const pt_augment *aug, uint64_t seed, int64_t epoch, int6
             dst[y * width + x] = v * norm_scale - mean / std;
         }
     }
+}
+
+void pt_augment_batch(const pt_augment *aug, int threads, uint64_t seed, int64_t epoch,
+                      const int64_t *ids, int n, const uint8_t *images, int height, int width,
+                      float mean, float std, float *dst)
+{
+    const size_t image = (size_t)height * (size_t)width;
+    PT_OMP(omp parallel for schedule(static) num_threads(threads) if (threads > 1))
+    for (int j = 0; j < n; j++)
+        pt_augment_sample(aug, seed, epoch, ids[j], images + (size_t)ids[j] * image, height, width,
+                          mean, std, dst + (size_t)j * image);
 }

@@ -86,13 +86,13 @@ static void channel_backward_apply(float *din, const float *dout, const float *y
     }
 }
 
-static void forward_train(float *out, float *mean, float *rstd, float *running_mean,
-                          float *running_var, const float *in, const float *gamma,
-                          const float *beta, int N, int C, int HW, float momentum, float eps,
-                          int relu)
+void pt_batchnorm_forward_train_range(float *out, float *mean, float *rstd, float *running_mean,
+                                      float *running_var, const float *in, const float *gamma,
+                                      const float *beta, int N, int C, int HW, float momentum,
+                                      float eps, int relu, int c0, int c1)
 {
     const double count = (double)N * HW;
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         double s, ss;
         channel_sums(&s, &ss, in, c, N, C, HW);
         channel_moments(&mean[c], &rstd[c], running_mean ? &running_mean[c] : NULL,
@@ -101,11 +101,12 @@ static void forward_train(float *out, float *mean, float *rstd, float *running_m
     }
 }
 
-static void forward_eval(float *out, const float *in, const float *gamma, const float *beta,
-                         const float *running_mean, const float *running_var, int N, int C, int HW,
-                         float eps, int relu)
+void pt_batchnorm_forward_eval_range(float *out, const float *in, const float *gamma,
+                                     const float *beta, const float *running_mean,
+                                     const float *running_var, int N, int C, int HW, float eps,
+                                     int relu, int c0, int c1)
 {
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         float rstd = (float)(1.0 / sqrt((double)running_var[c] + eps));
         channel_normalize(out, in, c, running_mean[c], rstd, gamma[c], beta[c], N, C, HW, relu);
     }
@@ -115,8 +116,8 @@ void pt_batchnorm_forward_train(float *out, float *mean, float *rstd, float *run
                                 float *running_var, const float *in, const float *gamma,
                                 const float *beta, int N, int C, int HW, float momentum, float eps)
 {
-    forward_train(out, mean, rstd, running_mean, running_var, in, gamma, beta, N, C, HW, momentum,
-                  eps, 0);
+    pt_batchnorm_forward_train_range(out, mean, rstd, running_mean, running_var, in, gamma, beta, N,
+                                     C, HW, momentum, eps, 0, 0, C);
 }
 
 void pt_batchnorm_relu_forward_train(float *out, float *mean, float *rstd, float *running_mean,
@@ -124,30 +125,33 @@ void pt_batchnorm_relu_forward_train(float *out, float *mean, float *rstd, float
                                      const float *beta, int N, int C, int HW, float momentum,
                                      float eps)
 {
-    forward_train(out, mean, rstd, running_mean, running_var, in, gamma, beta, N, C, HW, momentum,
-                  eps, 1);
+    pt_batchnorm_forward_train_range(out, mean, rstd, running_mean, running_var, in, gamma, beta, N,
+                                     C, HW, momentum, eps, 1, 0, C);
 }
 
 void pt_batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
                                const float *running_mean, const float *running_var, int N, int C,
                                int HW, float eps)
 {
-    forward_eval(out, in, gamma, beta, running_mean, running_var, N, C, HW, eps, 0);
+    pt_batchnorm_forward_eval_range(out, in, gamma, beta, running_mean, running_var, N, C, HW, eps,
+                                    0, 0, C);
 }
 
 void pt_batchnorm_relu_forward_eval(float *out, const float *in, const float *gamma,
                                     const float *beta, const float *running_mean,
                                     const float *running_var, int N, int C, int HW, float eps)
 {
-    forward_eval(out, in, gamma, beta, running_mean, running_var, N, C, HW, eps, 1);
+    pt_batchnorm_forward_eval_range(out, in, gamma, beta, running_mean, running_var, N, C, HW, eps,
+                                    1, 0, C);
 }
 
-static void backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *y,
-                     const float *in, const float *mean, const float *rstd, const float *gamma,
-                     int N, int C, int HW)
+void pt_batchnorm_backward_range(float *din, float *dgamma, float *dbeta, const float *dout,
+                                 const float *y, const float *in, const float *mean,
+                                 const float *rstd, const float *gamma, int N, int C, int HW,
+                                 int c0, int c1)
 {
     const double count = (double)N * HW;
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         double sdy, sdyx;
         channel_backward_sums(&sdy, &sdyx, dout, y, in, c, mean[c], rstd[c], N, C, HW);
         if (dgamma)
@@ -164,14 +168,15 @@ void pt_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float 
                            const float *in, const float *mean, const float *rstd,
                            const float *gamma, int N, int C, int HW)
 {
-    backward(din, dgamma, dbeta, dout, NULL, in, mean, rstd, gamma, N, C, HW);
+    pt_batchnorm_backward_range(din, dgamma, dbeta, dout, NULL, in, mean, rstd, gamma, N, C, HW, 0,
+                                C);
 }
 
 void pt_batchnorm_relu_backward(float *din, float *dgamma, float *dbeta, const float *dout,
                                 const float *y, const float *in, const float *mean,
                                 const float *rstd, const float *gamma, int N, int C, int HW)
 {
-    backward(din, dgamma, dbeta, dout, y, in, mean, rstd, gamma, N, C, HW);
+    pt_batchnorm_backward_range(din, dgamma, dbeta, dout, y, in, mean, rstd, gamma, N, C, HW, 0, C);
 }
 
 void pt_batchnorm_stats(double *sum, double *sumsq, const float *in, int N, int C, int HW)

@@ -70,6 +70,27 @@ void pt_batchnorm_relu_backward(float *din, float *dgamma, float *dbeta, const f
                                 const float *y, const float *in, const float *mean,
                                 const float *rstd, const float *gamma, int N, int C, int HW);
 
+/* --- one range of channels: a rank's threads share a batch norm by channels ----------------------
+ */
+
+/* The four calls above do exactly these over channels [0, C): a channel's statistics, running
+ * statistics, parameters' gradients and values are its own, so disjoint channel ranges can run on
+ * different threads, and together they give the bits of the whole call whatever the split.
+ * relu = 1: the fused ReLU (pt_batchnorm_relu_forward_*); y = the fused ReLU's output (as
+ * pt_batchnorm_relu_backward) or NULL. Arrays keep their full shapes, (C) and (N,C,HW). */
+void pt_batchnorm_forward_train_range(float *out, float *mean, float *rstd, float *running_mean,
+                                      float *running_var, const float *in, const float *gamma,
+                                      const float *beta, int N, int C, int HW, float momentum,
+                                      float eps, int relu, int c0, int c1);
+void pt_batchnorm_forward_eval_range(float *out, const float *in, const float *gamma,
+                                     const float *beta, const float *running_mean,
+                                     const float *running_var, int N, int C, int HW, float eps,
+                                     int relu, int c0, int c1);
+void pt_batchnorm_backward_range(float *din, float *dgamma, float *dbeta, const float *dout,
+                                 const float *y, const float *in, const float *mean,
+                                 const float *rstd, const float *gamma, int N, int C, int HW,
+                                 int c0, int c1);
+
 /* --- the same, in separable steps (sync BN) --------------------------------------------------- */
 
 /* sum[c] = sum of in over (N,HW), sumsq[c] = sum of in^2; both (C), overwritten. */

@@ -14,6 +14,7 @@
 #include "pool.h"
 #include "residual.h"
 #include "ptrain/rng.h"
+#include "threads.h"
 #include "winograd.h"
 
 /* The convolution workspace is sized for whole local batches, up to this many floats (1 GiB);
@@ -72,6 +73,13 @@ struct pt_net {
     float *scratch; /* a gradient to add into a buffer that already has one */
     size_t max_size;
     int profiling; /* time every training forward and backward, layer by layer */
+    /* A rank's threads (pt_net_set_threads): every layer's local batch is cut into `threads`
+     * slices of consecutive samples, run in parallel; slice k has its own convolution workspace
+     * and gradient buffer (slice 0 the net's own), summed in slice order after each layer. */
+    int threads;
+    float *slice_ws[PT_NET_MAX_THREADS];    /* [0] is conv_ws */
+    size_t slice_ws_floats;                 /* of slice_ws[k], k >= 1 */
+    float *slice_grads[PT_NET_MAX_THREADS]; /* [0] is grads */
 };
 
 /* ---- construction ------------------------------------------------------------------------------
@@ -375,9 +383,73 @@ int pt_net_create(const pt_arch *arch, int channels, int height, int width, int 
         return status;
     }
     pt_net_set_conv_algo(net, PT_CONV_AUTO);
+    status = pt_net_set_threads(net, 1, err);
+    if (status != PT_OK) {
+        pt_net_free(net);
+        return status;
+    }
     pt_net_init_params(net, 0);
     *out = net;
     return PT_OK;
+}
+
+/* ---- threads ------------------------------------------------------------------------------------
+ */
+
+/* Back to one slice, the net's own buffers: nothing to allocate, so it cannot fail. */
+static void free_slices(pt_net *net)
+{
+    for (int k = 1; k < net->threads; k++) {
+        free(net->slice_ws[k]);
+        free(net->slice_grads[k]);
+        net->slice_ws[k] = NULL;
+        net->slice_grads[k] = NULL;
+    }
+    net->threads = 1;
+    net->slice_ws[0] = net->conv_ws;
+    net->slice_grads[0] = net->grads;
+    net->slice_ws_floats = net->conv_ws_floats;
+}
+
+int pt_net_set_threads(pt_net *net, int threads, pt_error *err)
+{
+    if (threads < 1 || threads > PT_NET_MAX_THREADS)
+        return pt_error_set(err, PT_ERR_INVALID, "threads per rank must be 1..%d, not %d",
+                            PT_NET_MAX_THREADS, threads);
+    free_slices(net);
+    if (threads == 1)
+        return PT_OK;
+    /* the other slices hold at most ceil(max_batch / threads) samples */
+    const int per_slice = (net->max_batch + threads - 1) / threads;
+    size_t ws = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const layer *l = &net->layers[i];
+        if (l->spec.type != PT_LAYER_CONV)
+            continue;
+        pt_conv_dims d = l->conv;
+        d.n = per_slice;
+        size_t need = conv_workspace_floats(&d);
+        if (need > ws)
+            ws = need;
+    }
+    for (int k = 1; k < threads; k++) {
+        net->threads = k + 1; /* what free_slices must free */
+        net->slice_ws[k] = calloc(ws ? ws : 1, sizeof(float));
+        net->slice_grads[k] = calloc(net->n_params ? net->n_params : 1, sizeof(float));
+        if (!net->slice_ws[k] || !net->slice_grads[k]) {
+            free_slices(net); /* a usable network with one thread stays behind */
+            return pt_error_set(err, PT_ERR_NOMEM,
+                                "out of memory for the buffers of %d threads (%zu floats each)",
+                                threads, ws + net->n_params);
+        }
+    }
+    net->slice_ws_floats = ws;
+    return PT_OK;
+}
+
+int pt_net_threads(const pt_net *net)
+{
+    return net->threads;
 }
 
 void pt_net_free(pt_net *net)
@@ -404,6 +476,7 @@ void pt_net_free(pt_net *net)
     free(net->state_table);
     free(net->conv_ws);
     free(net->scratch);
+    free_slices(net);
     free(net);
 }
 
@@ -501,6 +574,51 @@ double pt_net_flops_per_sample(const pt_net *net)
     return flops;
 }
 
+/* ---- threads within a layer -----------------------------------------------------------------
+ *
+ * Every layer runs on the rank's `threads` (pt_net_set_threads) in one OpenMP parallel region:
+ * the local batch is cut into that many slices of consecutive samples, and slice k runs the
+ * layer's ordinary single-threaded kernel on its samples, with its own convolution workspace and
+ * OpenBLAS called on one thread (train.c sets it so). The GEMMs are then `threads` times
+ * smaller but still hundreds of columns wide, and nothing in a step is left to one thread. Layers
+ * with parameters accumulate their gradients per slice (slice 0 into the net's buffer, the others
+ * into their own), and the slices are added in slice order after the layer (no atomics, no
+ * dependence on which thread ran which slice): same threads, same bits. A batch norm instead splits
+ * its channels, each with all of the batch, because its statistics are over the whole local batch;
+ * its results do not depend on the thread count at all. */
+
+/* One slice of a layer's work: samples [n0, n0 + n) of the local batch (channels, for batch
+ * norm). */
+typedef struct slice {
+    int k; /* 0 .. threads - 1 */
+    int n0, n;
+    float *ws; /* its convolution workspace */
+    size_t ws_floats;
+    float *grads;   /* where its parameter gradients accumulate */
+    double *gemm_s; /* profile: seconds inside sgemm, slice 0 only (one writer) */
+} slice;
+
+static slice slice_of(const pt_net *net, int n, int k, double *gemm_s)
+{
+    const long long T = net->threads;
+    slice s;
+    s.k = k;
+    s.n0 = (int)((long long)n * k / T);
+    s.n = (int)((long long)n * (k + 1) / T) - s.n0;
+    s.ws = net->slice_ws[k];
+    s.ws_floats = k == 0 ? net->conv_ws_floats : net->slice_ws_floats;
+    s.grads = net->slice_grads[k];
+    s.gemm_s = k == 0 ? gemm_s : NULL;
+    return s;
+}
+
+/* Slice k's channels of a batch norm with C of them: [c0, c1). */
+static void slice_channels(const pt_net *net, int C, int k, int *c0, int *c1)
+{
+    *c0 = (int)((long long)C * k / net->threads);
+    *c1 = (int)((long long)C * (k + 1) / net->threads);
+}
+
 /* ---- forward ------------------------------------------------------------------------------------
  */
 
@@ -509,77 +627,91 @@ static const float *layer_input(const pt_net *net, const layer *l)
     return l->input >= 0 ? net->layers[l->input].out : net->input;
 }
 
-static void forward_batchnorm(pt_net *net, layer *l, const float *in, int n, int train)
+static void forward_batchnorm(pt_net *net, layer *l, const float *in, int n, int train, int c0,
+                              int c1)
 {
     const float *p = net->params;
     float *rmean = net->state + l->running_mean, *rvar = net->state + l->running_var;
-    if (train && l->fused_relu)
-        pt_batchnorm_relu_forward_train(l->out, l->bn_mean, l->bn_rstd, rmean, rvar, in,
-                                        p + l->gamma, p + l->beta, n, l->c, l->h * l->w,
-                                        PT_BN_MOMENTUM, PT_BN_EPS);
-    else if (train)
-        pt_batchnorm_forward_train(l->out, l->bn_mean, l->bn_rstd, rmean, rvar, in, p + l->gamma,
-                                   p + l->beta, n, l->c, l->h * l->w, PT_BN_MOMENTUM, PT_BN_EPS);
-    else if (l->fused_relu)
-        pt_batchnorm_relu_forward_eval(l->out, in, p + l->gamma, p + l->beta, rmean, rvar, n, l->c,
-                                       l->h * l->w, PT_BN_EPS);
+    if (train)
+        pt_batchnorm_forward_train_range(l->out, l->bn_mean, l->bn_rstd, rmean, rvar, in,
+                                         p + l->gamma, p + l->beta, n, l->c, l->h * l->w,
+                                         PT_BN_MOMENTUM, PT_BN_EPS, l->fused_relu, c0, c1);
     else
-        pt_batchnorm_forward_eval(l->out, in, p + l->gamma, p + l->beta, rmean, rvar, n, l->c,
-                                  l->h * l->w, PT_BN_EPS);
+        pt_batchnorm_forward_eval_range(l->out, in, p + l->gamma, p + l->beta, rmean, rvar, n, l->c,
+                                        l->h * l->w, PT_BN_EPS, l->fused_relu, c0, c1);
 }
 
-static void forward_layer(pt_net *net, layer *l, int n, int train)
+/* The layer's forward on slice s of a batch of n samples. */
+static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int train)
 {
     const float *in = layer_input(net, l);
-    double *gemm_s = net->profiling && train ? &l->prof.gemm_s : NULL;
     const float *p = net->params;
-    size_t in_size = (size_t)l->in_c * l->in_h * l->in_w;
+    const size_t in_size = (size_t)l->in_c * l->in_h * l->in_w, n0 = (size_t)s->n0;
+    const float *x = in + n0 * in_size;
+    float *y = l->out + n0 * l->size;
+    if (l->spec.type == PT_LAYER_BATCHNORM) {
+        int c0, c1;
+        slice_channels(net, l->c, s->k, &c0, &c1);
+        forward_batchnorm(net, l, in, n, train, c0, c1);
+        return;
+    }
+    if (s->n == 0) /* a batch smaller than the threads */
+        return;
     switch (l->spec.type) {
     case PT_LAYER_CONV: {
         pt_conv_dims d = l->conv;
-        d.n = n;
+        d.n = s->n;
         const float *bias = l->bias != SIZE_MAX ? p + l->bias : NULL;
         if (l->winograd)
-            pt_winograd_forward(l->out, in, p + l->weight, bias, &d, net->conv_ws,
-                                net->conv_ws_floats);
+            pt_winograd_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
         else
-            pt_conv_forward_timed(l->out, in, p + l->weight, bias, &d, net->conv_ws,
-                                  net->conv_ws_floats, gemm_s);
+            pt_conv_forward_timed(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats, s->gemm_s);
         break;
     }
-    case PT_LAYER_BATCHNORM:
-        forward_batchnorm(net, l, in, n, train);
-        break;
     case PT_LAYER_RELU:
         if (!l->fused)
-            pt_relu_forward(l->out, in, (size_t)n * l->size);
+            pt_relu_forward(y, x, (size_t)s->n * l->size);
         break;
     case PT_LAYER_MAXPOOL: {
         pt_pool_dims d = l->pool;
-        d.n = n;
-        pt_maxpool_forward(l->out, train ? l->argmax : NULL, in, &d);
+        d.n = s->n;
+        pt_maxpool_forward(y, train ? l->argmax + n0 * l->size : NULL, x, &d);
         break;
     }
     case PT_LAYER_AVGPOOL:
-        pt_global_avgpool_forward(l->out, in, n, l->in_c, l->in_h * l->in_w);
+        pt_global_avgpool_forward(y, x, s->n, l->in_c, l->in_h * l->in_w);
         break;
     case PT_LAYER_DENSE:
-        pt_dense_forward(l->out, in, p + l->weight, l->bias != SIZE_MAX ? p + l->bias : NULL, n,
+        pt_dense_forward(y, x, p + l->weight, l->bias != SIZE_MAX ? p + l->bias : NULL, s->n,
                          (int)in_size, l->c);
         break;
     case PT_LAYER_DROPOUT:
         if (train && l->spec.p > 0.0f)
-            pt_dropout_forward(l->out, in, net->sample_ids,
+            pt_dropout_forward(y, x, net->sample_ids ? net->sample_ids + n0 : NULL,
                                pt_rng_hash3(net->dropout_key, (uint64_t)(l - net->layers), 0),
-                               l->spec.p, n, l->size);
+                               l->spec.p, s->n, l->size);
         else if (l->out != in)
-            memcpy(l->out, in, (size_t)n * l->size * sizeof(float));
+            memcpy(y, x, (size_t)s->n * l->size * sizeof(float));
         break;
     case PT_LAYER_RESIDUAL:
-        pt_residual_forward(l->out, in, net->layers[l->from].out, (size_t)n * l->size);
+        pt_residual_forward(y, x, net->layers[l->from].out + n0 * l->size, (size_t)s->n * l->size);
         break;
     default:
         break;
+    }
+}
+
+static void forward_layer(pt_net *net, layer *l, int n, int train)
+{
+    if (l->spec.type == PT_LAYER_RELU && l->fused)
+        return; /* the batch norm before it did the work */
+    double *gemm_s = net->profiling && train ? &l->prof.gemm_s : NULL;
+    const int T = net->threads;
+    PT_OMP(omp parallel num_threads(T) if (T > 1))
+    PT_FOR_MY_SLICES(k, T)
+    {
+        slice s = slice_of(net, n, k, gemm_s);
+        forward_slice(net, l, &s, n, train);
     }
 }
 
@@ -626,104 +758,132 @@ static float *input_grad_target(pt_net *net, int input, int *needs_add)
     return net->scratch;
 }
 
+/* A residual's gradient goes unchanged to an operand: copied if it is the first to reach it (1),
+ * added otherwise (0); -1 for the network input (nothing to do). */
+static int residual_claim(pt_net *net, int target)
+{
+    if (target < 0)
+        return -1;
+    layer *t = &net->layers[target];
+    if (t->grad_written)
+        return 0;
+    t->grad_written = 1;
+    return 1;
+}
+
+/* What a layer's backward writes besides its parameters' gradients, decided once for the whole
+ * batch before the slices run (deciding marks the targets as written). */
+typedef struct grad_plan {
+    float *din;         /* the input gradient, for the whole batch, or NULL */
+    int needs_add;      /* din is scratch, to be added into the input's gradient */
+    int residual_to[2]; /* residual: residual_claim of the input and of the second operand */
+} grad_plan;
+
+static grad_plan plan_backward(pt_net *net, const layer *l)
+{
+    grad_plan g = {NULL, 0, {-1, -1}};
+    if (l->spec.type == PT_LAYER_RESIDUAL) {
+        g.residual_to[0] = residual_claim(net, l->input);
+        g.residual_to[1] = residual_claim(net, l->from);
+    } else {
+        g.din = input_grad_target(net, l->input, &g.needs_add);
+    }
+    return g;
+}
+
 static void add_into(float *dst, const float *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dst[i] += src[i];
 }
 
-/* The residual's gradient goes unchanged to both operands. */
-static void residual_grad_to(pt_net *net, const layer *l, int target, int n)
+/* Samples [n0, n0 + n) of a residual's gradient to one operand. */
+static void residual_grad_to(pt_net *net, const layer *l, int target, int mode, size_t n0, size_t n)
 {
-    if (target < 0)
+    if (mode < 0)
         return;
-    layer *t = &net->layers[target];
-    size_t count = (size_t)n * l->size;
-    if (!t->grad_written) {
-        memcpy(t->dout, l->dout, count * sizeof(float));
-        t->grad_written = 1;
-    } else {
-        pt_residual_backward(t->dout, NULL, l->dout, count);
-    }
+    float *dt = net->layers[target].dout + n0 * l->size;
+    const float *dy = l->dout + n0 * l->size;
+    if (mode == 1)
+        memcpy(dt, dy, n * l->size * sizeof(float));
+    else
+        pt_residual_backward(dt, NULL, dy, n * l->size);
 }
 
-static void backward_layer(pt_net *net, layer *l, int n)
+/* A batch norm's backward over slice k's channels, for the whole batch; its gamma and beta
+ * gradients go straight to the net's buffer (each channel is one slice's alone). */
+static void backward_batchnorm(pt_net *net, layer *l, const grad_plan *plan, int k, int n)
 {
     const float *in = layer_input(net, l);
-    const float *p = net->params;
+    /* a batch norm on the raw input still trains its gamma and beta */
+    float *dx = plan->din ? plan->din : net->scratch;
     float *g = net->grads;
-    size_t in_size = (size_t)l->in_c * l->in_h * l->in_w;
-    int needs_add = 0;
-    float *din = NULL;
-    double *gemm_s = net->profiling ? &l->prof.gemm_s : NULL;
-    if (l->spec.type != PT_LAYER_RESIDUAL)
-        din = input_grad_target(net, l->input, &needs_add);
+    /* fused ReLU: its gradient, masked by its output (this layer's out) */
+    const float *dy = l->fused_relu ? net->layers[l->relu_index].dout : l->dout;
+    int c0, c1;
+    slice_channels(net, l->c, k, &c0, &c1);
+    pt_batchnorm_backward_range(dx, g + l->gamma, g + l->beta, dy, l->fused_relu ? l->out : NULL,
+                                in, l->bn_mean, l->bn_rstd, net->params + l->gamma, n, l->c,
+                                l->h * l->w, c0, c1);
+}
+
+/* The layer's backward on slice s (not a batch norm). */
+static void backward_slice(pt_net *net, layer *l, const grad_plan *plan, const slice *s)
+{
+    const float *p = net->params;
+    float *g = s->grads;
+    const size_t in_size = (size_t)l->in_c * l->in_h * l->in_w, n0 = (size_t)s->n0;
+    const float *x = layer_input(net, l) + n0 * in_size;
+    const float *dy = l->dout + n0 * l->size;
+    float *din = plan->din ? plan->din + n0 * in_size : NULL;
     switch (l->spec.type) {
     case PT_LAYER_CONV: {
         pt_conv_dims d = l->conv;
-        d.n = n;
+        d.n = s->n;
         float *dbias = l->bias != SIZE_MAX ? g + l->bias : NULL;
         if (l->winograd)
-            pt_winograd_backward(din, g + l->weight, dbias, l->dout, in, p + l->weight, &d,
-                                 net->conv_ws, net->conv_ws_floats);
+            pt_winograd_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
+                                 s->ws_floats);
         else
-            pt_conv_backward_timed(din, g + l->weight, dbias, l->dout, in, p + l->weight, &d,
-                                   net->conv_ws, net->conv_ws_floats, gemm_s);
-        if (net->profiling)
-            l->prof.backward_flops += (din ? 2.0 : 1.0) * l->flops * n;
-        break;
-    }
-    case PT_LAYER_BATCHNORM: {
-        /* a batch norm on the raw input still trains its gamma and beta */
-        float *dx = din ? din : net->scratch;
-        if (l->fused_relu)
-            pt_batchnorm_relu_backward(dx, g + l->gamma, g + l->beta,
-                                       net->layers[l->relu_index].dout, l->out, in, l->bn_mean,
-                                       l->bn_rstd, p + l->gamma, n, l->c, l->h * l->w);
-        else
-            pt_batchnorm_backward(dx, g + l->gamma, g + l->beta, l->dout, in, l->bn_mean,
-                                  l->bn_rstd, p + l->gamma, n, l->c, l->h * l->w);
+            pt_conv_backward_timed(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
+                                   s->ws_floats, s->gemm_s);
         break;
     }
     case PT_LAYER_RELU:
         /* fused: the batch norm before it applies the mask (its dout stays unwritten) */
         if (din && !l->fused)
-            pt_relu_backward(din, l->dout, l->out, (size_t)n * l->size);
+            pt_relu_backward(din, dy, l->out + n0 * l->size, (size_t)s->n * l->size);
         break;
     case PT_LAYER_MAXPOOL: {
         pt_pool_dims d = l->pool;
-        d.n = n;
+        d.n = s->n;
         if (din)
-            pt_maxpool_backward(din, l->dout, l->argmax, &d);
+            pt_maxpool_backward(din, dy, l->argmax + n0 * l->size, &d);
         break;
     }
     case PT_LAYER_AVGPOOL:
         if (din)
-            pt_global_avgpool_backward(din, l->dout, n, l->in_c, l->in_h * l->in_w);
+            pt_global_avgpool_backward(din, dy, s->n, l->in_c, l->in_h * l->in_w);
         break;
     case PT_LAYER_DENSE:
-        pt_dense_backward(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL, l->dout, in,
-                          p + l->weight, n, (int)in_size, l->c);
-        if (net->profiling)
-            l->prof.backward_flops += (din ? 2.0 : 1.0) * l->flops * n;
+        pt_dense_backward(din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL, dy, x,
+                          p + l->weight, s->n, (int)in_size, l->c);
         break;
     case PT_LAYER_DROPOUT:
         if (din && l->spec.p > 0.0f)
-            pt_dropout_backward(din, l->dout, net->sample_ids,
+            pt_dropout_backward(din, dy, net->sample_ids ? net->sample_ids + n0 : NULL,
                                 pt_rng_hash3(net->dropout_key, (uint64_t)(l - net->layers), 0),
-                                l->spec.p, n, l->size);
-        else if (din && din != l->dout)
-            memcpy(din, l->dout, (size_t)n * l->size * sizeof(float));
+                                l->spec.p, s->n, l->size);
+        else if (din && plan->din != l->dout)
+            memcpy(din, dy, (size_t)s->n * l->size * sizeof(float));
         break;
     case PT_LAYER_RESIDUAL:
-        residual_grad_to(net, l, l->input, n);
-        residual_grad_to(net, l, l->from, n);
+        residual_grad_to(net, l, l->input, plan->residual_to[0], n0, (size_t)s->n);
+        residual_grad_to(net, l, l->from, plan->residual_to[1], n0, (size_t)s->n);
         break;
     default:
         break;
     }
-    if (needs_add)
-        add_into(net->layers[l->input].dout, net->scratch, (size_t)n * in_size);
 }
 
 /* First and one-past-last parameter float of a layer, from its entries in the parameter table
@@ -737,6 +897,60 @@ static void layer_param_range(const pt_net *net, const layer *l, size_t *begin, 
     const pt_tensor_info *last = &net->param_table[l->param_first + l->n_param_tensors - 1];
     *begin = first->offset;
     *end = last->offset + last->count;
+}
+
+/* The body of a layer's backward, run by every thread of the team: the slices, then (when all are
+ * done) the scratch gradient added into the input's, and the slices' parameter gradients added
+ * into the net's, element by element in slice order. */
+static void backward_team(pt_net *net, layer *l, const grad_plan *plan, int n, double *gemm_s)
+{
+    const int T = net->threads;
+    const int per_slice_grads = T > 1 && l->spec.type != PT_LAYER_BATCHNORM;
+    size_t begin, end;
+    layer_param_range(net, l, &begin, &end);
+    PT_FOR_MY_SLICES(k, T)
+    {
+        if (l->spec.type == PT_LAYER_BATCHNORM) {
+            backward_batchnorm(net, l, plan, k, n);
+            continue;
+        }
+        slice s = slice_of(net, n, k, gemm_s);
+        if (per_slice_grads && k > 0 && end > begin)
+            memset(s.grads + begin, 0, (end - begin) * sizeof(float));
+        if (s.n > 0)
+            backward_slice(net, l, plan, &s);
+    }
+    if (!plan->needs_add && !(per_slice_grads && end > begin))
+        return;
+    PT_OMP(omp barrier)
+    if (plan->needs_add) {
+        const size_t in_size = (size_t)l->in_c * l->in_h * l->in_w;
+        PT_FOR_MY_SLICES(k, T)
+        {
+            slice s = slice_of(net, n, k, NULL);
+            add_into(net->layers[l->input].dout + (size_t)s.n0 * in_size,
+                     net->scratch + (size_t)s.n0 * in_size, (size_t)s.n * in_size);
+        }
+    }
+    if (per_slice_grads && end > begin) {
+        float *g = net->grads;
+        PT_OMP(omp for schedule(static))
+        for (size_t i = begin; i < end; i++)
+            for (int k = 1; k < T; k++)
+                g[i] += net->slice_grads[k][i];
+    }
+}
+
+static void backward_layer(pt_net *net, layer *l, int n)
+{
+    const grad_plan plan = plan_backward(net, l);
+    if (l->spec.type == PT_LAYER_RELU && (l->fused || !plan.din))
+        return; /* fused: the batch norm before it applies the mask (its dout stays unwritten) */
+    if (net->profiling && (l->spec.type == PT_LAYER_CONV || l->spec.type == PT_LAYER_DENSE))
+        l->prof.backward_flops += (plan.din ? 2.0 : 1.0) * l->flops * n;
+    double *gemm_s = net->profiling ? &l->prof.gemm_s : NULL;
+    PT_OMP(omp parallel num_threads(net->threads) if (net->threads > 1))
+    backward_team(net, l, &plan, n, gemm_s);
 }
 
 void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, void *ctx)

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "threads.h"
+
 static const char *const optim_names[] = {"sgd", "adamw"};
 _Static_assert(sizeof optim_names / sizeof optim_names[0] == PT_OPTIM_COUNT,
                "optim_names must name every pt_optim_kind");
@@ -53,6 +55,7 @@ void pt_optim_config_default(pt_optim_kind kind, pt_optim_config *cfg)
     cfg->beta1 = 0.9;
     cfg->beta2 = 0.999;
     cfg->eps = 1e-8;
+    cfg->threads = 1;
     /* AdamW's decay is decoupled and multiplied by lr, so PyTorch gives it a non-zero default;
      * SGD's L2 term has none. */
     cfg->weight_decay = kind == PT_OPTIM_ADAMW ? 0.01 : 0.0;
@@ -201,11 +204,21 @@ int pt_optim_step(const pt_optim_config *cfg, pt_optim_state *state, float *para
         return pt_error_set(err, PT_ERR_INVALID, "%s: negative step count %lld", name,
                             (long long)state->step);
 
-    if (cfg->kind == PT_OPTIM_SGD)
-        sgd_step(cfg, state->step == 0, params, grads, decay_mask, state->buf, n, lr);
-    else
-        adamw_step(cfg, state->step + 1, params, grads, decay_mask, state->buf, state->buf + n, n,
-                   lr);
+    const int T = cfg->threads > 1 ? cfg->threads : 1;
+    PT_OMP(omp parallel num_threads(T) if (T > 1))
+    PT_FOR_MY_SLICES(k, T)
+    {
+        /* parameters [i0, i1), cut at multiples of 16 floats (whole cache lines) */
+        const size_t i0 = (size_t)((double)n * k / T) & ~(size_t)15;
+        const size_t i1 = k == T - 1 ? n : (size_t)((double)n * (k + 1) / T) & ~(size_t)15;
+        const uint8_t *mask = decay_mask ? decay_mask + i0 : NULL;
+        if (cfg->kind == PT_OPTIM_SGD)
+            sgd_step(cfg, state->step == 0, params + i0, grads + i0, mask, state->buf + i0, i1 - i0,
+                     lr);
+        else
+            adamw_step(cfg, state->step + 1, params + i0, grads + i0, mask, state->buf + i0,
+                       state->buf + n + i0, i1 - i0, lr);
+    }
     state->step++;
     return PT_OK;
 }

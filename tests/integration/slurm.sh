@@ -138,7 +138,7 @@ for f in model.h5 summary.json metrics.csv config.json log.txt; do
 done
 [ "$(grep -c '^[0-9]' "$WORK/runs/ref/metrics.csv")" -eq 30 ] || fail "metrics.csv of the chain"
 # the ranks, and the threads taken from --cpus-per-task
-expect_in "$WORK/runs/ref/log.txt" "2 rank(s) x 1 OpenBLAS thread(s)"
+expect_in "$WORK/runs/ref/log.txt" "2 rank(s) x 1 thread(s)"
 expect_in "$LOGS/ptrain-train-$train_job.out" "--threads 1"
 expect_in "$LOGS/ptrain-train-$train_job.out" "done: $WORK/runs/ref"
 # afterok: training started only once prep had ended

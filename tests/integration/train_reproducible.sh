@@ -1,6 +1,7 @@
 # Reproducibility: same seed and -np give a bit-identical model; a run stopped after a
 # checkpoint and resumed ends bit-identical to one that never stopped; -np 1 and -np 2 with the
-# same global batch agree within float tolerance (a network without batch norm).
+# same global batch agree within float tolerance (a network without batch norm); likewise for
+# threads per rank.
 source "$(dirname "$0")/lib.sh"
 
 synth "$WORK/chest_xray" --count 200 --min-size 64 --max-size 128 --seed 6
@@ -70,4 +71,18 @@ mpi 1 "$BIN/ptrain" train "${nobn[@]}" --run-dir "$WORK/n1"
 mpi 2 "$BIN/ptrain" train "${nobn[@]}" --run-dir "$WORK/n2"
 "$PTRAIN_TEST_BIN/model_diff" "$WORK/n1/model.h5" "$WORK/n2/model.h5" 1e-3 ||
     fail "-np 1 and -np 2 disagree beyond 1e-3"
+
+# one rank with several threads, every layer split over them: the same threads twice give a
+# bit-identical model (batch norm included); another thread count sums the gradients over other
+# slices of the batch, so it agrees with one thread as -np 2 does with -np 1
+mpi 1 --bind-to none "$BIN/ptrain" train "${common[@]}" --threads 2 --run-dir "$WORK/t2a"
+mpi 1 --bind-to none "$BIN/ptrain" train "${common[@]}" --threads 2 --run-dir "$WORK/t2b"
+"$PTRAIN_TEST_BIN/model_diff" "$WORK/t2a/model.h5" "$WORK/t2b/model.h5" ||
+    fail "2 threads twice, different models"
+expect_in "$WORK/t2a/log.txt" "1 rank(s) x 2 thread(s)"
+mpi 1 --bind-to none "$BIN/ptrain" train "${nobn[@]}" --threads 3 --run-dir "$WORK/n1t3" 2>/dev/null
+"$PTRAIN_TEST_BIN/model_diff" "$WORK/n1/model.h5" "$WORK/n1t3/model.h5" 1e-3 ||
+    fail "1 and 3 threads disagree beyond 1e-3"
+"$PTRAIN_TEST_BIN/model_diff" "$WORK/n1/model.h5" "$WORK/n1t3/model.h5" >/dev/null &&
+    fail "3 threads gave one thread's exact model: was the batch split?"
 echo "train_reproducible: ok"
