@@ -14,6 +14,15 @@ for tool in chromium node; do
         exit 77
     fi
 done
+# The driver speaks the DevTools protocol over Node's built-in WebSocket (Node >= 20.10 with
+# --experimental-websocket, or >= 22); Debian 12's own nodejs 18 has none.
+if ! node --experimental-websocket -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' \
+    2>/dev/null; then
+    msg="node $(node --version) has no WebSocket: the page test needs Node.js 20.10 or newer"
+    [ "${PTRAIN_BROWSER_REQUIRED:-0}" = 1 ] && fail "$msg"
+    echo "SKIP: $msg" >&2
+    exit 77
+fi
 
 synth "$WORK/chest_xray" --count 200 --min-size 96 --max-size 160 --seed 6
 mpi 2 "$BIN/ptrain-prep" --src "$WORK/chest_xray" --out "$WORK/c64.h5" --size 64 --quiet >/dev/null
