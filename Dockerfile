@@ -20,7 +20,7 @@ RUN rm -rf build && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPTRAIN_TEST
 FROM debian:12
 RUN apt-get update && apt-get install -y --no-install-recommends \
         libopenmpi3 libhdf5-openmpi-103-1 libopenblas0 libpng16-16 libjpeg62-turbo zlib1g \
-        libmicrohttpd12 libcjson1 openmpi-bin \
+        libmicrohttpd12 libcjson1 libgomp1 openmpi-bin \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/ptrain /opt/ptrain
 ENV PATH=/opt/ptrain/bin:$PATH \
