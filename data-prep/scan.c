@@ -41,18 +41,6 @@ int pt_layout_parse(const char *name, pt_layout *layout)
 
 /* ---- file system helpers ----------------------------------------------------------------- */
 
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 static int join(char *out, const char *a, const char *b, pt_error *err)
 {
     int n = *a ? snprintf(out, PATH_CAP, "%s/%s", a, b) : snprintf(out, PATH_CAP, "%s", b);
@@ -558,7 +546,7 @@ static int find_split_folders(scan_ctx *s, name_list *splits, pt_error *err)
         char path[PATH_CAP];
         pt_split split;
         if (split_from_folder(all.names[i], &split) &&
-            join(path, s->root, all.names[i], NULL) == 0 && is_dir(path)) {
+            join(path, s->root, all.names[i], NULL) == 0 && pt_fs_is_dir(path)) {
             all.names[kept++] = all.names[i];
         } else {
             free(all.names[i]);
@@ -592,7 +580,7 @@ static int collect_folder_classes(const char *root, const name_list *splits, con
             continue;
         for (size_t i = 0; status == PT_OK && i < names.count; i++) {
             char path[PATH_CAP];
-            if (join(path, parent, names.names[i], NULL) == 0 && is_dir(path) &&
+            if (join(path, parent, names.names[i], NULL) == 0 && pt_fs_is_dir(path) &&
                 pt_filelist_find_class(list, names.names[i]) < 0)
                 status = pt_filelist_add_class(list, names.names[i], err);
         }
@@ -980,7 +968,7 @@ static int mark_duplicates(const char *csv_path, csv_rows *rows, pt_filelist *li
 
 static int find_csv(const char *src, char *csv_path, char *root, pt_error *err)
 {
-    if (is_file(src)) {
+    if (pt_fs_is_file(src)) {
         if (pt_strlcpy(csv_path, src, PATH_CAP) != 0 || pt_strlcpy(root, src, PATH_CAP) != 0)
             return pt_error_set(err, PT_ERR_INVALID, "%s: path too long", src);
         char *slash = strrchr(root, '/');
@@ -993,7 +981,7 @@ static int find_csv(const char *src, char *csv_path, char *root, pt_error *err)
     if (pt_strlcpy(root, src, PATH_CAP) != 0)
         return pt_error_set(err, PT_ERR_INVALID, "%s: path too long", src);
     int status = join(csv_path, src, "Data_Entry_2017.csv", err);
-    if (status == PT_OK && !is_file(csv_path))
+    if (status == PT_OK && !pt_fs_is_file(csv_path))
         status = pt_error_set(err, PT_ERR_INVALID, "%s: no Data_Entry_2017.csv", src);
     return status;
 }
@@ -1107,10 +1095,10 @@ static void find_idx_file(const char *root, const char *stem, char *rel)
     char path[PATH_CAP];
     rel[0] = '\0';
     snprintf(rel, PATH_CAP, "%s", stem);
-    if (join(path, root, rel, NULL) == 0 && is_file(path))
+    if (join(path, root, rel, NULL) == 0 && pt_fs_is_file(path))
         return;
     snprintf(rel, PATH_CAP, "%s.gz", stem);
-    if (join(path, root, rel, NULL) == 0 && is_file(path))
+    if (join(path, root, rel, NULL) == 0 && pt_fs_is_file(path))
         return;
     rel[0] = '\0';
 }
@@ -1215,7 +1203,7 @@ static int dir_is_kermany(const char *root)
         if (join(split, root, splits[i], NULL) != 0 || join(normal, split, "NORMAL", NULL) != 0 ||
             join(pneumonia, split, "PNEUMONIA", NULL) != 0)
             return 0;
-        if (is_dir(normal) || is_dir(pneumonia))
+        if (pt_fs_is_dir(normal) || pt_fs_is_dir(pneumonia))
             return 1;
     }
     return 0;
@@ -1223,12 +1211,12 @@ static int dir_is_kermany(const char *root)
 
 static pt_layout detect_layout(const char *src)
 {
-    if (is_file(src)) {
+    if (pt_fs_is_file(src)) {
         const char *dot = strrchr(src, '.');
         return dot && strcasecmp(dot, ".csv") == 0 ? PT_LAYOUT_CSV : PT_LAYOUT_AUTO;
     }
     char path[PATH_CAP];
-    if (join(path, src, "Data_Entry_2017.csv", NULL) == 0 && is_file(path))
+    if (join(path, src, "Data_Entry_2017.csv", NULL) == 0 && pt_fs_is_file(path))
         return PT_LAYOUT_CSV;
     if (dir_has_idx(src))
         return PT_LAYOUT_IDX;
@@ -1271,7 +1259,8 @@ int pt_scan_source(const char *src, const pt_scan_opts *opts, pt_filelist *list,
         root[--len] = '\0';
     for (int depth = 0; depth < 2 && opts->layout != PT_LAYOUT_IMAGEFOLDER; depth++) {
         char inner[PATH_CAP];
-        if (!dir_is_kermany(root) && join(inner, root, "chest_xray", NULL) == 0 && is_dir(inner))
+        if (!dir_is_kermany(root) && join(inner, root, "chest_xray", NULL) == 0 &&
+            pt_fs_is_dir(inner))
             memcpy(root, inner, sizeof root);
     }
 
@@ -1288,7 +1277,7 @@ int pt_scan_source(const char *src, const pt_scan_opts *opts, pt_filelist *list,
         break;
     case PT_LAYOUT_KERMANY:
     case PT_LAYOUT_IMAGEFOLDER:
-        if (!is_dir(root)) {
+        if (!pt_fs_is_dir(root)) {
             status = pt_error_set(err, PT_ERR_INVALID, "%s: not a directory", root);
             break;
         }

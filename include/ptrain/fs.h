@@ -17,6 +17,12 @@
  * are folders and devices); its size in *size (may be NULL). The caller closes *fd. */
 int pt_fs_open_regular(const char *path, int *fd, int64_t *size, pt_error *err);
 
+/* 1 if path names a directory (after following links), 0 otherwise (missing, another type). */
+int pt_fs_is_dir(const char *path);
+
+/* 1 if path names a regular file (after following links), 0 otherwise. */
+int pt_fs_is_file(const char *path);
+
 /* Reads a whole regular file into a malloc'd buffer (through pt_fs_open_regular). */
 int pt_fs_read_file(const char *path, uint8_t **data, size_t *size, pt_error *err);
 

@@ -237,3 +237,15 @@ int pt_fs_write_file(const char *path, const void *data, size_t size, pt_error *
     fwrite(data, 1, size, f); /* a failure is reported by the close, with its reason */
     return pt_fs_close_commit(f, tmp, path, err);
 }
+
+int pt_fs_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int pt_fs_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}

@@ -5,26 +5,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ptrain/fs.h"
 #include "ptrain/serve.h"
-
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 /* dir/model.h5, else the first (by name) dir/<sub>/model.h5: Azure ML mounts a registered model
  * as a folder named after it, KServe copies the storage URI's contents. 1 when found. */
 static int model_in_dir(const char *dir, char *path, size_t cap)
 {
     snprintf(path, cap, "%s/model.h5", dir);
-    if (is_file(path))
+    if (pt_fs_is_file(path))
         return 1;
     struct dirent **names = NULL;
     int n = scandir(dir, &names, NULL, alphasort);
@@ -32,7 +21,7 @@ static int model_in_dir(const char *dir, char *path, size_t cap)
     for (int i = 0; i < n; i++) {
         if (!found && names[i]->d_name[0] != '.') {
             snprintf(path, cap, "%s/%s/model.h5", dir, names[i]->d_name);
-            found = is_file(path);
+            found = pt_fs_is_file(path);
         }
         free(names[i]);
     }
@@ -43,7 +32,7 @@ static int model_in_dir(const char *dir, char *path, size_t cap)
 int pt_serve_find_model(const char *arg, char *path, size_t cap, pt_error *err)
 {
     if (arg) {
-        if (is_dir(arg)) {
+        if (pt_fs_is_dir(arg)) {
             if (model_in_dir(arg, path, cap))
                 return PT_OK;
             return pt_error_set(err, PT_ERR_IO, "--model %s: a folder with no model.h5 in it", arg);
@@ -56,7 +45,7 @@ int pt_serve_find_model(const char *arg, char *path, size_t cap, pt_error *err)
     const char *azure = getenv("AZUREML_MODEL_DIR");
     const char *places[] = {"/opt/ml/model", azure && *azure ? azure : NULL, "/mnt/models"};
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
-        if (places[i] && is_dir(places[i]) && model_in_dir(places[i], path, cap))
+        if (places[i] && pt_fs_is_dir(places[i]) && model_in_dir(places[i], path, cap))
             return PT_OK;
     return pt_error_set(err, PT_ERR_IO,
                         "no --model, and no model.h5 in /opt/ml/model (SageMaker), "
