@@ -48,15 +48,31 @@ int pt_report_predictions(const char *path, const char *const *class_names, int 
                           const int32_t *labels, const uint8_t *targets, const float *probs,
                           int64_t n, double threshold, pt_error *err);
 
+/* How many mistakes misclassified.png shows (the first of pt_report_mistakes's order). */
+#define PT_REPORT_MISTAKES_SHOWN 16
+
+/* Class activation maps (pt_net_cam) of the mistakes misclassified.png shows: count maps of
+ * map_h x map_w floats one after the other, for the first count mistakes in pt_report_mistakes's
+ * order (count = min(mistakes, PT_REPORT_MISTAKES_SHOWN)), each over the test image as the
+ * network saw it. Two classes: the map of the positive class; more: of the predicted class
+ * (pt_infer_cam_class). */
+typedef struct pt_report_cams {
+    const float *maps;
+    int count;
+    int map_h;
+    int map_w;
+} pt_report_cams;
+
 /* roc.png (binary: with the chosen operating point; otherwise one curve per class, one vs
- * rest), confusion.png (single-label) and misclassified.png (the 16 clearest mistakes on the
+ * rest), confusion.png (single-label) and misclassified.png (the clearest mistakes on the
  * test set, single-label, captioned with pt_report_mistake_caption; sources: n file names,
- * source_stride bytes apart, or NULL). */
+ * source_stride bytes apart, or NULL). cams: the mistakes' heat maps, drawn over them in colour
+ * (pt_cam_overlay); NULL for a network without maps: the grid is gray. */
 int pt_report_test_plots(const char *run_dir, const char *const *class_names, int n_classes,
                          int multi_label, const int32_t *labels, const uint8_t *targets,
                          const float *probs, int64_t n, double threshold, const pt_metrics *metrics,
                          const char *sources, size_t source_stride, const uint8_t *images,
-                         int height, int width, pt_error *err);
+                         int height, int width, const pt_report_cams *cams, pt_error *err);
 
 /* A wrongly classified sample. margin: how clearly the decision was wrong. Two classes: the
  * decision is p(positive) >= threshold, so |p(positive) - threshold|; more classes: the largest

@@ -19,6 +19,7 @@
 #include "ptrain/cache.h"
 #include "ptrain/ckpt.h"
 #include "ptrain/fs.h"
+#include "ptrain/infer.h"
 #include "ptrain/isa.h"
 #include "ptrain/json.h"
 #include "ptrain/lock.h"
@@ -1535,6 +1536,59 @@ static int write_summary(trainer *t, const pt_metrics *test, double test_loss, d
     return pt_fs_close_commit(f, tmp, path, err);
 }
 
+/* The heat maps of the test mistakes misclassified.png shows (rank 0, after the test
+ * predictions probs): each shown mistake's image goes through the network again, alone, so that
+ * the last forward pass holds its activations for pt_net_cam. *maps (malloc'ed: the caller frees
+ * it) stays NULL for a network without maps, which the log says. */
+static int mistake_cams(trainer *t, const float *probs, double threshold, float **maps,
+                        pt_report_cams *cams, pt_error *err)
+{
+    const pt_dataset *ds = &t->test;
+    *maps = NULL;
+    *cams = (pt_report_cams){NULL, 0, 0, 0};
+    pt_error why = {0};
+    int status = pt_net_cam_shape(t->net, &cams->map_h, &cams->map_w, &why);
+    if (status == PT_ERR_UNSUPPORTED) {
+        say(t,
+            "misclassified.png: no heat map is available for this network, the grid is gray "
+            "(%s)\n",
+            why.msg);
+        return PT_OK;
+    }
+    if (status != PT_OK)
+        return pt_error_set(err, status, "%s", why.msg);
+    int k = ds->n_classes;
+    pt_mistake *mistakes = malloc((size_t)(ds->n ? ds->n : 1) * sizeof *mistakes);
+    if (!mistakes)
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    int64_t n_wrong = pt_report_mistakes(ds->labels, probs, ds->n, k, threshold, mistakes);
+    int shown = n_wrong < PT_REPORT_MISTAKES_SHOWN ? (int)n_wrong : PT_REPORT_MISTAKES_SHOWN;
+    size_t map = (size_t)cams->map_h * (size_t)cams->map_w;
+    size_t image = (size_t)ds->height * (size_t)ds->width;
+    float *out = malloc((size_t)(shown ? shown : 1) * map * sizeof *out);
+    float *again = malloc((size_t)k * sizeof *again);
+    status = out && again ? PT_OK : pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    pt_infer_params params = {ds->height, ds->width, t->info->mean, t->info->std, 0};
+    for (int i = 0; status == PT_OK && i < shown; i++) {
+        int64_t idx = mistakes[i].index;
+        status = pt_infer_probs(t->net, &params, ds->images + (size_t)idx * image, 1, again, err);
+        /* the class from the test predictions, which the caption shows */
+        int cls = pt_infer_cam_class(probs + idx * k, k, threshold, 0);
+        if (status == PT_OK)
+            status = pt_net_cam(t->net, 0, cls, out + (size_t)i * map, err);
+    }
+    free(again);
+    free(mistakes);
+    if (status != PT_OK) {
+        free(out);
+        return status;
+    }
+    *maps = out;
+    cams->maps = out;
+    cams->count = shown;
+    return PT_OK;
+}
+
 static int finish(trainer *t, double wall_start, pt_error *err)
 {
     int status = PT_OK;
@@ -1567,11 +1621,17 @@ static int finish(trainer *t, double wall_start, pt_error *err)
             status = pt_report_predictions(path, names, t->info->n_classes, t->info->multi_label,
                                            t->test.sources, PT_DATASET_SOURCE_MAX, t->test.labels,
                                            t->test.targets, res.probs, t->test.n, threshold, err);
+        float *cam_maps = NULL;
+        pt_report_cams cams = {NULL, 0, 0, 0};
+        if (status == PT_OK && !t->info->multi_label) /* multi-label runs have no mistakes grid */
+            status = mistake_cams(t, res.probs, threshold, &cam_maps, &cams, err);
         if (status == PT_OK)
-            status = pt_report_test_plots(
-                t->cfg->run_dir, names, t->info->n_classes, t->info->multi_label, t->test.labels,
-                t->test.targets, res.probs, t->test.n, threshold, m, t->test.sources,
-                PT_DATASET_SOURCE_MAX, t->test.images, t->test.height, t->test.width, err);
+            status = pt_report_test_plots(t->cfg->run_dir, names, t->info->n_classes,
+                                          t->info->multi_label, t->test.labels, t->test.targets,
+                                          res.probs, t->test.n, threshold, m, t->test.sources,
+                                          PT_DATASET_SOURCE_MAX, t->test.images, t->test.height,
+                                          t->test.width, cam_maps ? &cams : NULL, err);
+        free(cam_maps);
         if (status == PT_OK && m->positive >= 0)
             say(t,
                 "test (best epoch %lld, threshold %.3f): accuracy %.3f sensitivity %.3f "

@@ -380,33 +380,38 @@ int pt_canvas_text_up(pt_canvas *c, const pt_font *f, int scale, int x, int y, p
 
 /* ---- images ---------------------------------------------------------------------------------- */
 
-/* Bilinear sample of src at (sx, sy) in pixel-centre coordinates, clamped at the edges. */
-static uint8_t sample_bilinear(const uint8_t *src, int sw, int sh, double sx, double sy)
+/* Bilinear sample of channel ch of src (channels bytes per pixel) at (sx, sy) in pixel-centre
+ * coordinates, clamped at the edges. */
+static uint8_t sample_bilinear(const uint8_t *src, int sw, int sh, int channels, int ch, double sx,
+                               double sy)
 {
     sx = sx < 0 ? 0 : sx > sw - 1 ? sw - 1 : sx;
     sy = sy < 0 ? 0 : sy > sh - 1 ? sh - 1 : sy;
     int x0 = (int)sx, y0 = (int)sy;
     int x1 = x0 + 1 < sw ? x0 + 1 : x0, y1 = y0 + 1 < sh ? y0 + 1 : y0;
     double fx = sx - x0, fy = sy - y0;
-    double top = src[(size_t)y0 * sw + x0] * (1 - fx) + src[(size_t)y0 * sw + x1] * fx;
-    double bot = src[(size_t)y1 * sw + x0] * (1 - fx) + src[(size_t)y1 * sw + x1] * fx;
+    const uint8_t *row0 = src + (size_t)y0 * sw * channels + ch;
+    const uint8_t *row1 = src + (size_t)y1 * sw * channels + ch;
+    double top = row0[(size_t)x0 * channels] * (1 - fx) + row0[(size_t)x1 * channels] * fx;
+    double bot = row1[(size_t)x0 * channels] * (1 - fx) + row1[(size_t)x1 * channels] * fx;
     return (uint8_t)(top * (1 - fy) + bot * fy + 0.5);
 }
 
-/* Mean of src over the box [sx0, sx1) x [sy0, sy1). */
-static uint8_t sample_area(const uint8_t *src, int sw, int64_t sx0, int64_t sx1, int64_t sy0,
-                           int64_t sy1)
+/* Mean of channel ch of src over the box [sx0, sx1) x [sy0, sy1). */
+static uint8_t sample_area(const uint8_t *src, int sw, int channels, int ch, int64_t sx0,
+                           int64_t sx1, int64_t sy0, int64_t sy1)
 {
     uint64_t sum = 0;
     for (int64_t sy = sy0; sy < sy1; sy++)
         for (int64_t sx = sx0; sx < sx1; sx++)
-            sum += src[sy * sw + sx];
+            sum += src[(sy * sw + sx) * channels + ch];
     uint64_t cnt = (uint64_t)((sy1 - sy0) * (sx1 - sx0));
     return (uint8_t)((sum + cnt / 2) / cnt);
 }
 
-void pt_canvas_blit_gray(pt_canvas *c, int x, int y, int dw, int dh, const uint8_t *src, int sw,
-                         int sh)
+/* Draws the sw x sh image src (1 byte per pixel: gray; 3: RGB) scaled to dw x dh at (x, y). */
+static void blit(pt_canvas *c, int x, int y, int dw, int dh, const uint8_t *src, int sw, int sh,
+                 int channels)
 {
     if (!src || dw <= 0 || dh <= 0 || sw <= 0 || sh <= 0)
         return;
@@ -423,17 +428,29 @@ void pt_canvas_blit_gray(pt_canvas *c, int x, int y, int dw, int dh, const uint8
             int64_t px = (int64_t)x + dx;
             if (px < c->clip_x0 || px >= c->clip_x1)
                 continue;
-            uint8_t v;
-            if (smooth) {
-                v = sample_bilinear(src, sw, sh, (dx + 0.5) * sw / dw - 0.5,
-                                    (dy + 0.5) * sh / dh - 0.5);
-            } else {
-                int64_t sx0 = (int64_t)dx * sw / dw, sx1 = (int64_t)(dx + 1) * sw / dw;
-                if (sx1 <= sx0)
-                    sx1 = sx0 + 1;
-                v = sample_area(src, sw, sx0, sx1, sy0, sy1);
-            }
-            pt_canvas_blend(c, (int)px, (int)py, (pt_rgb){v, v, v}, 255);
+            int64_t sx0 = (int64_t)dx * sw / dw, sx1 = (int64_t)(dx + 1) * sw / dw;
+            if (sx1 <= sx0)
+                sx1 = sx0 + 1;
+            uint8_t v[3];
+            for (int ch = 0; ch < channels; ch++)
+                v[ch] = smooth
+                            ? sample_bilinear(src, sw, sh, channels, ch, (dx + 0.5) * sw / dw - 0.5,
+                                              (dy + 0.5) * sh / dh - 0.5)
+                            : sample_area(src, sw, channels, ch, sx0, sx1, sy0, sy1);
+            pt_rgb color = channels == 3 ? (pt_rgb){v[0], v[1], v[2]} : (pt_rgb){v[0], v[0], v[0]};
+            pt_canvas_blend(c, (int)px, (int)py, color, 255);
         }
     }
+}
+
+void pt_canvas_blit_gray(pt_canvas *c, int x, int y, int dw, int dh, const uint8_t *src, int sw,
+                         int sh)
+{
+    blit(c, x, y, dw, dh, src, sw, sh, 1);
+}
+
+void pt_canvas_blit_rgb(pt_canvas *c, int x, int y, int dw, int dh, const uint8_t *src, int sw,
+                        int sh)
+{
+    blit(c, x, y, dw, dh, src, sw, sh, 3);
 }

@@ -1,5 +1,5 @@
-/* An RGB raster to draw plots on: rectangles, anti-aliased lines and discs, bitmap text, gray
- * images, written out as PNG.
+/* An RGB raster to draw plots on: rectangles, anti-aliased lines and discs, bitmap text,
+ * gray and RGB images, written out as PNG.
  *
  * Coordinates are pixels, x to the right, y down, (0, 0) the top-left corner of the top-left
  * pixel; lines and discs take fractional coordinates, pixel centres are at +0.5. Every drawing
@@ -98,5 +98,9 @@ int pt_canvas_text_up(pt_canvas *c, const pt_font *f, int scale, int x, int y, p
  * pixel replication for a whole-number zoom, bilinear for any other enlargement. */
 void pt_canvas_blit_gray(pt_canvas *c, int x, int y, int dw, int dh, const uint8_t *src, int sw,
                          int sh);
+
+/* The same for an RGB image (sw x sh x 3 bytes, row-major, R G B per pixel). */
+void pt_canvas_blit_rgb(pt_canvas *c, int x, int y, int dw, int dh, const uint8_t *src, int sw,
+                        int sh);
 
 #endif

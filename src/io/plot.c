@@ -774,8 +774,10 @@ static int split_caption(const char *s, char lines[CAPTION_LINES][256])
     return n;
 }
 
-int pt_plot_image_grid(const char *path, const char *title, const uint8_t *images, int n, int h,
-                       int w, const char *const *captions, int columns, pt_error *err)
+/* The grid of pt_plot_image_grid for images of channels bytes per pixel (1: gray, 3: RGB): the
+ * layout, the captions and the checks are the same for both. */
+static int image_grid(const char *path, const char *title, const uint8_t *images, int channels,
+                      int n, int h, int w, const char *const *captions, int columns, pt_error *err)
 {
     if (!path)
         return pt_error_set(err, PT_ERR_INVALID, "image grid: no output path");
@@ -842,7 +844,11 @@ int pt_plot_image_grid(const char *path, const char *title, const uint8_t *image
         int cy = top + r * (dh + cap_h + gap);
         int ix = cx + (cell_w - dw) / 2;
         pt_canvas_rect_outline(&c, ix - 1, cy - 1, dw + 2, dh + 2, 1, LEGEND_RIM);
-        pt_canvas_blit_gray(&c, ix, cy, dw, dh, images + (size_t)i * (size_t)h * (size_t)w, w, h);
+        const uint8_t *img = images + (size_t)i * (size_t)h * (size_t)w * (size_t)channels;
+        if (channels == 3)
+            pt_canvas_blit_rgb(&c, ix, cy, dw, dh, img, w, h);
+        else
+            pt_canvas_blit_gray(&c, ix, cy, dw, dh, img, w, h);
         if (!captions)
             continue;
         char lines[CAPTION_LINES][256];
@@ -852,4 +858,16 @@ int pt_plot_image_grid(const char *path, const char *title, const uint8_t *image
                            PT_ALIGN_CENTER, cell_w + gap - 4, lines[l], INK);
     }
     return finish(&c, path, err);
+}
+
+int pt_plot_image_grid(const char *path, const char *title, const uint8_t *images, int n, int h,
+                       int w, const char *const *captions, int columns, pt_error *err)
+{
+    return image_grid(path, title, images, 1, n, h, w, captions, columns, err);
+}
+
+int pt_plot_image_grid_rgb(const char *path, const char *title, const uint8_t *images, int n, int h,
+                           int w, const char *const *captions, int columns, pt_error *err)
+{
+    return image_grid(path, title, images, 3, n, h, w, captions, columns, err);
 }

@@ -1,5 +1,5 @@
 /* The pictures a training run leaves, as PNG: learning curves, ROC curves, the confusion matrix
- * and a grid of test images.
+ * and a grid of test images (gray, or coloured heat-map overlays).
  *
  * Each call draws one complete figure in the look people know from matplotlib (white background,
  * framed axes with round-numbered ticks, axis labels, a title, a legend, the tab10 colours) and
@@ -54,5 +54,10 @@ int pt_plot_confusion(const char *path, const char *title, const int64_t *matrix
  * any captions[i] may be NULL. columns <= 0 chooses about a square grid. n may be 0. */
 int pt_plot_image_grid(const char *path, const char *title, const uint8_t *images, int n, int h,
                        int w, const char *const *captions, int columns, pt_error *err);
+
+/* The same grid of n RGB images (images: n x h x w x 3 bytes, R G B per pixel), such as heat-map
+ * overlays (pt_cam_overlay). */
+int pt_plot_image_grid_rgb(const char *path, const char *title, const uint8_t *images, int n, int h,
+                           int w, const char *const *captions, int columns, pt_error *err);
 
 #endif

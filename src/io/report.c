@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ptrain/cam.h"
 #include "ptrain/fs.h"
 #include "ptrain/infer.h"
 #include "ptrain/json.h"
@@ -291,13 +292,37 @@ void pt_report_mistake_caption(char *buf, size_t cap, const char *const *class_n
     }
 }
 
-/* The 16 test images the model got wrong most clearly (see pt_report_mistakes). */
+/* The shown mistakes' tiles in colour: each heat map of cams over its gray tile. */
+static int overlay_tiles(uint8_t *tiles, int shown, int height, int width,
+                         const pt_report_cams *cams, uint8_t *rgb, pt_error *err)
+{
+    if (cams->count != shown || !cams->maps || cams->map_h <= 0 || cams->map_w <= 0)
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "misclassified.png: %d heat maps of %dx%d for %d mistakes", cams->count,
+                            cams->map_w, cams->map_h, shown);
+    size_t image = (size_t)height * (size_t)width;
+    size_t map = (size_t)cams->map_h * (size_t)cams->map_w;
+    /* the tile is the model's input itself: the identity geometry (no --fit applies) */
+    pt_cam_geometry geo = {width, height, PT_FIT_STRETCH};
+    for (int i = 0; i < shown; i++) {
+        pt_image film = {width, height, tiles + (size_t)i * image};
+        int status = pt_cam_overlay(cams->maps + (size_t)i * map, cams->map_h, cams->map_w, &geo,
+                                    &film, rgb + (size_t)i * image * 3, err);
+        if (status != PT_OK)
+            return status;
+    }
+    return PT_OK;
+}
+
+/* The test images the model got wrong most clearly (see pt_report_mistakes), with their heat
+ * maps when cams is not NULL. */
 static int misclassified_grid(const char *run_dir, const char *const *class_names, int k,
                               const int32_t *labels, const float *probs, int64_t n,
                               double threshold, const char *sources, size_t source_stride,
-                              const uint8_t *images, int height, int width, pt_error *err)
+                              const uint8_t *images, int height, int width,
+                              const pt_report_cams *cams, pt_error *err)
 {
-    enum { SHOW = 16 };
+    enum { SHOW = PT_REPORT_MISTAKES_SHOWN };
     pt_mistake *all = malloc((size_t)(n ? n : 1) * sizeof *all);
     if (!all)
         return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
@@ -305,9 +330,10 @@ static int misclassified_grid(const char *run_dir, const char *const *class_name
     int shown = n_wrong < SHOW ? (int)n_wrong : SHOW;
     size_t image = (size_t)height * (size_t)width;
     uint8_t *tiles = malloc((size_t)(shown ? shown : 1) * image);
+    uint8_t *rgb = cams ? malloc((size_t)(shown ? shown : 1) * image * 3) : NULL;
     char captions[SHOW][320];
     const char *caption_ptrs[SHOW];
-    int status = tiles ? PT_OK : pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    int status = tiles && (rgb || !cams) ? PT_OK : pt_error_set(err, PT_ERR_NOMEM, "out of memory");
     for (int i = 0; status == PT_OK && i < shown; i++) {
         int64_t idx = all[i].index;
         memcpy(tiles + (size_t)i * image, images + (size_t)idx * image, image);
@@ -316,17 +342,25 @@ static int misclassified_grid(const char *run_dir, const char *const *class_name
                                   sources ? sources + (size_t)idx * source_stride : NULL);
         caption_ptrs[i] = captions[i];
     }
-    char path[PT_PATH_MAX], title[160];
+    if (status == PT_OK && cams)
+        status = overlay_tiles(tiles, shown, height, width, cams, rgb, err);
+    char path[PT_PATH_MAX], title[200];
     if (k == 2)
         snprintf(title, sizeof title,
-                 "Clearest mistakes (test): p(%s) farthest from the threshold %.2f",
-                 class_names[PT_METRICS_POSITIVE], threshold);
+                 "Clearest mistakes (test): p(%s) farthest from the threshold %.2f%s%s",
+                 class_names[PT_METRICS_POSITIVE], threshold, cams ? "; heat: " : "",
+                 cams ? class_names[PT_METRICS_POSITIVE] : "");
     else
-        snprintf(title, sizeof title, "Clearest mistakes (test): largest p(said) - p(true)");
+        snprintf(title, sizeof title, "Clearest mistakes (test): largest p(said) - p(true)%s",
+                 cams ? "; heat: the said class" : "");
     if (status == PT_OK)
         status = join(path, run_dir, "misclassified.png", err);
-    if (status == PT_OK)
+    if (status == PT_OK && cams)
+        status =
+            pt_plot_image_grid_rgb(path, title, rgb, shown, height, width, caption_ptrs, 4, err);
+    else if (status == PT_OK)
         status = pt_plot_image_grid(path, title, tiles, shown, height, width, caption_ptrs, 4, err);
+    free(rgb);
     free(tiles);
     free(all);
     return status;
@@ -336,7 +370,7 @@ int pt_report_test_plots(const char *run_dir, const char *const *class_names, in
                          int multi_label, const int32_t *labels, const uint8_t *targets,
                          const float *probs, int64_t n, double threshold, const pt_metrics *metrics,
                          const char *sources, size_t source_stride, const uint8_t *images,
-                         int height, int width, pt_error *err)
+                         int height, int width, const pt_report_cams *cams, pt_error *err)
 {
     int status = roc_plot(run_dir, class_names, n_classes, multi_label, labels, targets, probs, n,
                           metrics, err);
@@ -349,7 +383,7 @@ int pt_report_test_plots(const char *run_dir, const char *const *class_names, in
                                    class_names, err);
     if (status == PT_OK)
         status = misclassified_grid(run_dir, class_names, n_classes, labels, probs, n, threshold,
-                                    sources, source_stride, images, height, width, err);
+                                    sources, source_stride, images, height, width, cams, err);
     return status;
 }
 

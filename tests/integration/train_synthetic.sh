@@ -3,6 +3,45 @@
 # Then three classes on 3 ranks (an uneven split of the batch).
 source "$(dirname "$0")/lib.sh"
 
+# "<colour type> <coloured pixels>" of an 8-bit PNG: its IHDR colour type (2: RGB) and how many
+# pixels are clearly coloured (channels more than 60 apart): heat, not gray film or black text.
+png_colour() {
+    python3 - "$1" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, idat = 8, b""
+while pos < len(data):
+    size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + size]
+    if kind == b"IHDR":
+        width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + size
+if colour != 2 or depth != 8:
+    print(colour, 0)
+    sys.exit(0)
+raw, stride, bpp = zlib.decompress(idat), width * 3, 3
+prev, coloured = bytearray(stride), 0
+for y in range(height):
+    kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+        if kind == 1: line[i] = (line[i] + a) & 255
+        elif kind == 2: line[i] = (line[i] + b) & 255
+        elif kind == 3: line[i] = (line[i] + (a + b) // 2) & 255
+        elif kind == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    coloured += sum(1 for x in range(0, stride, 3) if max(line[x:x + 3]) - min(line[x:x + 3]) > 60)
+    prev = line
+print(colour, coloured)
+PY
+}
+
 synth "$WORK/chest_xray" --count 400 --min-size 128 --max-size 256 --seed 2
 mpi 2 "$BIN/ptrain-prep" --src "$WORK/chest_xray" --out "$WORK/c64.h5" --size 64 --quiet >/dev/null
 
@@ -50,6 +89,18 @@ mpi 3 "$BIN/ptrain" train --data "$WORK/c3.h5" --arch cxr --epochs 2 --batch 16 
     --run-dir "$WORK/run3" --quiet
 expect_in "$WORK/run3/summary.json" '"class": "virus"'
 expect_in "$WORK/run3/summary.json" '"ranks": 3'
+# cxr ends in global average pooling + dense: its mistakes (two epochs leave many) carry heat maps
+read -r colour coloured <<<"$(png_colour "$WORK/run3/misclassified.png")"
+[ "$colour" = 2 ] || fail "run3/misclassified.png: PNG colour type $colour, not RGB (2)"
+[ "$coloured" -gt 1000 ] || fail "run3/misclassified.png: $coloured coloured pixels, no heat maps"
+if grep -q 'no heat map' "$WORK/run3/log.txt"; then fail "cxr said it has no heat map"; fi
+# fmnist (flatten + dense) has no map: the grid is still written, gray, and the log says why
+mpi 2 "$BIN/ptrain" train --data "$WORK/c3.h5" --arch fmnist --epochs 1 --batch 16 \
+    --run-dir "$WORK/runfm" --quiet
+read -r colour coloured <<<"$(png_colour "$WORK/runfm/misclassified.png")"
+[ "$coloured" -eq 0 ] || fail "fmnist's misclassified.png has $coloured coloured pixels"
+[ "$(grep -c 'no heat map is available' "$WORK/runfm/log.txt")" -eq 1 ] ||
+    fail "fmnist's log does not say once that there is no heat map"
 # multi-label (NIH-style CSV): sigmoid cross-entropy, per-finding AUC in the summary
 make_nih_tree "$WORK/chest_xray" "$WORK/nih"
 mpi 2 "$BIN/ptrain-prep" --src "$WORK/nih" --out "$WORK/nih.h5" --size 32 --quiet >/dev/null

@@ -11,6 +11,7 @@
 
 #include "tmpdir.h"
 #include "canvas.h"
+#include "ptrain/cam.h"
 #include "ptrain/image.h"
 #include "plot.h"
 
@@ -430,6 +431,65 @@ Test(plot, image_grid_shows_every_image_whole_and_in_order)
     cr_assert_gt(cy[2], cy[0] + H * zoom, "third image not on the second row");
     cr_assert(fabs(cx[2] - cx[0]) < 1, "third image not under the first");
     free(im.px);
+}
+
+/* Pixels of im, inside columns [x0, x1), that are clearly coloured (not gray, black or white). */
+static int coloured_pixels(const rgb_image *im, int x0, int x1)
+{
+    int n = 0;
+    for (int y = 0; y < im->h; y++)
+        for (int x = x0; x < x1; x++) {
+            const uint8_t *p = at(im, x, y);
+            int hi = p[0] > p[1] ? p[0] : p[1], lo = p[0] < p[1] ? p[0] : p[1];
+            hi = p[2] > hi ? p[2] : hi, lo = p[2] < lo ? p[2] : lo;
+            n += hi - lo > 60;
+        }
+    return n;
+}
+
+/* Heat-map overlays: the RGB grid has the gray grid's layout, and colour shows exactly where an
+ * overlay had heat (the left of the first film); a film with no heat stays its own gray. */
+Test(plot, image_grid_rgb_shows_the_overlays_colour_where_the_heat_is)
+{
+    enum { N = 2, H = 20, W = 30 };
+    uint8_t gray[N * H * W];
+    memset(gray, 100, sizeof gray);
+    /* heat on the left of film 0 (map 1 x 2: hot, cold); none at all on film 1 */
+    const float maps[N][2] = {{1.0f, 0.0f}, {0.0f, 0.0f}};
+    uint8_t rgb[N * H * W * 3];
+    pt_cam_geometry geo = {W, H, PT_FIT_STRETCH};
+    pt_error err;
+    for (int i = 0; i < N; i++) {
+        pt_image film = {W, H, gray + i * H * W};
+        cr_assert_eq(pt_cam_overlay(maps[i], 1, 2, &geo, &film, rgb + i * H * W * 3, &err), PT_OK,
+                     "%s", err.msg);
+    }
+    char gray_path[256], rgb_path[256]; /* tmp_path's buffer is reused: copies */
+    snprintf(gray_path, sizeof gray_path, "%s", tmp_path("gray.png"));
+    snprintf(rgb_path, sizeof rgb_path, "%s", tmp_path("rgb.png"));
+    cr_assert_eq(pt_plot_image_grid(gray_path, "heat", gray, N, H, W, NULL, 2, &err), PT_OK, "%s",
+                 err.msg);
+    cr_assert_eq(pt_plot_image_grid_rgb(rgb_path, "heat", rgb, N, H, W, NULL, 2, &err), PT_OK, "%s",
+                 err.msg);
+    rgb_image g = read_rgb(gray_path), c = read_rgb(rgb_path);
+    /* two 30x20 tiles zoomed 6x (180 wide) with 16-pixel margins and gap */
+    cr_assert_eq(c.w, 16 + 180 + 16 + 180 + 16, "width %d", c.w);
+    cr_assert_eq(c.w, g.w);
+    cr_assert_eq(c.h, g.h, "RGB grid %d high, gray grid %d", c.h, g.h);
+    cr_assert_eq(coloured_pixels(&g, 0, g.w), 0, "the gray grid has colour");
+    int tile0 = 16, tile1 = 16 + 180 + 16;
+    /* the map's hot cell covers film columns 0..7 fully (heat 1, drawn 6x: 45 pixels), its cold
+     * cell columns 23..29 (heat 0: the film untouched) */
+    int hot = coloured_pixels(&c, tile0, tile0 + 45),
+        cold = coloured_pixels(&c, tile0 + 138, tile1);
+    cr_assert_eq(hot, 45 * 120, "%d of the hot quarter's %d pixels coloured", hot, 45 * 120);
+    cr_assert_eq(cold, 0, "%d coloured pixels where film 0 had no heat", cold);
+    cr_assert_eq(coloured_pixels(&c, tile1, c.w), 0, "film 1 had no heat but shows colour");
+    double cx, cy;
+    int untouched = centroid(&c, 100, 100, 100, 0, &cx, &cy);
+    cr_assert_geq(untouched, 180 * 120, "film 1 is not its own gray: %d pixels", untouched);
+    free(g.px);
+    free(c.px);
 }
 
 Test(plot, image_grid_odd_input)
