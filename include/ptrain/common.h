@@ -59,4 +59,7 @@ void pt_time_iso8601(char *buf, size_t cap);
 /* Seconds on a monotonic clock, for throughput figures. */
 double pt_now_seconds(void);
 
+/* CPUs this process may run on (its affinity mask: launchers bind ranks), or 0 if unknown. */
+int pt_cpus_allowed(void);
+
 #endif

@@ -76,15 +76,15 @@ void pt_net_zero_grads(pt_net *net);
 
 /* The threads of a rank: every layer of forward and backward runs on `threads` threads (OpenMP),
  * each on its slice of the local batch (a batch norm: its share of the channels), calling
- * OpenBLAS on one thread: the caller sets OpenBLAS to one thread (openblas_set_num_threads(1))
- * when threads > 1, so that one pool owns the cores. Each thread gets its own convolution workspace
- * and gradient buffer (parameters' size), allocated here; PT_ERR_NOMEM leaves one thread.
- * Results: the same threads give the same bits, on any machine with the same instruction-set path
- * (the slices' gradients are added in slice order, never atomically), and a build without OpenMP
- * runs the same slices one after another with the same bits. Another thread count sums the
- * convolution and dense weight gradients over other slices of the batch, so it changes the
- * model in float rounding only, as another -np does; batch norm is split by channel, and its
- * results do not depend on the threads. 1 (the default) is the single-threaded network. */
+ * OpenBLAS on one thread: with threads > 1 this sets OpenBLAS to one thread
+ * (openblas_set_num_threads(1), process-wide), so that one pool owns the cores. Each thread gets
+ * its own convolution workspace and gradient buffer (parameters' size), allocated here;
+ * PT_ERR_NOMEM leaves one thread. Results: the same threads give the same bits, on any machine with
+ * the same instruction-set path (the slices' gradients are added in slice order, never atomically),
+ * and a build without OpenMP runs the same slices one after another with the same bits. Another
+ * thread count sums the convolution and dense weight gradients over other slices of the batch, so
+ * it changes the model in float rounding only, as another -np does; batch norm is split by channel,
+ * and its results do not depend on the threads. 1 (the default) is the single-threaded network. */
 #define PT_NET_MAX_THREADS 256
 int pt_net_set_threads(pt_net *net, int threads, pt_error *err);
 int pt_net_threads(const pt_net *net);

@@ -1,6 +1,7 @@
 /* Error codes, messages and small helpers shared by every module. */
 #define _POSIX_C_SOURCE 200809L
 #include "ptrain/common.h"
+#include <sched.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -71,4 +72,13 @@ double pt_now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int pt_cpus_allowed(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    return CPU_COUNT(&set);
 }

@@ -11,6 +11,7 @@
 #include "ptrain/json.h"
 #include "ptrain/metrics.h"
 #include "ptrain/model_io.h"
+#include "ptrain/net.h"
 #include "ptrain/report.h"
 
 typedef struct eval_opts {
@@ -18,25 +19,26 @@ typedef struct eval_opts {
     const char *data;
     const char *split;
     double threshold; /* NaN: the model's own */
+    int threads;      /* 0: the CPUs this process may use */
 } eval_opts;
 
 static void usage(FILE *to)
 {
     fprintf(to,
             "usage: ptrain eval --model model.h5 --data FILE.h5 [--split val|test]\n"
-            "                   [--threshold X]\n"
+            "                   [--threshold X] [--threads N]\n"
             "\n"
             "Evaluates a trained model on a cache split (default test) and prints accuracy,\n"
             "sensitivity, specificity, precision, F1, ROC AUC and the confusion matrix as JSON.\n"
-            "The decision threshold is the model's own (chosen on validation) unless given.\n");
+            "The decision threshold is the model's own (chosen on validation) unless given.\n"
+            "The network runs on N threads (default: the CPUs this process may use), each on\n"
+            "its share of every batch; N changes the probabilities in float rounding only.\n");
 }
 
-enum { O_MODEL = 1, O_DATA, O_SPLIT, O_THRESH };
-static const pt_cli_option options[] = {{"model", 1, O_MODEL},
-                                        {"data", 1, O_DATA},
-                                        {"split", 1, O_SPLIT},
-                                        {"threshold", 1, O_THRESH},
-                                        {NULL, 0, 0}};
+enum { O_MODEL = 1, O_DATA, O_SPLIT, O_THRESH, O_THREADS };
+static const pt_cli_option options[] = {{"model", 1, O_MODEL},     {"data", 1, O_DATA},
+                                        {"split", 1, O_SPLIT},     {"threshold", 1, O_THRESH},
+                                        {"threads", 1, O_THREADS}, {NULL, 0, 0}};
 
 static int on_option(void *ctx, int id, const char *value, pt_error *err)
 {
@@ -58,6 +60,14 @@ static int on_option(void *ctx, int id, const char *value, pt_error *err)
         if (pt_cli_double(value, 0, 1, &o->threshold))
             return pt_error_set(err, PT_ERR_USAGE, "--threshold: '%s' is not in [0, 1]", value);
         return 0;
+    case O_THREADS: {
+        long long v;
+        if (pt_cli_long(value, 1, PT_NET_MAX_THREADS, &v))
+            return pt_error_set(err, PT_ERR_USAGE, "--threads: '%s' is not 1..%d", value,
+                                PT_NET_MAX_THREADS);
+        o->threads = (int)v;
+        return 0;
+    }
     }
     return -1;
 }
@@ -123,6 +133,15 @@ static void warn_empty_classes(const eval_opts *o, const pt_cache_info *info, co
                 o->data, o->split, names, empty > 1 ? "their" : "its");
 }
 
+/* --threads, or every CPU this process may run on. */
+static int threads_to_use(const eval_opts *o)
+{
+    if (o->threads > 0)
+        return o->threads;
+    int cpus = pt_cpus_allowed();
+    return cpus < 1 ? 1 : cpus > PT_NET_MAX_THREADS ? PT_NET_MAX_THREADS : cpus;
+}
+
 static int run_eval(const eval_opts *o, pt_error *err)
 {
     pt_arch arch = {0};
@@ -135,6 +154,8 @@ static int run_eval(const eval_opts *o, pt_error *err)
     pt_metrics *m = calloc(1, sizeof *m);
     int status = m ? pt_model_load(o->model, &arch, &net, &meta, 64, err)
                    : pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    if (status == PT_OK)
+        status = pt_net_set_threads(net, threads_to_use(o), err);
     if (status == PT_OK)
         status = pt_cache_open(o->data, &cache, err);
     if (status != PT_OK)

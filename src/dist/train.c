@@ -276,17 +276,9 @@ static int allocate_step_buffers(trainer *t, pt_error *err)
 
 /* Threads per rank: cores on the node / ranks on it, at least 1. Oversubscribed threads
  * (ranks >= cores, each with several threads) halve throughput. */
-/* CPUs this process may run on, or 0 if unknown. Launchers bind: Open MPI pins each rank to one
- * core when it starts at most 2 ranks (to a socket beyond), so a rank of `mpirun -np 1` on a
- * 2-core node may use one core only, however many threads it starts. */
-static int cpus_allowed(void)
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
-        return 0;
-    return CPU_COUNT(&set);
-}
+/* (Launchers bind: Open MPI pins each rank to one core when it starts at most 2 ranks, to a
+ * socket beyond, so a rank of `mpirun -np 1` on a 2-core node may use one core only, however
+ * many threads it starts: pt_cpus_allowed.) */
 
 /* --threads, or by default the node's cores shared among its ranks, but no more than the CPUs
  * the rank is bound to (threads beyond them would only take turns). */
@@ -296,7 +288,7 @@ static int choose_threads(const trainer *t)
         return t->cfg->threads;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int per_rank = (int)(cores / (t->comm->node_size > 0 ? t->comm->node_size : 1));
-    int allowed = cpus_allowed();
+    int allowed = pt_cpus_allowed();
     if (allowed > 0 && per_rank > allowed)
         per_rank = allowed;
     return per_rank > 0 ? per_rank : 1;
@@ -305,7 +297,7 @@ static int choose_threads(const trainer *t)
 /* --threads N on a rank bound to fewer CPUs: say how to launch it so that the threads get cores. */
 static void warn_about_binding(const trainer *t)
 {
-    int allowed = cpus_allowed();
+    int allowed = pt_cpus_allowed();
     if (t->comm->rank != 0 || allowed <= 0 || t->cfg->threads <= allowed)
         return;
     fprintf(stderr,

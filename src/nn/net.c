@@ -1,6 +1,7 @@
 /* Network construction, parameter table, forward and backward (see net.h). */
 #include "ptrain/net.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +420,8 @@ int pt_net_set_threads(pt_net *net, int threads, pt_error *err)
     free_slices(net);
     if (threads == 1)
         return PT_OK;
+    /* one pool owns the cores: OpenBLAS's own would spin between the slices' small GEMMs */
+    openblas_set_num_threads(1);
     /* the other slices hold at most ceil(max_batch / threads) samples */
     const int per_slice = (net->max_batch + threads - 1) / threads;
     size_t ws = 0;

@@ -72,6 +72,10 @@ grep -q 'DATASPACE  SIMPLE { ( 16, 1, 3, 3 )' "$WORK/h5" || fail "model.h5 lacks
 # eval reproduces the test metrics of the run
 mpi 1 "$BIN/ptrain" eval --model "$run/model.h5" --data "$WORK/c64.h5" --split test >"$WORK/eval.json"
 expect_in "$WORK/eval.json" "\"auc\": $auc"
+# and on 3 threads (each its share of a batch: the same figures up to float rounding)
+"$BIN/ptrain" eval --model "$run/model.h5" --data "$WORK/c64.h5" --split test --threads 3 \
+    >"$WORK/eval3.json"
+expect_in "$WORK/eval3.json" '"auc": '
 
 # predict: one line per decodable image, a broken one reported, exit 1
 imgs=$(ls "$WORK"/chest_xray/test/PNEUMONIA/* | head -n 3)

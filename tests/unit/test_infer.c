@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ptrain/arch.h"
@@ -83,4 +84,34 @@ Test(infer, weights_that_overflow_are_an_error)
         w[i] = 1e30f;
     assert_refused(net, 0, "weights are NaN or too large");
     pt_net_free(net);
+}
+
+Test(infer, probabilities_do_not_depend_on_the_threads)
+{
+    /* ptrain eval runs the network on every CPU it may use: each image's forward pass is its own
+     * (eval-mode batch norm uses the running statistics), so the slices change only the float
+     * rounding of the GEMMs, whose sizes follow the slices */
+    const char *presets[] = {"cxr", "fmnist"};
+    enum { N = 70, K = 2 };
+    static uint8_t x[N * SIDE * SIDE];
+    images(x, N);
+    for (int p = 0; p < 2; p++) {
+        float probs[3][N * K];
+        for (int t = 1; t <= 3; t++) {
+            pt_net *net = build(presets[p], K, 32);
+            pt_error err;
+            cr_assert_eq(pt_net_set_threads(net, t, &err), PT_OK, "%s", err.msg);
+            cr_assert_eq(pt_infer_probs(net, &params, x, N, probs[t - 1], &err), PT_OK, "%s",
+                         err.msg);
+            pt_net_free(net);
+        }
+        for (int t = 1; t < 3; t++) {
+            double worst = 0;
+            for (int i = 0; i < N * K; i++)
+                worst = fmax(worst, fabs((double)probs[0][i] - probs[t][i]));
+            fprintf(stderr, "%s: 1 vs %d threads: largest difference %g\n", presets[p], t + 1,
+                    worst);
+            cr_assert(worst < 1e-6, "%s: 1 vs %d threads differ by %g", presets[p], t + 1, worst);
+        }
+    }
 }
