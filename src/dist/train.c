@@ -1210,6 +1210,10 @@ static const resume_rule resume_rules[] = {
     {"ckpt_every", "--ckpt-every", NULL},
     {"keep_ckpts", "--keep-ckpts", NULL},
     {"threshold", "--threshold", NULL},
+    /* another node's CPU: ptrain's own kernels compute the same bits on every path (isa.h); the
+     * GEMMs of another OpenBLAS core may round differently */
+    {"isa", "instruction-set path", NULL},
+    {"blas_core", "OpenBLAS core", NULL},
 };
 
 /* A JSON value as a person reads it: strings without their quotes. */
@@ -1249,13 +1253,24 @@ static int resume_check_options(trainer *t, const char *path, const char *config
                                 path, r->key, old, r->key, now, r->option, r->why, r->option, old);
         if (!strcmp(r->key, "ranks"))
             say(t, "resume: ranks %s -> %s\n", old, now);
+        else if (!strcmp(r->key, "isa"))
+            say(t,
+                "resume: instruction-set path %s -> %s (ptrain's kernels give the same bits on "
+                "every path)\n",
+                old, now);
+        else if (!strcmp(r->key, "blas_core"))
+            say(t,
+                "resume: OpenBLAS core %s -> %s (its GEMMs may round differently from here "
+                "on)\n",
+                old, now);
         else
             say(t, "resume: %s %s -> %s\n", r->option, old, now);
         lr_changed |= strcmp(r->key, "data") && strcmp(r->key, "epochs") &&
                       strcmp(r->key, "ranks") && strcmp(r->key, "threads_per_rank") &&
                       strcmp(r->key, "conv_algo") && strcmp(r->key, "bucket_floats") &&
                       strcmp(r->key, "ckpt_every") && strcmp(r->key, "keep_ckpts") &&
-                      strcmp(r->key, "threshold");
+                      strcmp(r->key, "threshold") && strcmp(r->key, "isa") &&
+                      strcmp(r->key, "blas_core");
     }
     if (lr_changed)
         say(t, "resume: the optimizer settings changed, so from here on this run differs from "

@@ -128,4 +128,15 @@ expect_exit 0 run --run-dir "$WORK/ref" --overwrite --epochs 1 --ckpt-every 0
 [ ! -e "$(ck "$WORK/ref" 21)" ] || fail "old checkpoints kept after --overwrite"
 [ "$(grep -c '"command"' "$WORK/ref/config.json")" -eq 2 ] || fail "old runs kept after --overwrite"
 
+# ---- 7. a resume on another instruction-set path (a node of another CPU generation) -------------
+isa=$(sed -n 's/^  "isa": "\(.*\)",*$/\1/p' "$WORK/ref/config.json" | head -n 1)
+if [ "$isa" != sse2 ]; then
+    expect_exit 0 mpi 2 "$BIN/ptrain" train "${common[@]}" --run-dir "$WORK/isa" --epochs 1
+    PTRAIN_ISA=sse2 expect_exit 0 mpi 2 -x PTRAIN_ISA "$BIN/ptrain" train "${common[@]}" \
+        --run-dir "$WORK/isa" --resume auto
+    expect_in "$WORK/isa/log.txt" "resume: instruction-set path $isa -> sse2"
+else
+    echo "# this CPU runs only the sse2 path: no other path to resume on" >&2
+fi
+
 echo "train_resume: ok"
