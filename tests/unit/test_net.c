@@ -10,6 +10,7 @@
 #include "ptrain/arch.h"
 #include "ptrain/isa.h"
 #include "ptrain/loss.h"
+#include "gradcheck.h"
 #include "ptrain/net.h"
 #include "ptrain/rng.h"
 
@@ -281,17 +282,6 @@ static void step_with(pt_conv_algo algo, float *logits, float *grads, size_t np,
     pt_net_free(net);
 }
 
-static double max_rel_diff(const float *a, const float *b, size_t n)
-{
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]) / (1.0 + fabs((double)b[i]));
-        if (d > worst)
-            worst = d;
-    }
-    return worst;
-}
-
 Test(net, convolution_algorithms_agree)
 {
     /* small_text's first conv has one input channel (direct loops under auto), its second is a
@@ -308,8 +298,8 @@ Test(net, convolution_algorithms_agree)
         step_with(algos[a], logits[a], grads[a], np, N);
     }
     for (int a = 1; a < 3; a++) {
-        cr_assert(max_rel_diff(logits[a], logits[0], 3 * N) < 1e-4, "logits, algorithm %d", a);
-        cr_assert(max_rel_diff(grads[a], grads[0], np) < 1e-4, "gradients, algorithm %d", a);
+        cr_assert(gc_max_rel_diff(logits[a], logits[0], 3 * N) < 1e-4, "logits, algorithm %d", a);
+        cr_assert(gc_max_rel_diff(grads[a], grads[0], np) < 1e-4, "gradients, algorithm %d", a);
     }
     cr_assert_neq(memcmp(grads[1], grads[0], np * sizeof(float)), 0,
                   "gemm and auto should not be the same computation");
@@ -386,5 +376,4 @@ Test(net, profile_counts_training_steps_only)
     }
     cr_assert_eq(conv, 3);
     pt_net_free(net);
-
 }

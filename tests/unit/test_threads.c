@@ -11,6 +11,7 @@
 #include "ptrain/arch.h"
 #include "ptrain/augment.h"
 #include "ptrain/loss.h"
+#include "gradcheck.h"
 #include "ptrain/net.h"
 #include "ptrain/optim.h"
 #include "ptrain/rng.h"
@@ -121,18 +122,6 @@ static int same_bits(const outcome *a, const outcome *b)
            !memcmp(a->state, b->state, a->n_state * sizeof(float));
 }
 
-/* max |a - b| / (1 + |b|) */
-static double max_rel_diff(const float *a, const float *b, size_t n)
-{
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]) / (1.0 + fabs((double)b[i]));
-        if (d > worst)
-            worst = d;
-    }
-    return worst;
-}
-
 Test(threads, the_same_thread_count_gives_the_same_bits)
 {
     for (int threads = 1; threads <= 3; threads++) {
@@ -152,10 +141,10 @@ Test(threads, thread_counts_agree_within_summation_order)
     outcome one = train(all_layers, 1, SIDE, 7, 1);
     for (int threads = 2; threads <= 3; threads++) {
         outcome t = train(all_layers, 1, SIDE, 7, threads);
-        double dl = max_rel_diff(t.logits, one.logits, one.n_logits);
-        double dg = max_rel_diff(t.grads, one.grads, one.n_params);
-        double dp = max_rel_diff(t.params, one.params, one.n_params);
-        double ds = max_rel_diff(t.state, one.state, one.n_state);
+        double dl = gc_max_rel_diff(t.logits, one.logits, one.n_logits);
+        double dg = gc_max_rel_diff(t.grads, one.grads, one.n_params);
+        double dp = gc_max_rel_diff(t.params, one.params, one.n_params);
+        double ds = gc_max_rel_diff(t.state, one.state, one.n_state);
         cr_assert(dl < 1e-4 && dg < 1e-4, "%d threads: logits %.3g, gradients %.3g", threads, dl,
                   dg);
         cr_assert(dp < 1e-3 && ds < 1e-3, "%d threads: parameters %.3g, statistics %.3g", threads,
@@ -179,8 +168,8 @@ Test(threads, the_presets_split_their_batch)
         outcome a = train(presets[p], 0, sides[p], 6, 2);
         outcome b = train(presets[p], 0, sides[p], 6, 2);
         cr_assert(same_bits(&a, &b), "%s: 2 threads twice differ", presets[p]);
-        double dg = max_rel_diff(a.grads, one.grads, one.n_params);
-        double dp = max_rel_diff(a.params, one.params, one.n_params);
+        double dg = gc_max_rel_diff(a.grads, one.grads, one.n_params);
+        double dp = gc_max_rel_diff(a.params, one.params, one.n_params);
         cr_assert(dg < 1e-4 && dp < 1e-3, "%s: gradients %.3g, parameters %.3g", presets[p], dg,
                   dp);
         outcome_free(&one);
@@ -194,7 +183,7 @@ Test(threads, batches_smaller_than_the_threads)
     /* 2 samples on 3 threads: one slice is empty and still takes part in the sums. */
     outcome one = train(all_layers, 1, SIDE, 2, 1);
     outcome three = train(all_layers, 1, SIDE, 2, 3);
-    double dg = max_rel_diff(three.grads, one.grads, one.n_params);
+    double dg = gc_max_rel_diff(three.grads, one.grads, one.n_params);
     cr_assert(dg < 1e-4, "gradients %.3g", dg);
     outcome_free(&one);
     outcome_free(&three);
