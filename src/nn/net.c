@@ -34,7 +34,8 @@ typedef struct layer {
     int fused_relu; /* batch norm: applies the in-place ReLU that follows it (forward and backward)
                      */
     int relu_index; /* batch norm with fused_relu: that ReLU layer */
-    int fused;      /* relu: applied by the batch norm before it; forward has nothing to do */
+    int fused; /* relu: applied by the batch norm before it or the 2x2 max pool after it; its own
+                * forward and backward have nothing to do */
     int fanout;     /* how many layers read this one's output */
     /* parameters: offsets into the parameter buffer, SIZE_MAX if absent */
     size_t weight, bias, gamma, beta;
@@ -374,6 +375,18 @@ int pt_net_create(const pt_arch *arch, int channels, int height, int width, int 
             net->layers[l->input].fused_relu = 1;
             net->layers[l->input].relu_index = i;
             l->fused = 1;
+        }
+        /* An in-place ReLU (not fused already) read by a 2x2 max pool alone: the pool applies it
+         * to its candidates and drops the gradient of the windows it clipped (pool.h), the same
+         * bits without the ReLU's two passes over the larger map. The ReLU's buffer then holds
+         * the raw values, which nobody else reads (fanout 1). */
+        if (l->spec.type == PT_LAYER_MAXPOOL && l->input >= 0) {
+            layer *r = &net->layers[l->input];
+            if (r->spec.type == PT_LAYER_RELU && r->in_place && !r->fused && r->fanout == 1 &&
+                pt_maxpool_can_fuse_relu(&l->pool)) {
+                l->pool.relu = 1;
+                r->fused = 1;
+            }
         }
         status = add_layer_params(net, l, err);
     }
@@ -853,7 +866,7 @@ static void backward_slice(pt_net *net, layer *l, const grad_plan *plan, const s
         break;
     }
     case PT_LAYER_RELU:
-        /* fused: the batch norm before it applies the mask (its dout stays unwritten) */
+        /* fused: the batch norm before it or the pool after it applies the mask */
         if (din && !l->fused)
             pt_relu_backward(din, dy, l->out + n0 * l->size, (size_t)s->n * l->size);
         break;
@@ -948,7 +961,7 @@ static void backward_layer(pt_net *net, layer *l, int n)
 {
     const grad_plan plan = plan_backward(net, l);
     if (l->spec.type == PT_LAYER_RELU && (l->fused || !plan.din))
-        return; /* fused: the batch norm before it applies the mask (its dout stays unwritten) */
+        return; /* fused: the batch norm before it or the pool after it applies the mask */
     if (net->profiling && (l->spec.type == PT_LAYER_CONV || l->spec.type == PT_LAYER_DENSE))
         l->prof.backward_flops += (plan.din ? 2.0 : 1.0) * l->flops * n;
     double *gemm_s = net->profiling ? &l->prof.gemm_s : NULL;

@@ -3,6 +3,7 @@
 #include "pool_kernels.h"
 #include "reduce_kernels.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -37,18 +38,29 @@ int pt_maxpool_check(const pt_pool_dims *d, pt_error *err)
     return PT_OK;
 }
 
+static int is_2x2(const pt_pool_dims *d)
+{
+    return d->kernel == 2 && d->stride == 2 && d->pad == 0;
+}
+
+int pt_maxpool_can_fuse_relu(const pt_pool_dims *d)
+{
+    return is_2x2(d);
+}
+
 void pt_maxpool_forward(float *out, int32_t *argmax, const float *in, const pt_pool_dims *d)
 {
     const int H = d->h, W = d->w, P = pt_maxpool_out_h(d), Q = pt_maxpool_out_w(d);
     const int kernel = d->kernel, stride = d->stride, pad = d->pad;
     const size_t planes = (size_t)d->n * d->c, hw = (size_t)H * W, pq = (size_t)P * Q;
-    if (kernel == 2 && stride == 2 && pad == 0) {
+    if (is_2x2(d)) {
         const pt_pool_kernels *kern = PT_KERNELS_ACTIVE(pt_pool_kernels);
         for (size_t pl = 0; pl < planes; pl++)
             kern->maxpool_2x2(out + pl * pq, argmax ? argmax + pl * pq : NULL, in + pl * hw, W, P,
-                              Q);
+                              Q, d->relu);
         return;
     }
+    assert(!d->relu); /* fused only into the 2x2 kernel (pt_maxpool_can_fuse_relu) */
     for (size_t pl = 0; pl < planes; pl++) {
         const float *x = in + pl * hw;
         for (int p = 0; p < P; p++) {
@@ -78,38 +90,16 @@ void pt_maxpool_forward(float *out, int32_t *argmax, const float *in, const pt_p
     }
 }
 
-/* Backward of maxpool_2x2 for one plane: the windows tile the plane, so each input pixel is
- * written once (its gradient or 0) instead of zeroing the plane and scattering into it. */
-static void maxpool_2x2_backward(float *din, const float *dout, const int32_t *argmax, int H, int W,
-                                 int P, int Q)
-{
-    for (int p = 0; p < P; p++) {
-        float *r0 = din + (size_t)2 * p * W, *r1 = r0 + W;
-        for (int q = 0; q < Q; q++) {
-            const float g = dout[(size_t)p * Q + q];
-            const int32_t at = argmax[(size_t)p * Q + q] - 2 * p * W - 2 * q; /* 0, 1, W, W+1 */
-            r0[2 * q] = at == 0 ? g : 0.0f;
-            r0[2 * q + 1] = at == 1 ? g : 0.0f;
-            r1[2 * q] = at == W ? g : 0.0f;
-            r1[2 * q + 1] = at == W + 1 ? g : 0.0f;
-        }
-        if (W > 2 * Q) { /* an odd last column no window reads */
-            r0[W - 1] = 0.0f;
-            r1[W - 1] = 0.0f;
-        }
-    }
-    if (H > 2 * P) /* an odd last row */
-        memset(din + (size_t)(H - 1) * W, 0, (size_t)W * sizeof(float));
-}
-
 void pt_maxpool_backward(float *din, const float *dout, const int32_t *argmax,
                          const pt_pool_dims *d)
 {
-    if (d->kernel == 2 && d->stride == 2 && d->pad == 0) {
+    if (is_2x2(d)) {
+        const pt_pool_kernels *kern = PT_KERNELS_ACTIVE(pt_pool_kernels);
         const int P = pt_maxpool_out_h(d), Q = pt_maxpool_out_w(d);
         const size_t hw = (size_t)d->h * d->w, pq = (size_t)P * Q;
         for (size_t pl = 0; pl < (size_t)d->n * d->c; pl++)
-            maxpool_2x2_backward(din + pl * hw, dout + pl * pq, argmax + pl * pq, d->h, d->w, P, Q);
+            kern->maxpool_2x2_backward(din + pl * hw, dout + pl * pq, argmax + pl * pq, d->h, d->w,
+                                       P, Q);
         return;
     }
     const size_t planes = (size_t)d->n * d->c, hw = (size_t)d->h * d->w;
@@ -118,7 +108,8 @@ void pt_maxpool_backward(float *din, const float *dout, const int32_t *argmax,
     for (size_t pl = 0; pl < planes; pl++) {
         float *g = din + pl * hw;
         for (size_t j = 0; j < pq; j++)
-            g[argmax[pl * pq + j]] += dout[pl * pq + j];
+            if (argmax[pl * pq + j] >= 0)
+                g[argmax[pl * pq + j]] += dout[pl * pq + j];
     }
 }
 

@@ -19,6 +19,12 @@ typedef struct pt_pool_dims {
     int n, c;                /* images, channels */
     int h, w;                /* input height, width */
     int kernel, stride, pad; /* square window, the same in both directions */
+    /* 1: a ReLU applied to every input first, fused from the ReLU layer before the pool (2x2
+     * stride 2 without padding only: pt_maxpool_can_fuse_relu). The outputs and the gradients are
+     * bit for bit those of the ReLU followed by the pool; the input stays as it was. An output the
+     * ReLU left at 0 (or NaN) gets argmax -1: its gradient reaches no pixel, as the ReLU's
+     * backward would zero it. */
+    int relu;
 } pt_pool_dims;
 
 /* Output height P = (H + 2*pad - kernel) / stride + 1 and width Q likewise. */
@@ -30,12 +36,15 @@ int pt_maxpool_out_w(const pt_pool_dims *d);
  * indices. Otherwise PT_ERR_INVALID with a message. */
 int pt_maxpool_check(const pt_pool_dims *d, pt_error *err);
 
+/* 1 if a ReLU before a pool of these dimensions can be fused into it (d->relu). */
+int pt_maxpool_can_fuse_relu(const pt_pool_dims *d);
+
 /* in is (N,C,H,W), out (N,C,P,Q) overwritten, argmax (N,C,P,Q) overwritten with indices into the
  * input plane; argmax may be NULL when no backward follows (evaluation). */
 void pt_maxpool_forward(float *out, int32_t *argmax, const float *in, const pt_pool_dims *d);
 
 /* dout, argmax are (N,C,P,Q); din (N,C,H,W) overwritten. Overlapping windows (stride < kernel)
- * that chose the same pixel add their gradients. */
+ * that chose the same pixel add their gradients; an argmax of -1 (d->relu) sends none. */
 void pt_maxpool_backward(float *din, const float *dout, const int32_t *argmax,
                          const pt_pool_dims *d);
 

@@ -1,103 +1,265 @@
-/* 2x2 max pooling (pool_kernels.h), compiled once per instruction set. */
+/* 2x2 max pooling (pool_kernels.h), compiled once per instruction set.
+ *
+ * The baseline runs the scalar rule; the AVX2 path takes eight windows at a time and the AVX-512
+ * path sixteen, with the same comparisons lane by lane, so every path gives the same bits. A row
+ * narrower than a block (Fashion-MNIST's 28 and 14 pixels) is copied into a block-wide buffer
+ * first: the lanes past the row are computed and thrown away. */
 #include "pool_kernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "simd.h"
 
+#if PT_ISA_VARIANT >= 1
+/* VL windows per block: one register of floats on the path. */
+#if PT_ISA_VARIANT == 2
+#define VL         16
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define ODD_LANES  1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define LOW_PAIRS  0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define HIGH_PAIRS 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#else
+#define VL         8
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
+#define ODD_LANES  1, 3, 5, 7, 9, 11, 13, 15
+#define LOW_PAIRS  0, 8, 1, 9, 2, 10, 3, 11
+#define HIGH_PAIRS 4, 12, 5, 13, 6, 14, 7, 15
+#endif
+typedef float fv __attribute__((vector_size(VL * sizeof(float))));
+typedef int32_t iv __attribute__((vector_size(VL * sizeof(int32_t))));
+
+static inline fv fv_load(const float *p)
+{
+    fv v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline iv iv_load(const int32_t *p)
+{
+    iv v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline iv bits_of(fv x)
+{
+    iv b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+static inline fv float_of(iv b)
+{
+    fv x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+/* Lane j of x where mask j is all ones, else +0. */
+static inline fv keep(fv x, iv mask)
+{
+    return float_of(bits_of(x) & mask);
+}
+
+/* The ReLU lane by lane: a negative lane becomes +0, NaN and -0 stay (the baseline's relu()). */
+static inline fv relu_lanes(fv x)
+{
+    return keep(x, ~(x < 0.0f));
+}
+
+/* The VL windows' candidates in order: left and right of the 2*VL floats of a row. */
+static inline void split_pairs(const float *row, fv *left, fv *right)
+{
+    fv a = fv_load(row), b = fv_load(row + VL);
+    /* __builtin_shufflevector: GCC 12+ and Clang both have it */
+    *left = __builtin_shufflevector(a, b, EVEN_LANES);
+    *right = __builtin_shufflevector(a, b, ODD_LANES);
+}
+
+/* v, best = x, idx where x wins over v (the baseline's wins(), lane by lane) */
+static inline void take(fv *v, iv *best, fv x, iv idx)
+{
+    iv w = (x > *v) | ((x != x) & (*v == *v));
+    *v = float_of((bits_of(x) & w) | (bits_of(*v) & ~w));
+    *best = (idx & w) | (*best & ~w);
+}
+
+/* VL outputs from 2*VL floats of each of r0, r1; at0 is the plane index of r0[0]. */
+static void block(float *o, int32_t *am, const float *r0, const float *r1, int32_t at0, int W,
+                  int fuse_relu)
+{
+    const iv lane = {EVEN_LANES};
+    fv a, b, c, d;
+    split_pairs(r0, &a, &b);
+    split_pairs(r1, &c, &d);
+    if (fuse_relu) {
+        a = relu_lanes(a);
+        b = relu_lanes(b);
+        c = relu_lanes(c);
+        d = relu_lanes(d);
+    }
+    const iv at = lane + at0;
+    fv v = a;
+    iv best = at;
+    take(&v, &best, b, at + 1);
+    take(&v, &best, c, at + W);
+    take(&v, &best, d, at + W + 1);
+    memcpy(o, &v, sizeof v);
+    if (am) {
+        if (fuse_relu) {
+            const iv chosen = v > 0.0f;
+            best = (best & chosen) | (-1 & ~chosen);
+        }
+        memcpy(am, &best, sizeof best);
+    }
+}
+
+static void row(float *o, int32_t *am, const float *r0, const float *r1, int base, int W, int Q,
+                int fuse_relu)
+{
+    int q = 0;
+    for (; q + VL <= Q; q += VL)
+        block(o + q, am ? am + q : NULL, r0 + 2 * q, r1 + 2 * q, base + 2 * q, W, fuse_relu);
+    if (q == Q)
+        return;
+    /* the last Q - q < VL windows: through a block-wide copy of the 2 (Q - q) floats they read */
+    const size_t n = 2 * (size_t)(Q - q);
+    float b0[2 * VL] = {0}, b1[2 * VL] = {0}, ob[VL];
+    int32_t ab[VL];
+    memcpy(b0, r0 + 2 * q, n * sizeof(float));
+    memcpy(b1, r1 + 2 * q, n * sizeof(float));
+    block(ob, ab, b0, b1, base + 2 * q, W, fuse_relu);
+    memcpy(o + q, ob, (size_t)(Q - q) * sizeof(float));
+    if (am)
+        memcpy(am + q, ab, (size_t)(Q - q) * sizeof(int32_t));
+}
+
+/* Backward of VL windows: 2*VL floats of each of d0, d1 from VL gradients and argmaxes. */
+static void block_backward(float *d0, float *d1, const float *g, const int32_t *am, int32_t at0,
+                           int W)
+{
+    const iv lane = {EVEN_LANES};
+    const fv gv = fv_load(g);
+    const iv at = iv_load(am) - (lane + at0); /* 0, 1, W, W+1; anything else (-1): none */
+    const fv tl = keep(gv, at == 0), tr = keep(gv, at == 1);
+    const fv bl = keep(gv, at == W), br = keep(gv, at == W + 1);
+    const fv top[2] = {__builtin_shufflevector(tl, tr, LOW_PAIRS),
+                       __builtin_shufflevector(tl, tr, HIGH_PAIRS)};
+    const fv bottom[2] = {__builtin_shufflevector(bl, br, LOW_PAIRS),
+                          __builtin_shufflevector(bl, br, HIGH_PAIRS)};
+    memcpy(d0, top, sizeof top);
+    memcpy(d1, bottom, sizeof bottom);
+}
+
+static void row_backward(float *d0, float *d1, const float *g, const int32_t *am, int base, int W,
+                         int Q)
+{
+    int q = 0;
+    for (; q + VL <= Q; q += VL)
+        block_backward(d0 + 2 * q, d1 + 2 * q, g + q, am + q, base + 2 * q, W);
+    if (q == Q)
+        return;
+    const size_t n = (size_t)(Q - q);
+    float gb[VL] = {0}, b0[2 * VL], b1[2 * VL];
+    int32_t ab[VL];
+    memcpy(gb, g + q, n * sizeof(float));
+    memcpy(ab, am + q, n * sizeof(int32_t));
+    for (size_t j = n; j < VL; j++)
+        ab[j] = -1;
+    block_backward(b0, b1, gb, ab, base + 2 * q, W);
+    memcpy(d0 + 2 * q, b0, 2 * n * sizeof(float));
+    memcpy(d1 + 2 * q, b1, 2 * n * sizeof(float));
+}
+#else
 /* x wins over the best so far v: larger, or a NaN over a number. */
 static inline int wins(float x, float v)
 {
     return x > v || (isnan(x) && !isnan(v));
 }
 
-/* Outputs [q0, Q) of one output row: the two input rows r0, r1. */
+/* The fused ReLU's rule, the same as pt_relu_forward's: it keeps NaN and -0. */
+static inline float relu(float x)
+{
+    return x < 0.0f ? 0.0f : x;
+}
+
+/* Outputs [q0, Q) of one output row: the two input rows r0, r1; base is r0's index in the plane.
+ * With fuse_relu each candidate goes through the ReLU first, and an output the ReLU left at zero
+ * (or NaN) gets argmax -1: its gradient is zero, as the ReLU's backward would make it. */
 static void row_scalar(float *o, int32_t *am, const float *r0, const float *r1, int base, int W,
-                       int q0, int Q)
+                       int q0, int Q, int fuse_relu)
 {
     for (int q = q0; q < Q; q++) {
-        int best = 2 * q;
-        float v = r0[best];
-        if (wins(r0[2 * q + 1], v)) {
-            v = r0[2 * q + 1];
-            best = 2 * q + 1;
-        }
-        if (wins(r1[2 * q], v)) {
-            v = r1[2 * q];
-            best = W + 2 * q;
-        }
-        if (wins(r1[2 * q + 1], v)) {
-            v = r1[2 * q + 1];
-            best = W + 2 * q + 1;
-        }
-        o[q] = v;
+        float c[4] = {r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1]};
+        const int at[4] = {2 * q, 2 * q + 1, W + 2 * q, W + 2 * q + 1};
+        if (fuse_relu)
+            for (int i = 0; i < 4; i++)
+                c[i] = relu(c[i]);
+        int best = 0;
+        for (int i = 1; i < 4; i++)
+            if (wins(c[i], c[best]))
+                best = i;
+        o[q] = c[best];
         if (am)
-            am[q] = base + best;
+            am[q] = fuse_relu && !(c[best] > 0.0f) ? -1 : base + at[best];
     }
 }
 
-#if PT_ISA_VARIANT == 2
-typedef int32_t i32x16 __attribute__((vector_size(64)));
-
-/* The sixteen windows' candidates in order: left and right of the top row, then the bottom. */
-static inline void split_pairs(const float *row, f32x16 *left, f32x16 *right)
+/* Backward of outputs [q0, Q) of one output row: each of the four pixels of a window gets the
+ * output's gradient if it was the chosen one, else 0. */
+static void row_backward_scalar(float *d0, float *d1, const float *g, const int32_t *am, int base,
+                                int W, int q0, int Q)
 {
-    f32x16 a = f32x16_load(row), b = f32x16_load(row + 16);
-    /* __builtin_shufflevector: GCC 12+ and Clang both have it */
-    *left =
-        __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    *right =
-        __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-}
-
-/* v, best = x, idx where x wins over v (the scalar rule, lane by lane) */
-static inline void take(f32x16 *v, i32x16 *best, f32x16 x, i32x16 idx)
-{
-    i32x16 w = (x > *v) | ((x != x) & (*v == *v));
-    i32x16 xb, vb;
-    memcpy(&xb, &x, sizeof xb);
-    memcpy(&vb, v, sizeof vb);
-    vb = (xb & w) | (vb & ~w);
-    memcpy(v, &vb, sizeof vb);
-    *best = (idx & w) | (*best & ~w);
-}
-
-static void row(float *o, int32_t *am, const float *r0, const float *r1, int base, int W, int Q)
-{
-    const i32x16 lane = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
-    int q = 0;
-    /* a block reads 32 floats of each row from 2q: stay inside the row */
-    for (; q + 16 <= Q && 2 * q + 32 <= W; q += 16) {
-        f32x16 a, b, c, d;
-        split_pairs(r0 + 2 * q, &a, &b);
-        split_pairs(r1 + 2 * q, &c, &d);
-        const i32x16 at = lane + (base + 2 * q);
-        f32x16 v = a;
-        i32x16 best = at;
-        take(&v, &best, b, at + 1);
-        take(&v, &best, c, at + W);
-        take(&v, &best, d, at + W + 1);
-        f32x16_store(o + q, v);
-        if (am)
-            memcpy(am + q, &best, sizeof best);
+    for (int q = q0; q < Q; q++) {
+        const int32_t at = am[q] - base - 2 * q; /* 0, 1, W, W+1; anything else (-1): none */
+        d0[2 * q] = at == 0 ? g[q] : 0.0f;
+        d0[2 * q + 1] = at == 1 ? g[q] : 0.0f;
+        d1[2 * q] = at == W ? g[q] : 0.0f;
+        d1[2 * q + 1] = at == W + 1 ? g[q] : 0.0f;
     }
-    row_scalar(o, am, r0, r1, base, W, q, Q);
 }
-#else
-static void row(float *o, int32_t *am, const float *r0, const float *r1, int base, int W, int Q)
+
+static void row(float *o, int32_t *am, const float *r0, const float *r1, int base, int W, int Q,
+                int fuse_relu)
 {
-    row_scalar(o, am, r0, r1, base, W, 0, Q);
+    row_scalar(o, am, r0, r1, base, W, 0, Q, fuse_relu);
+}
+
+static void row_backward(float *d0, float *d1, const float *g, const int32_t *am, int base, int W,
+                         int Q)
+{
+    row_backward_scalar(d0, d1, g, am, base, W, 0, Q);
 }
 #endif
 
-static void maxpool_2x2(float *out, int32_t *argmax, const float *x, int W, int P, int Q)
+static void maxpool_2x2(float *out, int32_t *argmax, const float *x, int W, int P, int Q,
+                        int fuse_relu)
 {
     for (int p = 0; p < P; p++) {
         const float *r0 = x + (size_t)2 * p * W;
         row(out + (size_t)p * Q, argmax ? argmax + (size_t)p * Q : NULL, r0, r0 + W, 2 * p * W, W,
-            Q);
+            Q, fuse_relu);
     }
 }
 
-const pt_pool_kernels PT_KERNELS(pt_pool_kernels) = {maxpool_2x2};
+/* The windows tile the plane, so each input pixel is written once (its gradient or 0) instead of
+ * zeroing the plane and scattering into it. */
+static void maxpool_2x2_backward(float *din, const float *dout, const int32_t *argmax, int H, int W,
+                                 int P, int Q)
+{
+    for (int p = 0; p < P; p++) {
+        float *r0 = din + (size_t)2 * p * W, *r1 = r0 + W;
+        row_backward(r0, r1, dout + (size_t)p * Q, argmax + (size_t)p * Q, 2 * p * W, W, Q);
+        if (W > 2 * Q) { /* an odd last column no window reads */
+            r0[W - 1] = 0.0f;
+            r1[W - 1] = 0.0f;
+        }
+    }
+    if (H > 2 * P) /* an odd last row */
+        memset(din + (size_t)(H - 1) * W, 0, (size_t)W * sizeof(float));
+}
+
+const pt_pool_kernels PT_KERNELS(pt_pool_kernels) = {maxpool_2x2, maxpool_2x2_backward};

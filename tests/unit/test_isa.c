@@ -321,24 +321,41 @@ Test(isa, maxpool_2x2_matches_the_baseline_with_ties_and_nans)
     pt_isa paths[PT_ISA_COUNT];
     int n_paths = wide_paths(paths);
     const pt_pool_kernels *base = PT_KERNELS_FOR(pt_pool_kernels, PT_ISA_BASE);
-    const int widths[] = {2, 3, 31, 32, 33, 64, 70};
-    for (int wi = 0; wi < 7; wi++) {
+    /* below, at and past the 8- and 16-window blocks; 28 and 14: Fashion-MNIST's maps */
+    const int widths[] = {2, 3, 14, 15, 16, 17, 28, 31, 32, 33, 64, 70};
+    enum { N_WIDTHS = sizeof widths / sizeof widths[0], MAX_Q = 35 };
+    for (int wi = 0; wi < N_WIDTHS; wi++) {
         const int W = widths[wi], H = 6, P = H / 2, Q = W / 2;
         float *x = random_floats(H * W, 12 + wi, -1, 1);
         for (int i = 0; i < H * W; i += 7)
             x[i] = x[i ^ 1]; /* ties inside windows */
         for (int i = 3; i < H * W; i += 11)
             x[i] = NAN;
-        float o0[P * 35], o1[P * 35];
-        int32_t a0[P * 35], a1[P * 35];
-        base->maxpool_2x2(o0, a0, x, W, P, Q);
-        for (int p = 0; p < n_paths; p++) {
-            PT_KERNELS_FOR(pt_pool_kernels, paths[p])->maxpool_2x2(o1, a1, x, W, P, Q);
-            cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q), "%s W=%d values",
-                      pt_isa_name(paths[p]), W);
-            cr_assert(!memcmp(a0, a1, sizeof(int32_t) * P * Q), "%s W=%d argmax",
-                      pt_isa_name(paths[p]), W);
+        for (int i = 5; i < H * W; i += 13)
+            x[i] = -0.0f;
+        float *g = random_floats(P * Q, 40 + wi, -1, 1);
+        for (int relu = 0; relu <= 1; relu++) {
+            float o0[P * MAX_Q], o1[P * MAX_Q], d0[H * 70], d1[H * 70];
+            int32_t a0[P * MAX_Q], a1[P * MAX_Q];
+            base->maxpool_2x2(o0, a0, x, W, P, Q, relu);
+            base->maxpool_2x2_backward(d0, g, a0, H, W, P, Q);
+            for (int p = 0; p < n_paths; p++) {
+                const pt_pool_kernels *k = PT_KERNELS_FOR(pt_pool_kernels, paths[p]);
+                const char *name = pt_isa_name(paths[p]);
+                k->maxpool_2x2(o1, a1, x, W, P, Q, relu);
+                cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q), "%s W=%d relu=%d values", name,
+                          W, relu);
+                cr_assert(!memcmp(a0, a1, sizeof(int32_t) * P * Q), "%s W=%d relu=%d argmax",
+                          name, W, relu);
+                k->maxpool_2x2(o1, NULL, x, W, P, Q, relu);
+                cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q), "%s W=%d relu=%d no argmax",
+                          name, W, relu);
+                k->maxpool_2x2_backward(d1, g, a0, H, W, P, Q);
+                cr_assert(!memcmp(d0, d1, sizeof(float) * H * W), "%s W=%d relu=%d backward",
+                          name, W, relu);
+            }
         }
+        free(g);
         free(x);
     }
 }

@@ -357,17 +357,17 @@ static void gradcheck_maxpool(pt_pool_dims d, const char *name)
 
 Test(maxpool, gradcheck)
 {
-    gradcheck_maxpool((pt_pool_dims){2, 2, 6, 6, 2, 2, 0}, "2x2 s2");
-    gradcheck_maxpool((pt_pool_dims){2, 2, 7, 5, 2, 2, 0}, "2x2 s2, odd non-square input");
-    gradcheck_maxpool((pt_pool_dims){2, 2, 7, 5, 3, 2, 1}, "3x3 s2 p1 (ResNet)");
-    gradcheck_maxpool((pt_pool_dims){1, 2, 6, 7, 3, 1, 1}, "3x3 s1 p1, overlapping windows");
+    gradcheck_maxpool((pt_pool_dims){2, 2, 6, 6, 2, 2, 0, 0}, "2x2 s2");
+    gradcheck_maxpool((pt_pool_dims){2, 2, 7, 5, 2, 2, 0, 0}, "2x2 s2, odd non-square input");
+    gradcheck_maxpool((pt_pool_dims){2, 2, 7, 5, 3, 2, 1, 0}, "3x3 s2 p1 (ResNet)");
+    gradcheck_maxpool((pt_pool_dims){1, 2, 6, 7, 3, 1, 1, 0}, "3x3 s1 p1, overlapping windows");
 }
 
 Test(maxpool, values_padding_ties_and_indices)
 {
     /* One 3x4 plane of negative values: padding must not be taken for a 0. */
     const float in[12] = {-5, -3, -8, -1, -2, -9, -4, -7, -6, -2, -3, -3};
-    pt_pool_dims d = {1, 1, 3, 4, 3, 2, 1};
+    pt_pool_dims d = {1, 1, 3, 4, 3, 2, 1, 0};
     cr_assert_eq(pt_maxpool_out_h(&d), 2);
     cr_assert_eq(pt_maxpool_out_w(&d), 2);
     float out[4];
@@ -383,7 +383,7 @@ Test(maxpool, values_padding_ties_and_indices)
     /* Window 2 holds -2 twice (indices 4 and 9): the first in row-major order wins, as in
      * PyTorch. Likewise in a constant window. */
     const float flat[4] = {1, 1, 1, 1};
-    pt_pool_dims d2 = {1, 1, 2, 2, 2, 2, 0};
+    pt_pool_dims d2 = {1, 1, 2, 2, 2, 2, 0, 0};
     pt_maxpool_forward(out, idx, flat, &d2);
     cr_assert_eq(idx[0], 0);
     /* Overlapping windows choosing the same pixel add their gradients. */
@@ -402,7 +402,7 @@ Test(maxpool, two_by_two_ties_nan_and_odd_edges)
     /* The 2x2 stride-2 fast path: a 3x5 plane, so the last row and column fall outside every
      * window; ties go to the first in row-major order, a NaN wins (and the first NaN). */
     const float in[15] = {1, 4, 2, 2, 9, /**/ 4, 0, 2, 2, 9, /**/ 99, 99, 99, 99, 99};
-    pt_pool_dims d = {1, 1, 3, 5, 2, 2, 0};
+    pt_pool_dims d = {1, 1, 3, 5, 2, 2, 0, 0};
     float out[2];
     int32_t idx[2];
     pt_maxpool_forward(out, idx, in, &d);
@@ -411,7 +411,7 @@ Test(maxpool, two_by_two_ties_nan_and_odd_edges)
     cr_assert_eq(out[1], 2.0f);
     cr_assert_eq(idx[1], 2, "constant window: the first pixel");
     const float with_nan[8] = {1, NAN, 5, 6, /**/ NAN, 3, 7, 8};
-    pt_pool_dims d2 = {1, 1, 2, 4, 2, 2, 0};
+    pt_pool_dims d2 = {1, 1, 2, 4, 2, 2, 0, 0};
     pt_maxpool_forward(out, idx, with_nan, &d2);
     cr_assert(isnan(out[0]));
     cr_assert_eq(idx[0], 1, "the first NaN wins");
@@ -429,14 +429,69 @@ Test(maxpool, two_by_two_ties_nan_and_odd_edges)
         cr_assert_eq(din[i], want[i], "din[%d] = %g", i, din[i]);
 }
 
+/* The ReLU fused into a 2x2 pool (net.c does it for ReLU -> pool) must give the bits of the ReLU
+ * layer followed by the pool: outputs, and the gradient after both backwards. Negative windows,
+ * windows of -0 and 0, ties, NaN, odd edges, and widths below, at and past the 8- and 16-window
+ * blocks of the wide paths. */
+Test(maxpool, fused_relu_gives_the_bits_of_relu_then_pool)
+{
+    const int widths[] = {2, 5, 14, 28, 31, 32, 33, 64, 70};
+    for (int wi = 0; wi < 9; wi++) {
+        const int N = 2, C = 3, H = 7, W = widths[wi];
+        const size_t n_in = (size_t)N * C * H * W;
+        float *x = malloc(n_in * sizeof(float));
+        pt_rng rng;
+        pt_rng_init(&rng, 40 + (uint64_t)wi, 0);
+        for (size_t i = 0; i < n_in; i++)
+            x[i] = (float)(pt_rng_uniform(&rng) * 2.0 - 1.3); /* most windows partly negative */
+        for (size_t i = 0; i < n_in; i += 13)
+            x[i] = x[i ^ 1]; /* ties */
+        for (size_t i = 5; i < n_in; i += 29)
+            x[i] = -0.0f;
+        for (size_t i = 8; i < n_in; i += 31)
+            x[i] = 0.0f;
+        for (size_t i = 11; i < n_in; i += 97)
+            x[i] = NAN;
+        pt_pool_dims d = {N, C, H, W, 2, 2, 0, 0};
+        cr_assert(pt_maxpool_can_fuse_relu(&d));
+        const size_t n_out = (size_t)N * C * pt_maxpool_out_h(&d) * pt_maxpool_out_w(&d);
+        float *y = malloc(n_in * sizeof(float)), *o0 = malloc(n_out * sizeof(float));
+        float *o1 = malloc(n_out * sizeof(float)), *g = malloc(n_out * sizeof(float));
+        float *d0 = malloc(n_in * sizeof(float)), *d1 = malloc(n_in * sizeof(float));
+        int32_t *a0 = malloc(n_out * sizeof(int32_t)), *a1 = malloc(n_out * sizeof(int32_t));
+        for (size_t j = 0; j < n_out; j++)
+            g[j] = (float)(pt_rng_uniform(&rng) - 0.5);
+        /* unfused: ReLU, pool, pool's backward, ReLU's backward (in place, as in net.c) */
+        pt_relu_forward(y, x, n_in);
+        pt_maxpool_forward(o0, a0, y, &d);
+        pt_maxpool_backward(d0, g, a0, &d);
+        pt_relu_backward(d0, d0, y, n_in);
+        /* fused: the pool on the raw input */
+        d.relu = 1;
+        pt_maxpool_forward(o1, a1, x, &d);
+        pt_maxpool_backward(d1, g, a1, &d);
+        cr_assert(!memcmp(o0, o1, n_out * sizeof(float)), "W=%d: outputs differ", W);
+        cr_assert(!memcmp(d0, d1, n_in * sizeof(float)), "W=%d: input gradients differ", W);
+        size_t clipped = 0;
+        for (size_t j = 0; j < n_out; j++)
+            clipped += a1[j] < 0;
+        cr_assert(clipped > 0 && clipped < n_out, "W=%d: %zu of %zu windows clipped", W, clipped,
+                  n_out);
+        /* evaluation (no argmax) gives the same outputs */
+        pt_maxpool_forward(o1, NULL, x, &d);
+        cr_assert(!memcmp(o0, o1, n_out * sizeof(float)), "W=%d: outputs without argmax", W);
+        free(x), free(y), free(o0), free(o1), free(g), free(d0), free(d1), free(a0), free(a1);
+    }
+}
+
 Test(maxpool, check_rejects_bad_dims)
 {
     pt_error err;
-    cr_assert_eq(pt_maxpool_check(&(pt_pool_dims){1, 1, 4, 4, 3, 2, 2}, &err), PT_ERR_INVALID);
+    cr_assert_eq(pt_maxpool_check(&(pt_pool_dims){1, 1, 4, 4, 3, 2, 2, 0}, &err), PT_ERR_INVALID);
     cr_assert(strstr(err.msg, "padding") != NULL, "%s", err.msg);
-    cr_assert_eq(pt_maxpool_check(&(pt_pool_dims){1, 1, 4, 4, 2, 0, 0}, &err), PT_ERR_INVALID);
-    cr_assert_eq(pt_maxpool_check(&(pt_pool_dims){1, 1, 1, 4, 2, 2, 0}, &err), PT_ERR_INVALID);
-    cr_assert_eq(pt_maxpool_check(&(pt_pool_dims){1, 1, 4, 4, 3, 2, 1}, &err), PT_OK);
+    cr_assert_eq(pt_maxpool_check(&(pt_pool_dims){1, 1, 4, 4, 2, 0, 0, 0}, &err), PT_ERR_INVALID);
+    cr_assert_eq(pt_maxpool_check(&(pt_pool_dims){1, 1, 1, 4, 2, 2, 0, 0}, &err), PT_ERR_INVALID);
+    cr_assert_eq(pt_maxpool_check(&(pt_pool_dims){1, 1, 4, 4, 3, 2, 1, 0}, &err), PT_OK);
 }
 
 /* ============================== global average pool =========================================== */
