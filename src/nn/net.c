@@ -34,9 +34,9 @@ typedef struct layer {
     int fused_relu; /* batch norm: applies the in-place ReLU that follows it (forward and backward)
                      */
     int relu_index; /* batch norm with fused_relu: that ReLU layer */
-    int fused; /* relu: applied by the batch norm before it or the 2x2 max pool after it; its own
-                * forward and backward have nothing to do */
-    int fanout;     /* how many layers read this one's output */
+    int fused;  /* relu: applied by the batch norm before it or the 2x2 max pool after it; its own
+                 * forward and backward have nothing to do */
+    int fanout; /* how many layers read this one's output */
     /* parameters: offsets into the parameter buffer, SIZE_MAX if absent */
     size_t weight, bias, gamma, beta;
     /* batch norm running statistics: offsets into the state buffer */
@@ -996,15 +996,20 @@ void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, 
 /* ---- profile ----------------------------------------------------------------------------------
  */
 
-/* The auto rule, from tests/bench/conv_bench on 1 thread: Winograd is 1.5-2.4x faster wherever
- * it applies except on a single input channel, where its GEMMs have an inner dimension of 1 and
- * backward is twice as slow. A fixed rule rather than a timing at start-up: the same run must
- * pick the same algorithms every time (bit-identical models). */
+/* The auto rule, from tests/bench/conv_bench on 1 thread: Winograd is 1.3-2.4x faster wherever
+ * it applies except (a) on a single input channel, where its GEMMs have an inner dimension of 1
+ * and backward is twice as slow, and (b) on outputs smaller than 4x4 (ResNet-18's last stage at
+ * 64x64 input): one or two tiles per image do not pay for the filter transform, 16 GEMMs with
+ * few columns and a third of the tiles padding (512 channels at 2x2, batch 32: 21 ms against
+ * im2col's 18; batch 8: 14 ms against 5). A fixed rule rather than a timing at start-up: the same
+ * run must pick the same algorithms every time (bit-identical models). */
 static int use_winograd(const pt_conv_dims *d, pt_conv_algo algo)
 {
     if (algo == PT_CONV_GEMM || !pt_winograd_supported(d))
         return 0;
-    return algo == PT_CONV_WINOGRAD || d->c > 1;
+    if (algo == PT_CONV_WINOGRAD)
+        return 1;
+    return d->c > 1 && pt_conv_out_h(d) >= 4 && pt_conv_out_w(d) >= 4;
 }
 
 void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)

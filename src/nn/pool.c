@@ -61,33 +61,10 @@ void pt_maxpool_forward(float *out, int32_t *argmax, const float *in, const pt_p
         return;
     }
     assert(!d->relu); /* fused only into the 2x2 kernel (pt_maxpool_can_fuse_relu) */
-    for (size_t pl = 0; pl < planes; pl++) {
-        const float *x = in + pl * hw;
-        for (int p = 0; p < P; p++) {
-            /* The window clipped to the image: padding never wins, so it is never looked at. */
-            int h0 = p * stride - pad, h1 = h0 + kernel;
-            h0 = h0 < 0 ? 0 : h0;
-            h1 = h1 > H ? H : h1;
-            for (int q = 0; q < Q; q++) {
-                int w0 = q * stride - pad, w1 = w0 + kernel;
-                w0 = w0 < 0 ? 0 : w0;
-                w1 = w1 > W ? W : w1;
-                int best = h0 * W + w0;
-                float v = x[best];
-                for (int ih = h0; ih < h1; ih++)
-                    for (int iw = w0; iw < w1; iw++) {
-                        float u = x[ih * W + iw];
-                        if (u > v || (isnan(u) && !isnan(v))) {
-                            v = u;
-                            best = ih * W + iw;
-                        }
-                    }
-                out[pl * pq + (size_t)p * Q + q] = v;
-                if (argmax)
-                    argmax[pl * pq + (size_t)p * Q + q] = best;
-            }
-        }
-    }
+    const pt_pool_kernels *kern = PT_KERNELS_ACTIVE(pt_pool_kernels);
+    for (size_t pl = 0; pl < planes; pl++)
+        kern->maxpool_general(out + pl * pq, argmax ? argmax + pl * pq : NULL, in + pl * hw, H, W,
+                              P, Q, kernel, stride, pad);
 }
 
 void pt_maxpool_backward(float *din, const float *dout, const int32_t *argmax,

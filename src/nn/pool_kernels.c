@@ -245,6 +245,93 @@ static void maxpool_2x2(float *out, int32_t *argmax, const float *x, int W, int 
     }
 }
 
+/* One output of the general pool, window clipped to the image: padding never wins, so it is never
+ * looked at. Candidates in row-major order; a later one replaces the best only if it wins. */
+static void general_one(float *o, int32_t *am, const float *x, int h0, int h1, int W, int w0,
+                        int w1)
+{
+    int best = h0 * W + w0;
+    float v = x[best];
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++) {
+            const float u = x[ih * W + iw];
+            const int win = (u > v) | ((u != u) & (v == v));
+            v = win ? u : v;
+            best = win ? ih * W + iw : best;
+        }
+    *o = v;
+    if (am)
+        *am = best;
+}
+
+/* Outputs [q0, q1) of one output row whose windows lie inside the row (columns q*stride - pad
+ * .. + kernel - 1 all in the image), a block of at most GENERAL_BLOCK: the windows' candidates
+ * are taken tap by tap across the block, so the outputs' comparison chains run side by side (one
+ * output at a time waits on each compare and select, 10 ms of a ResNet-18 step) and the compiler
+ * can vectorise across them. The same candidates in the same order as general_one. */
+#define GENERAL_BLOCK 64
+static void general_interior(float *o, int32_t *am, const float *x, int h0, int h1, int W,
+                             int kernel, int stride, int pad, int q0, int q1)
+{
+    float v[GENERAL_BLOCK];
+    int32_t best[GENERAL_BLOCK];
+    const int n = q1 - q0;
+    for (int j = 0; j < n; j++) {
+        best[j] = h0 * W + (q0 + j) * stride - pad;
+        v[j] = x[best[j]];
+    }
+    for (int ih = h0; ih < h1; ih++)
+        for (int kw = ih == h0 ? 1 : 0; kw < kernel; kw++) {
+            const float *row = x + (size_t)ih * W + (size_t)q0 * stride - pad + kw;
+            const int32_t at = ih * W + q0 * stride - pad + kw;
+            for (int j = 0; j < n; j++) {
+                const float u = row[(size_t)j * stride];
+                const int32_t win = (u > v[j]) | ((u != u) & (v[j] == v[j]));
+                v[j] = win ? u : v[j];
+                best[j] = win ? at + j * stride : best[j];
+            }
+        }
+    memcpy(o, v, (size_t)n * sizeof(float));
+    if (am)
+        memcpy(am, best, (size_t)n * sizeof(int32_t));
+}
+
+/* Outputs [q0, q1) of one output row, one at a time (windows that cross the row's edges). */
+static void general_edge(float *o, int32_t *am, const float *x, int h0, int h1, int W, int kernel,
+                         int stride, int pad, int q0, int q1)
+{
+    for (int q = q0; q < q1; q++) {
+        int w0 = q * stride - pad, w1 = w0 + kernel;
+        w0 = w0 < 0 ? 0 : w0;
+        w1 = w1 > W ? W : w1;
+        general_one(o + q, am ? am + q : NULL, x, h0, h1, W, w0, w1);
+    }
+}
+
+/* Any square window, stride and padding, for one plane. */
+static void maxpool_general(float *out, int32_t *argmax, const float *x, int H, int W, int P, int Q,
+                            int kernel, int stride, int pad)
+{
+    /* [q_lo, q_hi): the outputs whose window lies inside a row (q*stride - pad >= 0 and
+     * q*stride - pad + kernel <= W) */
+    int q_lo = (pad + stride - 1) / stride, q_hi = (W + pad - kernel) / stride + 1;
+    q_lo = q_lo > Q ? Q : q_lo;
+    q_hi = q_hi > Q ? Q : q_hi < q_lo ? q_lo : q_hi;
+    for (int p = 0; p < P; p++) {
+        int h0 = p * stride - pad, h1 = h0 + kernel;
+        h0 = h0 < 0 ? 0 : h0;
+        h1 = h1 > H ? H : h1;
+        float *o = out + (size_t)p * Q;
+        int32_t *am = argmax ? argmax + (size_t)p * Q : NULL;
+        general_edge(o, am, x, h0, h1, W, kernel, stride, pad, 0, q_lo);
+        for (int b = q_lo; b < q_hi; b += GENERAL_BLOCK) {
+            const int e = q_hi - b < GENERAL_BLOCK ? q_hi : b + GENERAL_BLOCK;
+            general_interior(o + b, am ? am + b : NULL, x, h0, h1, W, kernel, stride, pad, b, e);
+        }
+        general_edge(o, am, x, h0, h1, W, kernel, stride, pad, q_hi, Q);
+    }
+}
+
 /* The windows tile the plane, so each input pixel is written once (its gradient or 0) instead of
  * zeroing the plane and scattering into it. */
 static void maxpool_2x2_backward(float *din, const float *dout, const int32_t *argmax, int H, int W,
@@ -262,4 +349,5 @@ static void maxpool_2x2_backward(float *din, const float *dout, const int32_t *a
         memset(din + (size_t)(H - 1) * W, 0, (size_t)W * sizeof(float));
 }
 
-const pt_pool_kernels PT_KERNELS(pt_pool_kernels) = {maxpool_2x2, maxpool_2x2_backward};
+const pt_pool_kernels PT_KERNELS(pt_pool_kernels) = {maxpool_2x2, maxpool_2x2_backward,
+                                                     maxpool_general};

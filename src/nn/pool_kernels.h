@@ -18,6 +18,10 @@ typedef struct pt_pool_kernels {
     /* din (H,W) of one plane, overwritten, from dout and argmax (P,Q) */
     void (*maxpool_2x2_backward)(float *din, const float *dout, const int32_t *argmax, int H, int W,
                                  int P, int Q);
+    /* any window, stride and padding (pool.h's rules): out and argmax (P,Q, may be NULL) of the
+     * plane x (H,W) */
+    void (*maxpool_general)(float *out, int32_t *argmax, const float *x, int H, int W, int P, int Q,
+                            int kernel, int stride, int pad);
 } pt_pool_kernels;
 
 PT_KERNELS_DECLARE(pt_pool_kernels, pt_pool_kernels);

@@ -316,6 +316,63 @@ Test(isa, fused_relu_mask_equals_relu_backward_then_batchnorm)
     free(y);
 }
 
+/* The general pool's reference: each output's clipped window in row-major order, the first
+ * maximum winning, a NaN over numbers (pool.h). */
+static void naive_maxpool(float *out, int32_t *am, const float *x, int H, int W, int P, int Q,
+                          int k, int s, int pad)
+{
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < Q; q++) {
+            int best = -1;
+            for (int ih = p * s - pad; ih < p * s - pad + k; ih++)
+                for (int iw = q * s - pad; iw < q * s - pad + k; iw++) {
+                    if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                        continue;
+                    const float u = x[ih * W + iw];
+                    if (best < 0 || u > x[best] || (isnan(u) && !isnan(x[best])))
+                        best = ih * W + iw;
+                }
+            out[p * Q + q] = x[best];
+            am[p * Q + q] = best;
+        }
+}
+
+/* Every path, the baseline included, against the reference: 3x3 stride 2 pad 1 (ResNet's stem),
+ * 3x3 stride 1, 2x2 stride 1, 3x3 stride 3 (windows that skip columns), on widths from 1 to
+ * past two blocks of the interior loop (64 outputs). */
+Test(isa, maxpool_general_matches_the_reference_on_every_path)
+{
+    const int shapes[][3] = {{3, 2, 1}, {3, 1, 1}, {2, 1, 0}, {3, 3, 0}, {3, 2, 0}};
+    const int widths[] = {1, 2, 3, 7, 16, 33, 64, 130, 131};
+    for (int si = 0; si < 5; si++)
+        for (int wi = 0; wi < 9; wi++) {
+            const int k = shapes[si][0], s = shapes[si][1], pad = shapes[si][2];
+            const int H = 5, W = widths[wi];
+            if (H + 2 * pad < k || W + 2 * pad < k)
+                continue;
+            const int P = (H + 2 * pad - k) / s + 1, Q = (W + 2 * pad - k) / s + 1;
+            float *x = random_floats(H * W, 70 + wi, -1, 1);
+            for (int i = 0; i < H * W; i += 5)
+                x[i] = x[(i + 1) % (H * W)]; /* ties */
+            for (int i = 4; i < H * W; i += 17)
+                x[i] = NAN;
+            float *o0 = malloc(sizeof(float) * P * Q), *o1 = malloc(sizeof(float) * P * Q);
+            int32_t *a0 = malloc(sizeof(int32_t) * P * Q), *a1 = malloc(sizeof(int32_t) * P * Q);
+            naive_maxpool(o0, a0, x, H, W, P, Q, k, s, pad);
+            for (int isa = 0; isa < PT_ISA_COUNT; isa++) {
+                if (!pt_isa_supported((pt_isa)isa))
+                    continue;
+                const pt_pool_kernels *kern = PT_KERNELS_FOR(pt_pool_kernels, (pt_isa)isa);
+                kern->maxpool_general(o1, a1, x, H, W, P, Q, k, s, pad);
+                cr_assert(!memcmp(a0, a1, sizeof(int32_t) * P * Q), "%s %dx%d s%d p%d W=%d argmax",
+                          pt_isa_name((pt_isa)isa), k, k, s, pad, W);
+                cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q), "%s %dx%d s%d p%d W=%d values",
+                          pt_isa_name((pt_isa)isa), k, k, s, pad, W);
+            }
+            free(x), free(o0), free(o1), free(a0), free(a1);
+        }
+}
+
 Test(isa, maxpool_2x2_matches_the_baseline_with_ties_and_nans)
 {
     pt_isa paths[PT_ISA_COUNT];
@@ -343,16 +400,16 @@ Test(isa, maxpool_2x2_matches_the_baseline_with_ties_and_nans)
                 const pt_pool_kernels *k = PT_KERNELS_FOR(pt_pool_kernels, paths[p]);
                 const char *name = pt_isa_name(paths[p]);
                 k->maxpool_2x2(o1, a1, x, W, P, Q, relu);
-                cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q), "%s W=%d relu=%d values", name,
+                cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q), "%s W=%d relu=%d values", name, W,
+                          relu);
+                cr_assert(!memcmp(a0, a1, sizeof(int32_t) * P * Q), "%s W=%d relu=%d argmax", name,
                           W, relu);
-                cr_assert(!memcmp(a0, a1, sizeof(int32_t) * P * Q), "%s W=%d relu=%d argmax",
-                          name, W, relu);
                 k->maxpool_2x2(o1, NULL, x, W, P, Q, relu);
-                cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q), "%s W=%d relu=%d no argmax",
-                          name, W, relu);
+                cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q), "%s W=%d relu=%d no argmax", name,
+                          W, relu);
                 k->maxpool_2x2_backward(d1, g, a0, H, W, P, Q);
-                cr_assert(!memcmp(d0, d1, sizeof(float) * H * W), "%s W=%d relu=%d backward",
-                          name, W, relu);
+                cr_assert(!memcmp(d0, d1, sizeof(float) * H * W), "%s W=%d relu=%d backward", name,
+                          W, relu);
             }
         }
         free(g);
