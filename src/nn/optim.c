@@ -1,13 +1,15 @@
 /* Optimizers and learning-rate schedules: flat loops over the trainer's one parameter buffer.
  *
- * The loops keep per-element arithmetic in float with float scalars, so they vectorise and give
- * the same bits on every rank and on every resume; anything computed once per step (bias
- * corrections, 1 - lr * wd) is done in double first, as PyTorch does with its Python floats. */
+ * The loops (optim_kernels.c, one per instruction set) keep per-element arithmetic in float with
+ * float scalars, so they vectorise and give the same bits on every rank, path and resume; anything
+ * computed once per step (bias corrections, 1 - lr * wd) is done in double first, as PyTorch does
+ * with its Python floats. */
 #include "ptrain/optim.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "optim_kernels.h"
 #include "threads.h"
 
 static const char *const optim_names[] = {"sgd", "adamw"};
@@ -132,57 +134,29 @@ int pt_optim_state_init(pt_optim_state *state, pt_optim_kind kind, size_t n, flo
     return PT_OK;
 }
 
-static void sgd_step(const pt_optim_config *cfg, int first, float *restrict params,
-                     const float *restrict grads, const uint8_t *restrict mask, float *restrict mom,
-                     size_t n, double lr)
+static pt_sgd_scalars sgd_scalars(const pt_optim_config *cfg, int first, double lr)
 {
-    const float wd = (float)cfg->weight_decay;
-    const float mu = (float)cfg->momentum;
-    const float keep = (float)(1.0 - cfg->dampening);
-    const float rate = (float)lr;
-    const int use_momentum = cfg->momentum != 0;
-    const int nesterov = cfg->nesterov;
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i];
-        if (!mask || mask[i])
-            g += wd * params[i];
-        if (use_momentum) {
-            /* PyTorch starts the buffer as a copy of the first gradient, undamped, instead of
-             * from zero; a zero start would shrink the first steps by (1 - dampening). */
-            float b = first ? g : mu * mom[i] + keep * g;
-            mom[i] = b;
-            g = nesterov ? g + mu * b : b;
-        }
-        params[i] -= rate * g;
-    }
+    return (pt_sgd_scalars){.weight_decay = (float)cfg->weight_decay,
+                            .momentum = (float)cfg->momentum,
+                            .keep = (float)(1.0 - cfg->dampening),
+                            .rate = (float)lr,
+                            .use_momentum = cfg->momentum != 0,
+                            .nesterov = cfg->nesterov,
+                            .first = first};
 }
 
-static void adamw_step(const pt_optim_config *cfg, int64_t t, float *restrict params,
-                       const float *restrict grads, const uint8_t *restrict mask, float *restrict m,
-                       float *restrict v, size_t n, double lr)
+/* PyTorch folds the bias corrections into two scalars rather than forming m_hat and v_hat:
+ * step_size = lr / (1 - b1^t) and denominator sqrt(v) / sqrt(1 - b2^t) + eps. */
+static pt_adamw_scalars adamw_scalars(const pt_optim_config *cfg, int64_t t, double lr)
 {
-    const float shrink = (float)(1.0 - lr * cfg->weight_decay);
-    const float b1 = (float)cfg->beta1;
-    const float b2 = (float)cfg->beta2;
-    const float one_b1 = (float)(1.0 - cfg->beta1);
-    const float one_b2 = (float)(1.0 - cfg->beta2);
-    /* PyTorch folds the bias corrections into two scalars rather than forming m_hat and v_hat:
-     * step_size = lr / (1 - b1^t) and denominator sqrt(v) / sqrt(1 - b2^t) + eps. */
-    const float step_size = (float)(lr / (1.0 - pow(cfg->beta1, (double)t)));
-    const float bc2_sqrt = (float)sqrt(1.0 - pow(cfg->beta2, (double)t));
-    const float eps = (float)cfg->eps;
-    for (size_t i = 0; i < n; i++) {
-        float p = params[i];
-        if (!mask || mask[i])
-            p *= shrink;
-        float g = grads[i];
-        float mi = b1 * m[i] + one_b1 * g;
-        float vi = b2 * v[i] + one_b2 * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        float denom = sqrtf(vi) / bc2_sqrt + eps;
-        params[i] = p - step_size * (mi / denom);
-    }
+    return (pt_adamw_scalars){.shrink = (float)(1.0 - lr * cfg->weight_decay),
+                              .b1 = (float)cfg->beta1,
+                              .b2 = (float)cfg->beta2,
+                              .one_b1 = (float)(1.0 - cfg->beta1),
+                              .one_b2 = (float)(1.0 - cfg->beta2),
+                              .step_size = (float)(lr / (1.0 - pow(cfg->beta1, (double)t))),
+                              .bc2_sqrt = (float)sqrt(1.0 - pow(cfg->beta2, (double)t)),
+                              .eps = (float)cfg->eps};
 }
 
 int pt_optim_step(const pt_optim_config *cfg, pt_optim_state *state, float *params,
@@ -204,6 +178,9 @@ int pt_optim_step(const pt_optim_config *cfg, pt_optim_state *state, float *para
         return pt_error_set(err, PT_ERR_INVALID, "%s: negative step count %lld", name,
                             (long long)state->step);
 
+    const pt_optim_kernels *kern = PT_KERNELS_ACTIVE(pt_optim_kernels);
+    const pt_sgd_scalars sgd = sgd_scalars(cfg, state->step == 0, lr);
+    const pt_adamw_scalars adamw = adamw_scalars(cfg, state->step + 1, lr);
     const int T = cfg->threads > 1 ? cfg->threads : 1;
     PT_OMP(omp parallel num_threads(T) if (T > 1))
     PT_FOR_MY_SLICES(k, T)
@@ -213,11 +190,10 @@ int pt_optim_step(const pt_optim_config *cfg, pt_optim_state *state, float *para
         const size_t i1 = k == T - 1 ? n : (size_t)((double)n * (k + 1) / T) & ~(size_t)15;
         const uint8_t *mask = decay_mask ? decay_mask + i0 : NULL;
         if (cfg->kind == PT_OPTIM_SGD)
-            sgd_step(cfg, state->step == 0, params + i0, grads + i0, mask, state->buf + i0, i1 - i0,
-                     lr);
+            kern->sgd(&sgd, params + i0, grads + i0, mask, state->buf + i0, i1 - i0);
         else
-            adamw_step(cfg, state->step + 1, params + i0, grads + i0, mask, state->buf + i0,
-                       state->buf + n + i0, i1 - i0, lr);
+            kern->adamw(&adamw, params + i0, grads + i0, mask, state->buf + i0, state->buf + n + i0,
+                        i1 - i0);
     }
     state->step++;
     return PT_OK;

@@ -10,6 +10,7 @@
 
 #include "batchnorm_kernels.h"
 #include "conv_kernels.h"
+#include "optim_kernels.h"
 #include "pool_kernels.h"
 #include "reduce_kernels.h"
 #include "winograd.h"
@@ -371,6 +372,67 @@ Test(isa, maxpool_general_matches_the_reference_on_every_path)
             }
             free(x), free(o0), free(o1), free(a0), free(a1);
         }
+}
+
+/* The optimizer updates: SGD (first step, momentum, Nesterov, a decay mask) and AdamW give the
+ * baseline's bits on every wide path, over a length that is not a multiple of any width. */
+Test(isa, optimizer_updates_match_the_baseline_bit_for_bit)
+{
+    pt_isa paths[PT_ISA_COUNT];
+    int n_paths = wide_paths(paths);
+    enum { N = 1003 };
+    const pt_optim_kernels *base = PT_KERNELS_FOR(pt_optim_kernels, PT_ISA_BASE);
+    float *p0 = random_floats(N, 90, -1, 1), *g = random_floats(N, 91, -1, 1);
+    float *m0 = random_floats(N, 92, -1, 1), *v0 = random_floats(N, 93, 0, 1);
+    uint8_t mask[N];
+    for (int i = 0; i < N; i++)
+        mask[i] = (uint8_t)(i % 3 != 0);
+    const pt_sgd_scalars sgds[3] = {{.weight_decay = 1e-3f,
+                                     .momentum = 0.9f,
+                                     .keep = 1.0f,
+                                     .rate = 0.1f,
+                                     .use_momentum = 1,
+                                     .nesterov = 0,
+                                     .first = 1},
+                                    {.weight_decay = 1e-3f,
+                                     .momentum = 0.9f,
+                                     .keep = 0.8f,
+                                     .rate = 0.1f,
+                                     .use_momentum = 1,
+                                     .nesterov = 1,
+                                     .first = 0},
+                                    {.weight_decay = 5e-4f, .keep = 1.0f, .rate = 0.05f}};
+    const pt_adamw_scalars adam = {.shrink = 0.999f,
+                                   .b1 = 0.9f,
+                                   .b2 = 0.999f,
+                                   .one_b1 = 0.1f,
+                                   .one_b2 = 0.001f,
+                                   .step_size = 0.01f,
+                                   .bc2_sqrt = 0.05f,
+                                   .eps = 1e-8f};
+    float pa[N], ma[N], va[N], pb[N], mb[N], vb[N];
+    for (int p = 0; p < n_paths; p++) {
+        const pt_optim_kernels *k = PT_KERNELS_FOR(pt_optim_kernels, paths[p]);
+        const char *name = pt_isa_name(paths[p]);
+        for (int c = 0; c < 3; c++)
+            for (int masked = 0; masked <= 1; masked++) {
+                memcpy(pa, p0, sizeof pa), memcpy(pb, p0, sizeof pb);
+                memcpy(ma, m0, sizeof ma), memcpy(mb, m0, sizeof mb);
+                base->sgd(&sgds[c], pa, g, masked ? mask : NULL, ma, N);
+                k->sgd(&sgds[c], pb, g, masked ? mask : NULL, mb, N);
+                cr_assert(!memcmp(pa, pb, sizeof pa) && !memcmp(ma, mb, sizeof ma),
+                          "%s sgd case %d mask %d", name, c, masked);
+            }
+        memcpy(pa, p0, sizeof pa), memcpy(pb, p0, sizeof pb);
+        memcpy(ma, m0, sizeof ma), memcpy(mb, m0, sizeof mb);
+        memcpy(va, v0, sizeof va), memcpy(vb, v0, sizeof vb);
+        base->adamw(&adam, pa, g, mask, ma, va, N);
+        k->adamw(&adam, pb, g, mask, mb, vb, N);
+        cr_assert(!memcmp(pa, pb, sizeof pa) && !memcmp(ma, mb, sizeof ma) &&
+                      !memcmp(va, vb, sizeof va),
+                  "%s adamw", name);
+    }
+    free(p0), free(g), free(m0), free(v0);
 }
 
 Test(isa, maxpool_2x2_matches_the_baseline_with_ties_and_nans)
