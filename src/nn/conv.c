@@ -116,98 +116,6 @@ static int chunk_images(const pt_conv_dims *d, size_t ws_floats)
     return nb < 1 ? 1 : (int)nb;
 }
 
-/* Range [lo, hi) of output columns q whose input column q*stride - pad + s lies inside [0, W):
- * outside it the im2col entry is padding. The same formula serves rows. */
-static void valid_range(int out_size, int in_size, int stride, int pad, int offset, int *lo,
-                        int *hi)
-{
-    int first = pad - offset; /* need q*stride >= first */
-    int a = first <= 0 ? 0 : (first + stride - 1) / stride;
-    int last = in_size - 1 + pad - offset; /* need q*stride <= last */
-    int b = last < 0 ? 0 : last / stride + 1;
-    if (b > out_size)
-        b = out_size;
-    if (a > b)
-        a = b;
-    *lo = a;
-    *hi = b;
-}
-
-/* col (CRS, nb*PQ) from in (nb,C,H,W) (in points at the chunk's first image). */
-static void im2col(float *col, const float *in, const pt_conv_dims *d, int nb, int P, int Q)
-{
-    const int C = d->c, H = d->h, W = d->w, R = d->r, S = d->s;
-    const int stride = d->stride, pad = d->pad;
-    const size_t pq = (size_t)P * Q, ld = (size_t)nb * pq, hw = (size_t)H * W;
-    for (int c = 0; c < C; c++) {
-        for (int r = 0; r < R; r++) {
-            int p_lo, p_hi;
-            valid_range(P, H, stride, pad, r, &p_lo, &p_hi);
-            for (int s = 0; s < S; s++) {
-                int q_lo, q_hi;
-                valid_range(Q, W, stride, pad, s, &q_lo, &q_hi);
-                float *row = col + ((size_t)(c * R + r) * S + s) * ld;
-                for (int i = 0; i < nb; i++) {
-                    const float *plane = in + ((size_t)i * C + c) * hw;
-                    float *dst = row + (size_t)i * pq;
-                    /* Rows of the output entirely in the vertical padding. */
-                    memset(dst, 0, (size_t)p_lo * Q * sizeof(float));
-                    memset(dst + (size_t)p_hi * Q, 0, (size_t)(P - p_hi) * Q * sizeof(float));
-                    for (int p = p_lo; p < p_hi; p++) {
-                        /* Input column of output q is q*stride + off, >= 0 on [q_lo, q_hi). */
-                        const float *src = plane + (size_t)(p * stride - pad + r) * W;
-                        const int off = s - pad;
-                        float *drow = dst + (size_t)p * Q;
-                        for (int q = 0; q < q_lo; q++)
-                            drow[q] = 0.0f;
-                        if (stride == 1) {
-                            memcpy(drow + q_lo, src + q_lo + off,
-                                   (size_t)(q_hi - q_lo) * sizeof(float));
-                        } else {
-                            for (int q = q_lo; q < q_hi; q++)
-                                drow[q] = src[q * stride + off];
-                        }
-                        for (int q = q_hi; q < Q; q++)
-                            drow[q] = 0.0f;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/* din (nb,C,H,W) = the adjoint of im2col applied to dcol (CRS, nb*PQ): every column entry is added
- * back to the input pixel it was copied from; padding entries are dropped. */
-static void col2im(float *din, const float *dcol, const pt_conv_dims *d, int nb, int P, int Q)
-{
-    const int C = d->c, H = d->h, W = d->w, R = d->r, S = d->s;
-    const int stride = d->stride, pad = d->pad;
-    const size_t pq = (size_t)P * Q, ld = (size_t)nb * pq, hw = (size_t)H * W;
-    memset(din, 0, (size_t)nb * C * hw * sizeof(float));
-    for (int c = 0; c < C; c++) {
-        for (int r = 0; r < R; r++) {
-            int p_lo, p_hi;
-            valid_range(P, H, stride, pad, r, &p_lo, &p_hi);
-            for (int s = 0; s < S; s++) {
-                int q_lo, q_hi;
-                valid_range(Q, W, stride, pad, s, &q_lo, &q_hi);
-                const float *row = dcol + ((size_t)(c * R + r) * S + s) * ld;
-                for (int i = 0; i < nb; i++) {
-                    float *plane = din + ((size_t)i * C + c) * hw;
-                    const float *src = row + (size_t)i * pq;
-                    for (int p = p_lo; p < p_hi; p++) {
-                        float *dst = plane + (size_t)(p * stride - pad + r) * W;
-                        const int off = s - pad;
-                        const float *srow = src + (size_t)p * Q;
-                        for (int q = q_lo; q < q_hi; q++)
-                            dst[q * stride + off] += srow[q];
-                    }
-                }
-            }
-        }
-    }
-}
-
 /* ---- single input channel, stride 1: direct loops -------------------------------------------
  *
  * A first layer on gray images has C = 1: its GEMM has an inner dimension of R*S (9), too short
@@ -295,8 +203,8 @@ void pt_conv_forward_timed(float *out, const float *in, const float *weight, con
     const int K = d->k, P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
     const int crs = d->c * d->r * d->s;
     const size_t pq = (size_t)P * Q, in_image = (size_t)d->c * d->h * d->w;
+    const pt_conv_kernels *kern = PT_KERNELS_ACTIVE(pt_conv_kernels);
     if (pt_conv_direct(d)) {
-        const pt_conv_kernels *kern = PT_KERNELS_ACTIVE(pt_conv_kernels);
         for (int n = 0; n < d->n; n++) {
             pad_plane(ws, in + (size_t)n * in_image, d);
             kern->direct_forward(out + (size_t)n * K * pq, ws, weight, bias, K, P, Q,
@@ -312,7 +220,7 @@ void pt_conv_forward_timed(float *out, const float *in, const float *weight, con
         const int nb = d->n - n0 < nb_max ? d->n - n0 : nb_max;
         const int cols = nb * (int)pq;
         float *outn = out + (size_t)n0 * K * pq;
-        im2col(col, in + (size_t)n0 * in_image, d, nb, P, Q);
+        kern->im2col(col, in + (size_t)n0 * in_image, d, nb, P, Q);
         double t0 = start_clock(gemm_seconds);
         if (nb == 1) {
             /* (K, PQ) is already out's layout for one image: no scatter. */
@@ -373,6 +281,7 @@ void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const floa
     const int K = d->k, P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
     const int crs = d->c * d->r * d->s;
     const size_t pq = (size_t)P * Q, in_image = (size_t)d->c * d->h * d->w;
+    const pt_conv_kernels *kern = PT_KERNELS_ACTIVE(pt_conv_kernels);
 
     if (dbias)
         pt_conv_bias_backward(dbias, dout, d->n, K, pq);
@@ -411,7 +320,7 @@ void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const floa
             gm = g;
         }
         if (dweight) {
-            im2col(col, in + (size_t)n0 * in_image, d, nb, P, Q);
+            kern->im2col(col, in + (size_t)n0 * in_image, d, nb, P, Q);
             double t0 = start_clock(gemm_seconds);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, crs, cols, 1.0f, gm, cols, col,
                         cols, 1.0f, dweight, crs);
@@ -423,7 +332,7 @@ void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const floa
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, crs, cols, K, 1.0f, weight, crs,
                         gm, cols, 0.0f, col, cols);
             add_elapsed(gemm_seconds, t0);
-            col2im(din + (size_t)n0 * in_image, col, d, nb, P, Q);
+            kern->col2im(din + (size_t)n0 * in_image, col, d, nb, P, Q);
         }
     }
 }

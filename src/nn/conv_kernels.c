@@ -1,4 +1,4 @@
-/* The direct convolution's loops (conv_kernels.h), compiled once per instruction set. */
+/* The convolution's own loops (conv_kernels.h), compiled once per instruction set. */
 #include "conv_kernels.h"
 
 #include <stddef.h>
@@ -106,4 +106,123 @@ static void direct_weight(double *sums, const float *g, const float *x0, int Wp,
         weight_taps(sums, g, x0, Wp, S, n, t0, 1);
 }
 
-const pt_conv_kernels PT_KERNELS(pt_conv_kernels) = {direct_forward, direct_weight};
+/* ---- im2col and col2im ----------------------------------------------------------------------
+ *
+ * Copies and additions only, each column entry added to its pixel in the same (c, r, s, image)
+ * order on every path: the same bits everywhere. The strided inner loops are written once and
+ * called with the stride as a constant for 1 and 2 (every ResNet downsampling layer), so the
+ * compiler vectorises those with shuffles instead of one element at a time. */
+
+/* drow[q] = src[q * stride] for q in [lo, hi) */
+static inline __attribute__((always_inline)) void
+gather_columns(float *restrict drow, const float *restrict src, int lo, int hi, int stride)
+{
+    for (int q = lo; q < hi; q++)
+        drow[q] = src[(size_t)q * stride];
+}
+
+/* dst[q * stride] += srow[q] for q in [lo, hi) */
+static inline __attribute__((always_inline)) void
+add_columns(float *restrict dst, const float *restrict srow, int lo, int hi, int stride)
+{
+    for (int q = lo; q < hi; q++)
+        dst[(size_t)q * stride] += srow[q];
+}
+
+/* Range [lo, hi) of output columns q whose input column q*stride - pad + s lies inside [0, W):
+ * outside it the im2col entry is padding. The same formula serves rows. */
+static void valid_range(int out_size, int in_size, int stride, int pad, int offset, int *lo,
+                        int *hi)
+{
+    int first = pad - offset; /* need q*stride >= first */
+    int a = first <= 0 ? 0 : (first + stride - 1) / stride;
+    int last = in_size - 1 + pad - offset; /* need q*stride <= last */
+    int b = last < 0 ? 0 : last / stride + 1;
+    if (b > out_size)
+        b = out_size;
+    if (a > b)
+        a = b;
+    *lo = a;
+    *hi = b;
+}
+
+/* col (CRS, nb*PQ) from in (nb,C,H,W) (in points at the chunk's first image). */
+static void im2col(float *col, const float *in, const pt_conv_dims *d, int nb, int P, int Q)
+{
+    const int C = d->c, H = d->h, W = d->w, R = d->r, S = d->s;
+    const int stride = d->stride, pad = d->pad;
+    const size_t pq = (size_t)P * Q, ld = (size_t)nb * pq, hw = (size_t)H * W;
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < R; r++) {
+            int p_lo, p_hi;
+            valid_range(P, H, stride, pad, r, &p_lo, &p_hi);
+            for (int s = 0; s < S; s++) {
+                int q_lo, q_hi;
+                valid_range(Q, W, stride, pad, s, &q_lo, &q_hi);
+                float *row = col + ((size_t)(c * R + r) * S + s) * ld;
+                for (int i = 0; i < nb; i++) {
+                    const float *plane = in + ((size_t)i * C + c) * hw;
+                    float *dst = row + (size_t)i * pq;
+                    /* Rows of the output entirely in the vertical padding. */
+                    memset(dst, 0, (size_t)p_lo * Q * sizeof(float));
+                    memset(dst + (size_t)p_hi * Q, 0, (size_t)(P - p_hi) * Q * sizeof(float));
+                    for (int p = p_lo; p < p_hi; p++) {
+                        /* Input column of output q is q*stride + off, >= 0 on [q_lo, q_hi). */
+                        const float *src = plane + (size_t)(p * stride - pad + r) * W;
+                        const int off = s - pad;
+                        float *drow = dst + (size_t)p * Q;
+                        for (int q = 0; q < q_lo; q++)
+                            drow[q] = 0.0f;
+                        if (stride == 1)
+                            memcpy(drow + q_lo, src + q_lo + off,
+                                   (size_t)(q_hi - q_lo) * sizeof(float));
+                        else if (stride == 2)
+                            gather_columns(drow, src + off, q_lo, q_hi, 2);
+                        else
+                            gather_columns(drow, src + off, q_lo, q_hi, stride);
+                        for (int q = q_hi; q < Q; q++)
+                            drow[q] = 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* din (nb,C,H,W) = the adjoint of im2col applied to dcol (CRS, nb*PQ): every column entry is added
+ * back to the input pixel it was copied from; padding entries are dropped. */
+static void col2im(float *din, const float *dcol, const pt_conv_dims *d, int nb, int P, int Q)
+{
+    const int C = d->c, H = d->h, W = d->w, R = d->r, S = d->s;
+    const int stride = d->stride, pad = d->pad;
+    const size_t pq = (size_t)P * Q, ld = (size_t)nb * pq, hw = (size_t)H * W;
+    memset(din, 0, (size_t)nb * C * hw * sizeof(float));
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < R; r++) {
+            int p_lo, p_hi;
+            valid_range(P, H, stride, pad, r, &p_lo, &p_hi);
+            for (int s = 0; s < S; s++) {
+                int q_lo, q_hi;
+                valid_range(Q, W, stride, pad, s, &q_lo, &q_hi);
+                const float *row = dcol + ((size_t)(c * R + r) * S + s) * ld;
+                for (int i = 0; i < nb; i++) {
+                    float *plane = din + ((size_t)i * C + c) * hw;
+                    const float *src = row + (size_t)i * pq;
+                    for (int p = p_lo; p < p_hi; p++) {
+                        float *dst = plane + (size_t)(p * stride - pad + r) * W;
+                        const int off = s - pad;
+                        const float *srow = src + (size_t)p * Q;
+                        if (stride == 1)
+                            add_columns(dst + off, srow, q_lo, q_hi, 1);
+                        else if (stride == 2)
+                            add_columns(dst + off, srow, q_lo, q_hi, 2);
+                        else
+                            add_columns(dst + off, srow, q_lo, q_hi, stride);
+                    }
+                }
+            }
+        }
+    }
+}
+
+const pt_conv_kernels PT_KERNELS(pt_conv_kernels) = {direct_forward, direct_weight, im2col, col2im};

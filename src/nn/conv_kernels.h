@@ -1,5 +1,6 @@
-/* The direct convolution's loops (conv.c: single-channel, stride-1 layers such as the first layer
- * on gray films), one table per instruction set (kernels.h).
+/* The convolution's own loops (conv.c), one table per instruction set (kernels.h): the direct
+ * convolution (single-channel, stride-1 layers such as the first layer on gray films), and im2col
+ * and col2im for the GEMM path (copies and additions: the same bits on every path).
  *
  * Forward: each output is its bias plus the taps' products added in (r, s) order, whatever the
  * vector width. Weight gradient: the output gradient is laid out with the padded plane's row
@@ -10,6 +11,7 @@
 #ifndef PTRAIN_CONV_KERNELS_H
 #define PTRAIN_CONV_KERNELS_H
 
+#include "conv.h"
 #include "kernels.h"
 
 /* Taps of the largest kernel the direct path takes. */
@@ -24,6 +26,11 @@ typedef struct pt_conv_kernels {
      * readable up to (R-1)*Wp + S-1 + n */
     void (*direct_weight)(double *sums, const float *g, const float *x0, int Wp, int R, int S,
                           int n);
+    /* im2col: col (CRS, nb*PQ) from in (nb,C,H,W), the padding as zeros */
+    void (*im2col)(float *col, const float *in, const pt_conv_dims *d, int nb, int P, int Q);
+    /* col2im, its adjoint: din (nb,C,H,W) overwritten with every column entry added back to the
+     * pixel it came from, padding entries dropped */
+    void (*col2im)(float *din, const float *dcol, const pt_conv_dims *d, int nb, int P, int Q);
 } pt_conv_kernels;
 
 PT_KERNELS_DECLARE(pt_conv_kernels, pt_conv_kernels);

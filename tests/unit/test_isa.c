@@ -435,6 +435,48 @@ Test(isa, optimizer_updates_match_the_baseline_bit_for_bit)
     free(p0), free(g), free(m0), free(v0);
 }
 
+/* im2col and col2im: the baseline's bits on every wide path for strides 1, 2 (the constant-stride
+ * loops) and 3 (the general one), paddings 0-2, kernels 1x1 to 3x3, odd sizes. */
+Test(isa, im2col_and_col2im_match_the_baseline_bit_for_bit)
+{
+    pt_isa paths[PT_ISA_COUNT];
+    int n_paths = wide_paths(paths);
+    const pt_conv_kernels *base = PT_KERNELS_FOR(pt_conv_kernels, PT_ISA_BASE);
+    const int cases[][5] = {/* r, stride, pad, h, w */
+                            {3, 1, 1, 9, 13}, {3, 2, 1, 9, 13}, {1, 2, 0, 8, 8},
+                            {3, 3, 2, 11, 7}, {2, 2, 0, 5, 33}, {3, 2, 1, 16, 40}};
+    for (int ci = 0; ci < 6; ci++) {
+        pt_conv_dims d = {.n = 3,
+                          .c = 2,
+                          .h = cases[ci][3],
+                          .w = cases[ci][4],
+                          .k = 1,
+                          .r = cases[ci][0],
+                          .s = cases[ci][0],
+                          .stride = cases[ci][1],
+                          .pad = cases[ci][2]};
+        const int P = pt_conv_out_h(&d), Q = pt_conv_out_w(&d);
+        const size_t n_in = (size_t)d.n * d.c * d.h * d.w;
+        const size_t n_col = (size_t)d.c * d.r * d.s * d.n * P * Q;
+        float *x = random_floats((int)n_in, 100 + ci, -1, 1);
+        float *dcol = random_floats((int)n_col, 110 + ci, -1, 1);
+        float *c0 = malloc(n_col * sizeof(float)), *c1 = malloc(n_col * sizeof(float));
+        float *d0 = malloc(n_in * sizeof(float)), *d1 = malloc(n_in * sizeof(float));
+        base->im2col(c0, x, &d, d.n, P, Q);
+        base->col2im(d0, dcol, &d, d.n, P, Q);
+        for (int p = 0; p < n_paths; p++) {
+            const pt_conv_kernels *k = PT_KERNELS_FOR(pt_conv_kernels, paths[p]);
+            k->im2col(c1, x, &d, d.n, P, Q);
+            k->col2im(d1, dcol, &d, d.n, P, Q);
+            cr_assert(!memcmp(c0, c1, n_col * sizeof(float)), "%s case %d im2col",
+                      pt_isa_name(paths[p]), ci);
+            cr_assert(!memcmp(d0, d1, n_in * sizeof(float)), "%s case %d col2im",
+                      pt_isa_name(paths[p]), ci);
+        }
+        free(x), free(dcol), free(c0), free(c1), free(d0), free(d1);
+    }
+}
+
 Test(isa, maxpool_2x2_matches_the_baseline_with_ties_and_nans)
 {
     pt_isa paths[PT_ISA_COUNT];
