@@ -395,8 +395,11 @@ Test(batcher, many_threads_one_network_same_probabilities)
                                         &err),
                          PT_OK);
             for (int c = 0; c < 2; c++)
-                cr_assert_float_eq(w[i].probs[2 * j + c], expect[c], 1e-6f,
-                                   "thread %d image %d class %d", i, j, c);
+                /* batched with others, an image goes through GEMMs of another size, which
+                 * OpenBLAS rounds differently (it picks its kernels by shape): 1.2e-6 seen */
+                cr_assert_float_eq(w[i].probs[2 * j + c], expect[c], 1e-5f,
+                                   "thread %d image %d class %d: %.9g batched, %.9g alone", i, j, c,
+                                   w[i].probs[2 * j + c], expect[c]);
         }
     }
     pt_net_free(net);
