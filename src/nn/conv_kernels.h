@@ -19,7 +19,8 @@
 
 typedef struct pt_conv_kernels {
     /* out (K,P,Q) of one image from its zero-padded plane xp (rows Wp floats apart), R x S taps;
-     * bias may be NULL */
+     * bias may be NULL; xp readable 16 floats past the plane's end (the last block of a row reads
+     * past it, its extra lanes dropped) */
     void (*direct_forward)(float *out, const float *xp, const float *weight, const float *bias,
                            int K, int P, int Q, int Wp, int R, int S);
     /* sums[r*S+s] += sum over f < n of g[f] * x0[r*Wp + s + f]; n a multiple of 16, and x0
