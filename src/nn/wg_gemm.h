@@ -8,9 +8,9 @@
  *           one fused multiply-add per term on AVX2 and AVX-512 (the same bits on both); a
  *           multiply then an add on the baseline.
  *   acc_bt: the k terms of c[i][j] are summed in VL lanes (term p in lane p % VL, fused on AVX2
- *           and AVX-512), then the lanes are added in a fixed tree and the sum added to c[i][j].
- *           VL = 16 on AVX-512, 8 on AVX2, 4 on the baseline: the paths differ in rounding.
- * Neither rounds like OpenBLAS; the tests bound the difference against double references. */
+ *           and AVX-512), then the lanes are added in a fixed tree (vsum4) and the sum added to
+ * c[i][j]. VL = 16 on AVX-512, 8 on AVX2, 4 on the baseline: the paths differ in rounding. Neither
+ * rounds like OpenBLAS; the tests bound the difference against double references. */
 #ifndef PTRAIN_WG_GEMM_H
 #define PTRAIN_WG_GEMM_H
 

@@ -535,17 +535,21 @@ static void dout_row(float *dm, size_t ms, const float *plane, int th, const wg_
 
 /* Which products run on the project's own kernels (wg_gemm.h) and which on OpenBLAS: a fixed rule
  * on the path and the shape (no timing at start-up, so a run is reproducible). Measured on a Xeon
- * (SkylakeX, 1 thread, T = 512 in rows of 64-byte lines as here; GFLOP/s, OpenBLAS 0.3.21 -> ours):
- *   AVX-512 forward  K=C=16 121 -> 160  K=C=32 116 -> 155  K=64,C=32 94 -> 129  K=C=64 115 -> 155
- *                    K=128,C=64 125 -> 154  K=C=128 135 -> 160        (dV: the same within 5%)
- *           dU       K=C=16 146 -> 109  K=C=32 134 -> 105  K=64,C=32 83 -> 116  K=32,C=64 72 -> 110
- *                    K=C=64 93 -> 115  K=128,C=64 105 -> 113  K=C=128 116 -> 115
- *   AVX2    forward  K=C=32 118 -> 91   K=64,C=32 96 -> 94   K=C=64 115 -> 98   K=128,C=64 124 ->
- * 98 dU       K=C=32 114 -> 78   K=64,C=32 83 -> 88   K=C=64 96 -> 88 (OpenBLAS picks its kernel
- * from the CPU, not from our path: under AVX2 on this Xeon it still runs its AVX-512 one, which our
- * 8-lane kernels, at the 8-lane peak, cannot beat.) So: AVX-512 mul (forward and dV) wherever A
- * fits its packing buffer, and acc_bt (dU) for 2048 <= K*C <= 8192 (OpenBLAS's small-matrix kernels
- * win below, and it ties above); OpenBLAS everywhere on AVX2 and on the baseline. */
+ * (SkylakeX, 1 thread, rows on 64-byte lines as here; GFLOP/s, OpenBLAS 0.3.21 -> ours):
+ *   AVX-512 forward  T=512: K=C=16 121 -> 160  K=C=32 116 -> 155  K=64,C=32 94 -> 129
+ *                    K=C=64 115 -> 155  K=128,C=64 125 -> 154  K=C=128 135 -> 160  (dV: the same
+ *                    within 5%)
+ *           dU       T=512: K=C=16 146 -> 109  K=C=32 138 -> 122  K=48,C=32 76 -> 145
+ *                    K=64,C=32 85 -> 131  K=C=64 99 -> 134  K=C=128 125 -> 137  K=256,C=128 138 ->
+ * 139 K=C=256 146 -> 142;  T=256: K=64,C=32 88 -> 113  K=C=128 124 -> 116; T=128: K=64,C=32 89 ->
+ * 88  K=C=64 95 -> 82  K=C=128 120 -> 84 AVX2    forward  T=512: K=C=32 118 -> 91  K=64,C=32 96 ->
+ * 94  K=C=64 115 -> 98 dU       T=512: K=C=32 114 -> 78  K=64,C=32 88 -> 96  K=C=64 96 -> 88
+ * (OpenBLAS picks its kernel from the CPU, not from our path: under AVX2 on this Xeon it still
+ * runs its AVX-512 one, which our 8-lane kernels, at the 8-lane peak, cannot beat.) So: AVX-512
+ * mul (forward and dV) wherever A fits its packing buffer; acc_bt (dU) for 2048 <= K*C <= 32768
+ * with T >= 256 and T >= K*C / 32 (its lane sums cost a fixed amount per output, which a short T
+ * does not pay for; OpenBLAS's small-matrix kernels win below 2048); OpenBLAS everywhere on AVX2
+ * and on the baseline. */
 static int own_mul(const pt_wg_gemm_kernels *gk, int m, int k)
 {
 #if PT_ISA_VARIANT == 2
@@ -558,14 +562,15 @@ static int own_mul(const pt_wg_gemm_kernels *gk, int m, int k)
 #endif
 }
 
-static int own_acc_bt(int m, int n)
+static int own_acc_bt(int m, int n, int k)
 {
 #if PT_ISA_VARIANT == 2
     const long mn = (long)m * n;
-    return mn >= 2048 && mn <= 8192;
+    return mn >= 2048 && mn <= 32768 && k >= 256 && (long)k >= mn / 32;
 #else
     (void)m;
     (void)n;
+    (void)k;
     return 0;
 #endif
 }
@@ -592,7 +597,7 @@ static void gemm_accumulate_bt(int m, int n, int k, const float *a, int lda, con
                                int ldb, float *c, int ldc)
 {
     const pt_wg_gemm_kernels *gk = &PT_KERNELS(pt_wg_gemm_kernels);
-    if (own_acc_bt(m, n)) {
+    if (own_acc_bt(m, n, k)) {
         gk->acc_bt(c, (size_t)ldc, a, (size_t)lda, b, (size_t)ldb, m, n, k);
         return;
     }

@@ -225,12 +225,14 @@ static int winograd_rounds_its_own_way(pt_isa isa)
     return isa == PT_ISA_AVX512;
 }
 
-/* |a - b| <= tol (1 + |ref|) everywhere. */
+/* |a - b| <= tol (1 + |ref|) everywhere; the largest fraction of tol used so far in *worst. */
 static void check_within(const float *a, const float *b, const float *ref, int n, double tol,
-                         const char *what, const char *name, int w, int pad)
+                         double *worst, const char *what, const char *name, int w, int pad)
 {
     for (int i = 0; i < n; i++) {
         const double e = fabs((double)a[i] - b[i]) / (1 + fabs((double)ref[i]));
+        if (e / tol > *worst)
+            *worst = e / tol;
         cr_assert(e <= tol, "%s %s W=%d pad %d [%d]: %.9g vs %.9g", name, what, w, pad, i, a[i],
                   b[i]);
     }
@@ -239,19 +241,24 @@ static void check_within(const float *a, const float *b, const float *ref, int n
 Test(isa, winograd_matches_the_baseline)
 {
     /* widths whose rows of tiles fill 8- and 16-tile blocks, leave tails, and odd outputs; both
-     * paddings; few channels, and more than a GEMM block (19 -> 10); forward, and backward with
-     * every gradient. Bit for bit, except on the paths whose
-     * GEMMs are the project's (winograd_rounds_its_own_way): there within 1e-5 (1 + |x|) of the
-     * baseline and of the direct convolution (the double-precision naive loops), as
-     * test_winograd's tolerances for Winograd against the direct convolution (sums of 3 to 100
-     * terms here: rounding differences of a few 1e-7 are expected). */
+     * paddings; few channels, more than a GEMM block (19 -> 10), and fmnist conv2's 32 -> 64 with
+     * the whole batch in one chunk (T = 340 tiles at W = 67: a shape where AVX-512 takes its own
+     * dU kernel too, see winograd.c's own_acc_bt); forward, and backward with every gradient.
+     * Bit for bit, except on the paths whose GEMMs are the project's
+     * (winograd_rounds_its_own_way): there within 1e-5 (1 + |x|) of the baseline and of the
+     * direct convolution (the double-precision naive loops), test_winograd's tolerance for
+     * forward and din; dweight, a float sum over the batch's N*P*Q positions, within
+     * 5e-6 sqrt(N*P*Q) (1 + |x|), again test_winograd's. Largest fraction of the tolerance used
+     * on AVX-512 here: 0.15 (the baseline's own against the direct convolution: 0.13);
+     * PTRAIN_WG_VERBOSE=1 prints it. */
     pt_isa paths[PT_ISA_COUNT];
     int n_paths = wide_paths(paths);
     const pt_winograd_kernels *base = PT_KERNELS_FOR(pt_winograd_kernels, PT_ISA_BASE);
     const int widths[] = {3, 6, 17, 34, 67};
-    const int channels[][2] = {{3, 4}, {19, 10}}; /* C, K */
+    const int channels[][3] = {{3, 4, 1}, {19, 10, 1}, {32, 64, 2}}; /* C, K, images per chunk */
     const double tol = 1e-5;
-    for (int ci = 0; ci < 2; ci++)
+    double worst = 0;
+    for (int ci = 0; ci < 3; ci++)
         for (int wi = 0; wi < 5; wi++)
             for (int pad = 0; pad <= 1; pad++) {
                 const pt_conv_dims d = {.n = 2,
@@ -266,8 +273,14 @@ Test(isa, winograd_matches_the_baseline)
                 cr_assert(pt_winograd_supported(&d));
                 const int in_n = d.n * d.c * d.h * d.w, w_n = d.k * d.c * 9;
                 const int out_n = d.n * d.k * pt_conv_out_h(&d) * pt_conv_out_w(&d);
-                const size_t ws_n = pt_winograd_workspace_size(&d, 1);
-                float *in = random_floats(in_n, 11, -1, 1), *w = random_floats(w_n, 12, -1, 1);
+                const size_t ws_n = pt_winograd_workspace_size(&d, channels[ci][2]);
+                const double tol_dw =
+                    fmax(tol, 5e-6 * sqrt((double)d.n * pt_conv_out_h(&d) * pt_conv_out_w(&d)));
+                /* weights of variance 1 / (9 C), as a trained layer's: outputs of the inputs' size
+                 */
+                const double w_max = sqrt(3.0 / (9 * d.c));
+                float *in = random_floats(in_n, 11, -1, 1),
+                      *w = random_floats(w_n, 12, -w_max, w_max);
                 float *bias = random_floats(d.k, 13, -1, 1),
                       *dout = random_floats(out_n, 14, -1, 1);
                 float *ws = malloc(ws_n * sizeof *ws);
@@ -297,18 +310,18 @@ Test(isa, winograd_matches_the_baseline)
                     cr_assert(!memcmp(db[0], db[1], sizeof(float) * d.k), "%s dbias W=%d pad %d",
                               name, d.w, pad);
                     if (winograd_rounds_its_own_way(paths[p])) {
-                        check_within(o[1], o[0], ref, out_n, tol, "forward (baseline)", name, d.w,
-                                     pad);
-                        check_within(o[1], ref, ref, out_n, tol, "forward (direct)", name, d.w,
-                                     pad);
-                        check_within(din[1], din[0], ref_din, in_n, tol, "din (baseline)", name,
+                        check_within(o[1], o[0], ref, out_n, tol, &worst, "forward (baseline)",
+                                     name, d.w, pad);
+                        check_within(o[1], ref, ref, out_n, tol, &worst, "forward (direct)", name,
                                      d.w, pad);
-                        check_within(din[1], ref_din, ref_din, in_n, tol, "din (direct)", name, d.w,
-                                     pad);
-                        check_within(dw[1], dw[0], ref_dw, w_n, tol, "dweight (baseline)", name,
-                                     d.w, pad);
-                        check_within(dw[1], ref_dw, ref_dw, w_n, tol, "dweight (direct)", name, d.w,
-                                     pad);
+                        check_within(din[1], din[0], ref_din, in_n, tol, &worst, "din (baseline)",
+                                     name, d.w, pad);
+                        check_within(din[1], ref_din, ref_din, in_n, tol, &worst, "din (direct)",
+                                     name, d.w, pad);
+                        check_within(dw[1], dw[0], ref_dw, w_n, tol_dw, &worst,
+                                     "dweight (baseline)", name, d.w, pad);
+                        check_within(dw[1], ref_dw, ref_dw, w_n, tol_dw, &worst, "dweight (direct)",
+                                     name, d.w, pad);
                         continue;
                     }
                     cr_assert(!memcmp(o[0], o[1], sizeof(float) * out_n), "%s forward W=%d pad %d",
@@ -338,6 +351,9 @@ Test(isa, winograd_matches_the_baseline)
                 free(dout);
                 free(ws);
             }
+    if (getenv("PTRAIN_WG_VERBOSE"))
+        fprintf(stderr, "test_isa: winograd: largest fraction of the tolerance used: %.3g\n",
+                worst);
 }
 
 Test(isa, fused_relu_mask_equals_relu_backward_then_batchnorm)
