@@ -15,9 +15,12 @@
  *   dU [16][K][C]   gradient of U, summed over the chunks (backward with dweight)
  *   scratch         a zero row, a sink row, the column arrays of one row of tiles and, for din,
  *                   the carry: 4 column arrays per input channel (see input_row_adjoint)
- *   V  [16][C][T]   B^T d B of every (channel, tile); in backward, dV in its place
- *   M  [16][K][T]   U V per xi (forward); dM = A dY A^T (backward)
- * so every GEMM reads and writes whole contiguous matrices with leading dimension C or T:
+ *   V  [16][C][ldT] B^T d B of every (channel, tile); in backward, dV in its place
+ *   M  [16][K][ldT] U V per xi (forward); dM = A dY A^T (backward)
+ * where ldT is T rounded up to 16 floats and V starts on a 64-byte boundary, so that every row of
+ * V and M starts on a cache line (the GEMMs' vector loads never straddle two; columns T..ldT-1 are
+ * never written or read). So every GEMM reads and writes whole matrices with leading dimension C
+ * or ldT:
  *   forward   M[xi] = U[xi] V[xi]                       (K x C)(C x T)
  *   backward  dU[xi] += dM[xi] V[xi]^T                  (K x T)(T x C)
  *             dV[xi] = U[xi]^T dM[xi]                   (C x K)(K x T)
@@ -38,9 +41,11 @@
 #include <assert.h>
 #include <cblas.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "simd.h"
+#include "wg_gemm.h"
 
 /* Tiles (or column pairs) per block in the transform loops: a whole number of vectors (8 lanes on
  * AVX2, 16 on AVX-512, two and four SSE vectors on the baseline). The width changes which
@@ -78,6 +83,7 @@ typedef struct wg_geom {
     size_t us;            /* stride between the 16 filter matrices, padded(kc) */
     size_t scratch;       /* floats of scratch */
     size_t per_row;       /* floats of V and M per row of tiles */
+    size_t fixed;         /* floats of workspace besides per_row per row of tiles */
 } wg_geom;
 
 /* The stride between the 16 matrices of U, V or M: n rounded up to a cache line, and not a
@@ -89,8 +95,15 @@ static size_t padded(size_t n)
     return s % 256 == 0 ? s + 16 : s;
 }
 
-/* Floats of padding padded() may add to the V and M of a chunk. */
+/* Floats of padding padded() may add to the V and M of a chunk (2 * 16 * 31), and V's alignment
+ * to 64 bytes (15). */
 #define WG_SLACK (2 * 16 * 32)
+
+/* The row stride of V and M for T tiles: T rounded up to 16 floats (64 bytes). */
+static size_t row_stride(int T)
+{
+    return ((size_t)T + 15) & ~(size_t)15;
+}
 
 static wg_geom geometry(const pt_conv_dims *d)
 {
@@ -111,6 +124,8 @@ static wg_geom geometry(const pt_conv_dims *d)
     size_t s = zero + 2 * (size_t)g.tiles_w + (8 + 4 * (size_t)g.C) * g.tw1;
     g.scratch = (s + 15) & ~(size_t)15;
     g.per_row = (size_t)g.tiles_w * 16 * ((size_t)g.C + g.K);
+    /* U, dU, scratch, slack, and the row strides' padding: at most 15 floats per row of V and M */
+    g.fixed = 32 * g.us + g.scratch + WG_SLACK + 15 * 16 * ((size_t)g.C + g.K);
     return g;
 }
 
@@ -127,16 +142,15 @@ static size_t cap_rows(const wg_geom *g)
  * most the cache cap, the whole batch, and T = rows * tilesW within BLAS's int. */
 static int chunk_rows(const wg_geom *g, int n, size_t ws_floats)
 {
-    const size_t fixed = 32 * g->us + g->scratch + WG_SLACK;
-    assert(ws_floats >= fixed + (size_t)g->tiles_h * g->per_row);
-    size_t rows = (ws_floats - fixed) / g->per_row;
+    assert(ws_floats >= g->fixed + (size_t)g->tiles_h * g->per_row);
+    size_t rows = (ws_floats - g->fixed) / g->per_row;
     size_t cap = cap_rows(g), total = (size_t)n * g->tiles_h;
     if (rows > cap)
         rows = cap;
     if (rows > total)
         rows = total;
-    if (rows > (size_t)INT_MAX / g->tiles_w)
-        rows = (size_t)INT_MAX / g->tiles_w;
+    if (rows > (size_t)(INT_MAX - 15) / g->tiles_w)
+        rows = (size_t)(INT_MAX - 15) / g->tiles_w;
     return rows < 1 ? 1 : (int)rows;
 }
 
@@ -294,9 +308,9 @@ static void input_row(float *v, size_t vs, const float *plane, int y0, const wg_
     }
 }
 
-/* Every input plane's V for chunk rows [g0, g0 + rows): V (16, C, T). */
+/* Every input plane's V for chunk rows [g0, g0 + rows): V (16, C, ldt). */
 static void input_transform(float *v, size_t vs, const float *in, const wg_geom *g, int g0,
-                            int rows, int T, float *col, const float *zrow)
+                            int rows, size_t ldt, float *col, const float *zrow)
 {
     const size_t hw = (size_t)g->H * g->W;
     /* Channel by channel, so that consecutive rows of tiles reuse 2 of their 4 input rows and
@@ -304,7 +318,7 @@ static void input_transform(float *v, size_t vs, const float *in, const wg_geom 
     for (int c = 0; c < g->C; c++)
         for (int r = 0; r < rows; r++) {
             const int gi = g0 + r, n = gi / g->tiles_h, th = gi % g->tiles_h;
-            input_row(v + (size_t)c * T + (size_t)r * g->tiles_w, vs,
+            input_row(v + (size_t)c * ldt + (size_t)r * g->tiles_w, vs,
                       in + ((size_t)n * g->C + c) * hw, 2 * th - g->pad, g, col, zrow);
         }
 }
@@ -519,15 +533,76 @@ static void dout_row(float *dm, size_t ms, const float *plane, int th, const wg_
 
 /* --- forward and backward -------------------------------------------------------------------- */
 
-/* c (m x n, leading dimension n) = op(a) (m x k) * b (k x n), row-major, op(a) = a or a^T.
- * Zeroes c and accumulates (beta = 1) rather than asking for beta = 0: OpenBLAS implements
- * beta = 0 as a separate pass over c, one scalar store at a time, which costs these small-k GEMMs
- * about 40% more than the memset. */
-static void gemm_overwrite(CBLAS_TRANSPOSE ta, int m, int n, int k, const float *a, int lda,
-                           const float *b, int ldb, float *c)
+/* Which products run on the project's own kernels (wg_gemm.h) and which on OpenBLAS: a fixed rule
+ * on the path and the shape (no timing at start-up, so a run is reproducible). Measured on a Xeon
+ * (SkylakeX, 1 thread, rows on 64-byte lines as here; GFLOP/s, OpenBLAS 0.3.21 -> ours):
+ *   AVX-512 forward  T=512: K=C=16 121 -> 160  K=C=32 116 -> 155  K=64,C=32 94 -> 129
+ *                    K=C=64 115 -> 155  K=128,C=64 125 -> 154  K=C=128 135 -> 160  (dV: the same
+ *                    within 5%)
+ *           dU       T=512: K=C=16 146 -> 109  K=C=32 138 -> 122  K=48,C=32 76 -> 145
+ *                    K=64,C=32 85 -> 131  K=C=64 99 -> 134  K=C=128 125 -> 137  K=256,C=128 138 ->
+ * 139 K=C=256 146 -> 142;  T=256: K=64,C=32 88 -> 113  K=C=128 124 -> 116; T=128: K=64,C=32 89 ->
+ * 88  K=C=64 95 -> 82  K=C=128 120 -> 84 AVX2    forward  T=512: K=C=32 118 -> 91  K=64,C=32 96 ->
+ * 94  K=C=64 115 -> 98 dU       T=512: K=C=32 114 -> 78  K=64,C=32 88 -> 96  K=C=64 96 -> 88
+ * (OpenBLAS picks its kernel from the CPU, not from our path: under AVX2 on this Xeon it still
+ * runs its AVX-512 one, which our 8-lane kernels, at the 8-lane peak, cannot beat.) So: AVX-512
+ * mul (forward and dV) wherever A fits its packing buffer; acc_bt (dU) for 2048 <= K*C <= 32768
+ * with T >= 256 and T >= K*C / 32 (its lane sums cost a fixed amount per output, which a short T
+ * does not pay for; OpenBLAS's small-matrix kernels win below 2048); OpenBLAS everywhere on AVX2
+ * and on the baseline. */
+static int own_mul(const pt_wg_gemm_kernels *gk, int m, int k)
 {
-    memset(c, 0, (size_t)m * n * sizeof(float));
-    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c, n);
+#if PT_ISA_VARIANT == 2
+    return pt_wg_gemm_mul_fits(gk, m, k);
+#else
+    (void)gk;
+    (void)m;
+    (void)k;
+    return 0;
+#endif
+}
+
+static int own_acc_bt(int m, int n, int k)
+{
+#if PT_ISA_VARIANT == 2
+    const long mn = (long)m * n;
+    return mn >= 2048 && mn <= 32768 && k >= 256 && (long)k >= mn / 32;
+#else
+    (void)m;
+    (void)n;
+    (void)k;
+    return 0;
+#endif
+}
+
+/* c (m x n, leading dimension ldc) = op(a) (m x k) * b (k x n), row-major, op(a) = a or a^T.
+ * On OpenBLAS: zeroes c and accumulates (beta = 1) rather than asking for beta = 0: OpenBLAS
+ * implements beta = 0 as a separate pass over c, one scalar store at a time, which costs these
+ * small-k GEMMs about 40% more than the memset. */
+static void gemm_overwrite(CBLAS_TRANSPOSE ta, int m, int n, int k, const float *a, int lda,
+                           const float *b, int ldb, float *c, int ldc)
+{
+    const pt_wg_gemm_kernels *gk = &PT_KERNELS(pt_wg_gemm_kernels);
+    if (own_mul(gk, m, k)) {
+        gk->mul(c, (size_t)ldc, a, (size_t)lda, ta == CblasTrans, b, (size_t)ldb, m, n, k);
+        return;
+    }
+    for (int i = 0; i < m; i++)
+        memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof(float));
+    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c, ldc);
+}
+
+/* c (m x n, leading dimension ldc) += a (m x k) * b^T, b (n x k), row-major. */
+static void gemm_accumulate_bt(int m, int n, int k, const float *a, int lda, const float *b,
+                               int ldb, float *c, int ldc)
+{
+    const pt_wg_gemm_kernels *gk = &PT_KERNELS(pt_wg_gemm_kernels);
+    if (own_acc_bt(m, n, k)) {
+        gk->acc_bt(c, (size_t)ldc, a, (size_t)lda, b, (size_t)ldb, m, n, k);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c,
+                ldc);
 }
 
 typedef struct wg_ws {
@@ -545,7 +620,8 @@ static wg_ws carve(const wg_geom *g, float *ws, int rows)
     p.col = p.sink + 2 * (size_t)g->tiles_w;
     p.carry = p.col + 8 * (size_t)g->tw1;
     p.v = ws + 32 * g->us + g->scratch;
-    p.m = p.v + 16 * padded((size_t)g->C * t);
+    p.v += (16 - ((uintptr_t)p.v / sizeof(float)) % 16) % 16; /* to 64 bytes (ws holds floats) */
+    p.m = p.v + 16 * padded((size_t)g->C * row_stride((int)t));
     memset(p.zrow, 0, (size_t)(g->W > g->Q ? g->W : g->Q) * sizeof(float));
     return p;
 }
@@ -566,16 +642,18 @@ static void forward(float *out, const float *in, const float *weight, const floa
     for (int g0 = 0; g0 < total; g0 += rows_max) {
         const int rows = total - g0 < rows_max ? total - g0 : rows_max;
         const int T = rows * tw;
-        const size_t vs = padded((size_t)C * T), ms = padded((size_t)K * T);
-        input_transform(p.v, vs, in, &g, g0, rows, T, p.col, p.zrow);
+        const size_t ldt = row_stride(T);
+        const size_t vs = padded((size_t)C * ldt), ms = padded((size_t)K * ldt);
+        input_transform(p.v, vs, in, &g, g0, rows, ldt, p.col, p.zrow);
         for (int xi = 0; xi < 16; xi++)
-            gemm_overwrite(CblasNoTrans, K, T, C, p.u + xi * g.us, C, p.v + xi * vs, T,
-                           p.m + xi * ms);
+            gemm_overwrite(CblasNoTrans, K, T, C, p.u + xi * g.us, C, p.v + xi * vs, (int)ldt,
+                           p.m + xi * ms, (int)ldt);
         for (int k = 0; k < K; k++)
             for (int r = 0; r < rows; r++) {
                 const int gi = g0 + r, n = gi / g.tiles_h, th = gi % g.tiles_h;
-                output_row(out + ((size_t)n * K + k) * pq, th, p.m + (size_t)k * T + (size_t)r * tw,
-                           ms, bias ? bias[k] : 0.0f, &g, p.sink);
+                output_row(out + ((size_t)n * K + k) * pq, th,
+                           p.m + (size_t)k * ldt + (size_t)r * tw, ms, bias ? bias[k] : 0.0f, &g,
+                           p.sink);
             }
     }
 }
@@ -603,29 +681,30 @@ static void backward(float *din, float *dweight, float *dbias, const float *dout
     for (int g0 = 0; g0 < total; g0 += rows_max) {
         const int rows = total - g0 < rows_max ? total - g0 : rows_max;
         const int T = rows * tw;
-        const size_t vs = padded((size_t)C * T), ms = padded((size_t)K * T);
+        const size_t ldt = row_stride(T);
+        const size_t vs = padded((size_t)C * ldt), ms = padded((size_t)K * ldt);
         for (int k = 0; k < K; k++)
             for (int r = 0; r < rows; r++) {
                 const int gi = g0 + r, n = gi / g.tiles_h, th = gi % g.tiles_h;
-                dout_row(p.m + (size_t)k * T + (size_t)r * tw, ms, dout + ((size_t)n * K + k) * pq,
-                         th, &g, p.zrow, p.col);
+                dout_row(p.m + (size_t)k * ldt + (size_t)r * tw, ms,
+                         dout + ((size_t)n * K + k) * pq, th, &g, p.zrow, p.col);
             }
         if (dweight) {
-            input_transform(p.v, vs, in, &g, g0, rows, T, p.col, p.zrow);
+            input_transform(p.v, vs, in, &g, g0, rows, ldt, p.col, p.zrow);
             for (int xi = 0; xi < 16; xi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, C, T, 1.0f, p.m + xi * ms,
-                            T, p.v + xi * vs, T, 1.0f, p.du + xi * g.us, C);
+                gemm_accumulate_bt(K, C, T, p.m + xi * ms, (int)ldt, p.v + xi * vs, (int)ldt,
+                                   p.du + xi * g.us, C);
         }
         if (din) {
             /* V is no longer needed: dV takes its place. */
             for (int xi = 0; xi < 16; xi++)
-                gemm_overwrite(CblasTrans, C, T, K, p.u + xi * g.us, C, p.m + xi * ms, T,
-                               p.v + xi * vs);
+                gemm_overwrite(CblasTrans, C, T, K, p.u + xi * g.us, C, p.m + xi * ms, (int)ldt,
+                               p.v + xi * vs, (int)ldt);
             for (int c = 0; c < C; c++)
                 for (int r = 0; r < rows; r++) {
                     const int gi = g0 + r, n = gi / g.tiles_h, th = gi % g.tiles_h;
                     input_row_adjoint(din + ((size_t)n * C + c) * hw, th,
-                                      p.v + (size_t)c * T + (size_t)r * tw, vs, &g,
+                                      p.v + (size_t)c * ldt + (size_t)r * tw, vs, &g,
                                       p.carry + (size_t)c * 4 * g.tw1, p.col);
                 }
         }
@@ -649,7 +728,7 @@ int pt_winograd_supported(const pt_conv_dims *d)
 size_t pt_winograd_workspace_size(const pt_conv_dims *d, int images_per_chunk)
 {
     wg_geom g = geometry(d);
-    return 32 * g.us + g.scratch + WG_SLACK + (size_t)images_per_chunk * g.tiles_h * g.per_row;
+    return g.fixed + (size_t)images_per_chunk * g.tiles_h * g.per_row;
 }
 
 int pt_winograd_useful_images(const pt_conv_dims *d)

@@ -1,8 +1,9 @@
 /* The Winograd convolution's transforms and GEMM loop (winograd.c), one table per instruction set
  * (kernels.h). winograd.c is compiled once per variant: the transforms' fixed-width loops (blocks
  * of 8 tiles, 16 on AVX-512) are what the compiler widens, and every tile's arithmetic is the same
- * sequence of adds and multiplies on every path (no fused multiply-add: -ffp-contract=off), so
- * the paths give the same bits. The GEMMs are OpenBLAS's whatever the path. */
+ * sequence of adds and multiplies on every path (no fused multiply-add: -ffp-contract=off). The
+ * GEMMs are OpenBLAS's on the baseline and AVX2, so those give the same bits; on AVX-512 most are
+ * the project's own (wg_gemm.h, with fused multiply-adds), which round differently. */
 #ifndef PTRAIN_WINOGRAD_KERNELS_H
 #define PTRAIN_WINOGRAD_KERNELS_H
 

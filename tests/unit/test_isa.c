@@ -1,7 +1,9 @@
 /* The kernels of every instruction set this CPU runs against the baseline: bit for bit (the
  * paths do the same arithmetic in the same order, see isa.h), on lengths that exercise the
  * vector blocks and the tails; and the choice of path from PTRAIN_ISA. Paths the CPU lacks are
- * named on stderr, so a log shows what was not tested here. */
+ * named on stderr, so a log shows what was not tested here. The one exception: Winograd on the
+ * paths whose GEMMs are the project's own (AVX-512), which round differently from OpenBLAS and
+ * are checked within a stated tolerance instead (winograd_matches_the_baseline). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -215,77 +217,144 @@ Test(isa, direct_convolution_kernels_match_the_baseline_bit_for_bit)
     free(b);
 }
 
-Test(isa, winograd_matches_the_baseline_bit_for_bit)
+/* Whether a path's Winograd runs its GEMMs on the project's kernels (winograd.c, own_mul and
+ * own_acc_bt: AVX-512) rather than OpenBLAS: those round differently from the baseline (one fused
+ * multiply-add per term, dU's sums in 16 lanes, wg_gemm.h), so they are checked against the
+ * baseline and the direct convolution within a tolerance. Every other path: bit for bit. */
+static int winograd_rounds_its_own_way(pt_isa isa)
+{
+    return isa == PT_ISA_AVX512;
+}
+
+/* |a - b| <= tol (1 + |ref|) everywhere; the largest fraction of tol used so far in *worst. */
+static void check_within(const float *a, const float *b, const float *ref, int n, double tol,
+                         double *worst, const char *what, const char *name, int w, int pad)
+{
+    for (int i = 0; i < n; i++) {
+        const double e = fabs((double)a[i] - b[i]) / (1 + fabs((double)ref[i]));
+        if (e / tol > *worst)
+            *worst = e / tol;
+        cr_assert(e <= tol, "%s %s W=%d pad %d [%d]: %.9g vs %.9g", name, what, w, pad, i, a[i],
+                  b[i]);
+    }
+}
+
+Test(isa, winograd_matches_the_baseline)
 {
     /* widths whose rows of tiles fill 8- and 16-tile blocks, leave tails, and odd outputs; both
-     * paddings; forward, and backward with every gradient */
+     * paddings; few channels, more than a GEMM block (19 -> 10), and fmnist conv2's 32 -> 64 with
+     * the whole batch in one chunk (T = 340 tiles at W = 67: a shape where AVX-512 takes its own
+     * dU kernel too, see winograd.c's own_acc_bt); forward, and backward with every gradient.
+     * Bit for bit, except on the paths whose GEMMs are the project's
+     * (winograd_rounds_its_own_way): there within 1e-5 (1 + |x|) of the baseline and of the
+     * direct convolution (the double-precision naive loops), test_winograd's tolerance for
+     * forward and din; dweight, a float sum over the batch's N*P*Q positions, within
+     * 5e-6 sqrt(N*P*Q) (1 + |x|), again test_winograd's. Largest fraction of the tolerance used
+     * on AVX-512 here: 0.15 (the baseline's own against the direct convolution: 0.13);
+     * PTRAIN_WG_VERBOSE=1 prints it. */
     pt_isa paths[PT_ISA_COUNT];
     int n_paths = wide_paths(paths);
     const pt_winograd_kernels *base = PT_KERNELS_FOR(pt_winograd_kernels, PT_ISA_BASE);
     const int widths[] = {3, 6, 17, 34, 67};
-    for (int wi = 0; wi < 5; wi++)
-        for (int pad = 0; pad <= 1; pad++) {
-            const pt_conv_dims d = {.n = 2,
-                                    .c = 3,
-                                    .h = 9,
-                                    .w = widths[wi],
-                                    .k = 4,
-                                    .r = 3,
-                                    .s = 3,
-                                    .stride = 1,
-                                    .pad = pad};
-            cr_assert(pt_winograd_supported(&d));
-            const int in_n = d.n * d.c * d.h * d.w;
-            const int out_n = d.n * d.k * pt_conv_out_h(&d) * pt_conv_out_w(&d);
-            const size_t ws_n = pt_winograd_workspace_size(&d, 1);
-            float *in = random_floats(in_n, 11, -1, 1),
-                  *w = random_floats(d.k * d.c * 9, 12, -1, 1);
-            float *bias = random_floats(d.k, 13, -1, 1), *dout = random_floats(out_n, 14, -1, 1);
-            float *ws = malloc(ws_n * sizeof *ws);
-            float *o[2], *din[2], *dw[2], *db[2];
-            for (int i = 0; i < 2; i++) {
-                o[i] = malloc((size_t)out_n * sizeof(float));
-                din[i] = malloc((size_t)in_n * sizeof(float));
-                dw[i] = calloc((size_t)d.k * d.c * 9, sizeof(float));
-                db[i] = calloc((size_t)d.k, sizeof(float));
+    const int channels[][3] = {{3, 4, 1}, {19, 10, 1}, {32, 64, 2}}; /* C, K, images per chunk */
+    const double tol = 1e-5;
+    double worst = 0;
+    for (int ci = 0; ci < 3; ci++)
+        for (int wi = 0; wi < 5; wi++)
+            for (int pad = 0; pad <= 1; pad++) {
+                const pt_conv_dims d = {.n = 2,
+                                        .c = channels[ci][0],
+                                        .h = 9,
+                                        .w = widths[wi],
+                                        .k = channels[ci][1],
+                                        .r = 3,
+                                        .s = 3,
+                                        .stride = 1,
+                                        .pad = pad};
+                cr_assert(pt_winograd_supported(&d));
+                const int in_n = d.n * d.c * d.h * d.w, w_n = d.k * d.c * 9;
+                const int out_n = d.n * d.k * pt_conv_out_h(&d) * pt_conv_out_w(&d);
+                const size_t ws_n = pt_winograd_workspace_size(&d, channels[ci][2]);
+                const double tol_dw =
+                    fmax(tol, 5e-6 * sqrt((double)d.n * pt_conv_out_h(&d) * pt_conv_out_w(&d)));
+                /* weights of variance 1 / (9 C), as a trained layer's: outputs of the inputs' size
+                 */
+                const double w_max = sqrt(3.0 / (9 * d.c));
+                float *in = random_floats(in_n, 11, -1, 1),
+                      *w = random_floats(w_n, 12, -w_max, w_max);
+                float *bias = random_floats(d.k, 13, -1, 1),
+                      *dout = random_floats(out_n, 14, -1, 1);
+                float *ws = malloc(ws_n * sizeof *ws);
+                float *o[2], *din[2], *dw[2], *db[2];
+                for (int i = 0; i < 2; i++) {
+                    o[i] = malloc((size_t)out_n * sizeof(float));
+                    din[i] = malloc((size_t)in_n * sizeof(float));
+                    dw[i] = calloc((size_t)w_n, sizeof(float));
+                    db[i] = calloc((size_t)d.k, sizeof(float));
+                }
+                float *ref = malloc((size_t)out_n * sizeof(float));
+                float *ref_din = malloc((size_t)in_n * sizeof(float));
+                float *ref_dw = calloc((size_t)w_n, sizeof(float)),
+                      *ref_db = calloc(d.k, sizeof(float));
+                cr_assert(ws && ref && ref_din && ref_dw && ref_db);
+                pt_conv_forward_naive(ref, in, w, bias, &d);
+                pt_conv_backward_naive(ref_din, ref_dw, ref_db, dout, in, w, &d);
+                base->forward(o[0], in, w, bias, &d, ws, ws_n);
+                base->backward(din[0], dw[0], db[0], dout, in, w, &d, ws, ws_n);
+                for (int p = 0; p < n_paths; p++) {
+                    const pt_winograd_kernels *k = PT_KERNELS_FOR(pt_winograd_kernels, paths[p]);
+                    memset(dw[1], 0, sizeof(float) * w_n);
+                    memset(db[1], 0, sizeof(float) * d.k);
+                    k->forward(o[1], in, w, bias, &d, ws, ws_n);
+                    k->backward(din[1], dw[1], db[1], dout, in, w, &d, ws, ws_n);
+                    const char *name = pt_isa_name(paths[p]);
+                    cr_assert(!memcmp(db[0], db[1], sizeof(float) * d.k), "%s dbias W=%d pad %d",
+                              name, d.w, pad);
+                    if (winograd_rounds_its_own_way(paths[p])) {
+                        check_within(o[1], o[0], ref, out_n, tol, &worst, "forward (baseline)",
+                                     name, d.w, pad);
+                        check_within(o[1], ref, ref, out_n, tol, &worst, "forward (direct)", name,
+                                     d.w, pad);
+                        check_within(din[1], din[0], ref_din, in_n, tol, &worst, "din (baseline)",
+                                     name, d.w, pad);
+                        check_within(din[1], ref_din, ref_din, in_n, tol, &worst, "din (direct)",
+                                     name, d.w, pad);
+                        check_within(dw[1], dw[0], ref_dw, w_n, tol_dw, &worst,
+                                     "dweight (baseline)", name, d.w, pad);
+                        check_within(dw[1], ref_dw, ref_dw, w_n, tol_dw, &worst, "dweight (direct)",
+                                     name, d.w, pad);
+                        continue;
+                    }
+                    cr_assert(!memcmp(o[0], o[1], sizeof(float) * out_n), "%s forward W=%d pad %d",
+                              name, d.w, pad);
+                    cr_assert(!memcmp(din[0], din[1], sizeof(float) * in_n), "%s din W=%d pad %d",
+                              name, d.w, pad);
+                    cr_assert(!memcmp(dw[0], dw[1], sizeof(float) * w_n), "%s dweight W=%d pad %d",
+                              name, d.w, pad);
+                }
+                /* and the baseline against the direct convolution (the arithmetic is right) */
+                for (int i = 0; i < out_n; i++)
+                    cr_assert(fabsf(ref[i] - o[0][i]) < 1e-4f, "W=%d pad %d out %d: %g vs %g", d.w,
+                              pad, i, ref[i], o[0][i]);
+                free(ref);
+                free(ref_din);
+                free(ref_dw);
+                free(ref_db);
+                for (int i = 0; i < 2; i++) {
+                    free(o[i]);
+                    free(din[i]);
+                    free(dw[i]);
+                    free(db[i]);
+                }
+                free(in);
+                free(w);
+                free(bias);
+                free(dout);
+                free(ws);
             }
-            base->forward(o[0], in, w, bias, &d, ws, ws_n);
-            base->backward(din[0], dw[0], db[0], dout, in, w, &d, ws, ws_n);
-            for (int p = 0; p < n_paths; p++) {
-                const pt_winograd_kernels *k = PT_KERNELS_FOR(pt_winograd_kernels, paths[p]);
-                memset(dw[1], 0, sizeof(float) * d.k * d.c * 9);
-                memset(db[1], 0, sizeof(float) * d.k);
-                k->forward(o[1], in, w, bias, &d, ws, ws_n);
-                k->backward(din[1], dw[1], db[1], dout, in, w, &d, ws, ws_n);
-                const char *name = pt_isa_name(paths[p]);
-                cr_assert(!memcmp(o[0], o[1], sizeof(float) * out_n), "%s forward W=%d pad %d",
-                          name, d.w, pad);
-                cr_assert(!memcmp(din[0], din[1], sizeof(float) * in_n), "%s din W=%d pad %d", name,
-                          d.w, pad);
-                cr_assert(!memcmp(dw[0], dw[1], sizeof(float) * d.k * d.c * 9),
-                          "%s dweight W=%d pad %d", name, d.w, pad);
-                cr_assert(!memcmp(db[0], db[1], sizeof(float) * d.k), "%s dbias W=%d pad %d", name,
-                          d.w, pad);
-            }
-            /* and the baseline against the direct convolution (the arithmetic is right) */
-            float *ref = malloc((size_t)out_n * sizeof(float));
-            pt_conv_forward_naive(ref, in, w, bias, &d);
-            for (int i = 0; i < out_n; i++)
-                cr_assert(fabsf(ref[i] - o[0][i]) < 1e-4f, "W=%d pad %d out %d: %g vs %g", d.w, pad,
-                          i, ref[i], o[0][i]);
-            free(ref);
-            for (int i = 0; i < 2; i++) {
-                free(o[i]);
-                free(din[i]);
-                free(dw[i]);
-                free(db[i]);
-            }
-            free(in);
-            free(w);
-            free(bias);
-            free(dout);
-            free(ws);
-        }
+    if (getenv("PTRAIN_WG_VERBOSE"))
+        fprintf(stderr, "test_isa: winograd: largest fraction of the tolerance used: %.3g\n",
+                worst);
 }
 
 Test(isa, fused_relu_mask_equals_relu_backward_then_batchnorm)
