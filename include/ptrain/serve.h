@@ -1,7 +1,7 @@
 /* `ptrain serve`: a trained model behind HTTP, for SageMaker, Azure ML, KServe and people with a
  * browser. libmicrohttpd does the HTTP (a thread pool over epoll); one batcher thread runs the one
- * copy of the network on the images that arrive together. README.md, "Serving", lists the routes
- * and their answers. No MPI: the server is one process. */
+ * copy of the network on the images that arrive together (on net_threads threads). README.md,
+ * "Serving", lists the routes and their answers. No MPI: the server is one process. */
 #ifndef PTRAIN_SERVE_H
 #define PTRAIN_SERVE_H
 
@@ -20,6 +20,7 @@ typedef struct pt_serve_opts {
     int port;          /* 0: any free port (the one chosen is printed) */
     const char *name;  /* the model's name in V2 routes and answers */
     int threads;       /* HTTP worker threads */
+    int net_threads;   /* threads the network runs a batch on (pt_net_set_threads) */
     int max_batch;     /* images per network run */
     int max_delay_ms;  /* longest wait for a batch to fill */
     size_t max_body_bytes;
@@ -33,9 +34,9 @@ typedef struct pt_serve_opts {
     int stop_fd; /* the server stops when this descriptor becomes readable (a signal's pipe) */
 } pt_serve_opts;
 
-/* Defaults: 127.0.0.1:8080, name "ptrain", 8 threads, batch 16, 5 ms, 16 MiB bodies, stretch,
- * PT_DEFAULT_MAX_PIXELS, 30 s timeout, 512 connections, 128 per address, 64 KiB, 25 s grace;
- * model NULL, stop_fd -1. */
+/* Defaults: 127.0.0.1:8080, name "ptrain", 8 threads, 1 network thread, batch 16, 5 ms, 16 MiB
+ * bodies, stretch, PT_DEFAULT_MAX_PIXELS, 30 s timeout, 512 connections, 128 per address, 64 KiB,
+ * 25 s grace; model NULL, stop_fd -1. */
 void pt_serve_opts_default(pt_serve_opts *opts);
 
 /* The model file to serve. arg (a model.h5, or a folder holding one, such as a run directory)

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
+#include "../nn/threads.h" /* PT_OMP: the same OpenMP spelling as the network's own threads */
 #include "commands.h"
 #include "ptrain/cam.h"
 #include "ptrain/cli.h"
@@ -20,6 +23,7 @@ typedef struct predict_opts {
     pt_fit fit;
     int64_t max_pixels;
     const char *cam_dir; /* --cam: where the heat-map overlays go, NULL for none */
+    int threads;         /* --threads; 0: the CPUs this process may use */
     const char **files;  /* the image arguments, in order */
     int n_files;
 } predict_opts;
@@ -27,12 +31,16 @@ typedef struct predict_opts {
 static void usage(FILE *to)
 {
     fprintf(to, "usage: ptrain predict --model model.h5 [--fit stretch|crop|pad]\n"
-                "                      [--max-pixels N] [--cam DIR] IMAGE...\n"
+                "                      [--max-pixels N] [--cam DIR] [--threads N] IMAGE...\n"
                 "\n"
                 "Prints one CSV line per image: file, predicted class, one probability per class.\n"
                 "Images are decoded and resized as ptrain-prep does (use the --fit the cache was\n"
                 "made with). A file that cannot be decoded is reported on stderr and the exit\n"
                 "status is 1; the other files are still predicted.\n"
+                "\n"
+                "--threads N (default: the CPUs this process may use) decodes and predicts N\n"
+                "images at a time, each thread with its own copy of the network; the output is\n"
+                "the same, byte for byte, as on one thread.\n"
                 "\n"
                 "--cam DIR writes DIR/<image name>.cam.png for each image: the class activation\n"
                 "map of the positive class (two classes) or of the predicted class, over the\n"
@@ -40,12 +48,10 @@ static void usage(FILE *to)
                 "dense layer (cxr, resnet18); for others --cam is an error.\n");
 }
 
-enum { O_MODEL = 1, O_FIT, O_MAXPIX, O_CAM };
-static const pt_cli_option options[] = {{"model", 1, O_MODEL},
-                                        {"fit", 1, O_FIT},
-                                        {"max-pixels", 1, O_MAXPIX},
-                                        {"cam", 1, O_CAM},
-                                        {NULL, 0, 0}};
+enum { O_MODEL = 1, O_FIT, O_MAXPIX, O_CAM, O_THREADS };
+static const pt_cli_option options[] = {{"model", 1, O_MODEL},       {"fit", 1, O_FIT},
+                                        {"max-pixels", 1, O_MAXPIX}, {"cam", 1, O_CAM},
+                                        {"threads", 1, O_THREADS},   {NULL, 0, 0}};
 
 static int on_option(void *ctx, int id, const char *value, pt_error *err)
 {
@@ -66,6 +72,12 @@ static int on_option(void *ctx, int id, const char *value, pt_error *err)
         return 0;
     case O_CAM:
         o->cam_dir = value;
+        return 0;
+    case O_THREADS:
+        if (pt_cli_long(value, 1, PT_NET_MAX_THREADS, &v))
+            return pt_error_set(err, PT_ERR_USAGE, "--threads: '%s' is not 1..%d", value,
+                                PT_NET_MAX_THREADS);
+        o->threads = (int)v;
         return 0;
     }
     return -1;
@@ -130,6 +142,232 @@ static int write_cam(pt_net *net, const pt_model_meta *meta, const float *probs,
     return status;
 }
 
+/* What one thread needs of its own: a copy of the network at batch 1 (a forward writes into the
+ * net's buffers, and --cam reads the last one back) and the pixels of the image it prepares. */
+typedef struct predict_worker {
+    pt_net *net;
+    uint8_t *pixels;
+} predict_worker;
+
+/* The outcome of one file, kept until it is its turn to be printed. */
+enum { FILE_PENDING, FILE_PREDICTED, FILE_SKIPPED, FILE_FAILED };
+typedef struct file_result {
+    int state;
+    int code;  /* FILE_FAILED: the error's code */
+    char *msg; /* FILE_SKIPPED / FILE_FAILED: the reason (malloc'd; NULL if that failed too) */
+} file_result;
+
+/* What the threads share: the results of the current block of files and where printing is. The
+ * results, next, first_failed, skipped, status and err are read and written inside the critical
+ * section "predict_print" only; a thread fills its file's row of probs before it stores the result
+ * there, and the printer reads the row only after it has seen that result. */
+typedef struct predict_run {
+    const predict_opts *o;
+    const pt_model_meta *meta;
+    pt_prepare_opts popts;
+    pt_infer_params iparams;
+    int block_start; /* the files [block_start, block_end) are in results[] */
+    int block_end;
+    file_result *results; /* PREDICT_BLOCK of them */
+    float *probs;         /* PREDICT_BLOCK rows of n_classes */
+    int next;             /* the next file to print */
+    int first_failed;     /* the first file known to have failed, n_files if none: later files
+                             would never be printed, so they are not started */
+    int skipped;          /* files that could not be decoded, so far */
+    int status;           /* PT_OK, or the first failure's code */
+    pt_error *err;
+} predict_run;
+
+/* The results held at once: it bounds the memory for long file lists, and costs one wait for the
+ * slowest image per block (the threads meet at each block's end). */
+#define PREDICT_BLOCK 1024
+
+static void result_set(file_result *r, int state, int code, const char *msg)
+{
+    r->state = state;
+    r->code = code;
+    r->msg = msg ? strdup(msg) : NULL;
+}
+
+/* Decodes, predicts and (with --cam) writes the heat map of file i, into its result and its row
+ * of probabilities; prints nothing. */
+static void predict_file(const predict_run *run, const predict_worker *w, int i, file_result *r,
+                         float *probs)
+{
+    const predict_opts *o = run->o;
+    pt_error ferr;
+    pt_image film = {0};
+    if (pt_prepare_file_keep(o->files[i], &run->popts, w->pixels, o->cam_dir ? &film : NULL,
+                             &ferr) != PT_OK) {
+        result_set(r, FILE_SKIPPED, ferr.code, ferr.msg);
+        return;
+    }
+    pt_error ierr;
+    if (pt_infer_probs(w->net, &run->iparams, w->pixels, 1, probs, &ierr) != PT_OK) {
+        /* a broken model: no probability is printed for this image or any later one */
+        pt_error_set(&ferr, ierr.code, "%s on %s: %s", o->model, o->files[i], ierr.msg);
+        result_set(r, FILE_FAILED, ferr.code, ferr.msg);
+    } else if (o->cam_dir &&
+               write_cam(w->net, run->meta, probs, &film, o, o->files[i], &ferr) != PT_OK) {
+        result_set(r, FILE_FAILED, ferr.code, ferr.msg);
+    } else {
+        result_set(r, FILE_PREDICTED, PT_OK, NULL);
+    }
+    pt_image_free(&film);
+}
+
+static void print_line(const predict_run *run, int i, const float *probs)
+{
+    int k = run->meta->n_classes;
+    pt_report_csv_field(stdout, run->o->files[i]);
+    putchar(',');
+    pt_report_csv_field(stdout,
+                        run->meta->class_names[pt_infer_predicted(probs, k, run->meta->threshold)]);
+    for (int c = 0; c < k; c++)
+        printf(",%.6f", probs[c]);
+    putchar('\n');
+}
+
+/* Prints, in input order, every file of the block that is done and has all earlier files printed:
+ * a CSV line, or the skip on stderr; at the first failure printing stops for good, so the output
+ * is what one thread going through the files in order prints. Called inside "predict_print". */
+static void print_ready(predict_run *run)
+{
+    int k = run->meta->n_classes;
+    while (run->status == PT_OK && run->next < run->block_end) {
+        int j = run->next - run->block_start;
+        file_result *r = &run->results[j];
+        if (r->state == FILE_PENDING)
+            return;
+        const char *msg = r->msg ? r->msg : "out of memory";
+        if (r->state == FILE_SKIPPED) {
+            fprintf(stderr, "ptrain predict: skipped %s\n", msg);
+            run->skipped++;
+        } else if (r->state == FILE_FAILED) {
+            pt_error_set(run->err, r->msg ? r->code : PT_ERR_NOMEM, "%s", msg);
+            run->status = run->err->code;
+            return;
+        } else {
+            print_line(run, run->next, run->probs + (size_t)j * (size_t)k);
+        }
+        run->next++;
+    }
+}
+
+/* Runs the files of the current block on the workers' threads, each thread taking the next file
+ * not yet taken (images differ in size, so a fixed share would leave threads idle). */
+static void predict_block(predict_run *run, const predict_worker *workers, int threads)
+{
+    int k = run->meta->n_classes;
+    PT_OMP(omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1))
+    for (int i = run->block_start; i < run->block_end; i++) {
+        int j = i - run->block_start;
+        int stopped;
+        PT_OMP(omp critical(predict_print))
+        stopped = i > run->first_failed; /* after a failure in input order: never printed */
+        if (stopped)
+            continue;
+        file_result r = {FILE_PENDING, PT_OK, NULL};
+        predict_file(run, &workers[pt_thread_id()], i, &r, run->probs + (size_t)j * (size_t)k);
+        PT_OMP(omp critical(predict_print))
+        {
+            run->results[j] = r;
+            if (r.state == FILE_FAILED && i < run->first_failed)
+                run->first_failed = i;
+            print_ready(run);
+        }
+    }
+}
+
+/* --threads, or every CPU this process may run on; never more than there are files. */
+static int threads_to_use(const predict_opts *o)
+{
+    int threads = o->threads;
+    if (threads == 0) {
+        int cpus = pt_cpus_allowed();
+        threads = cpus < 1 ? 1 : cpus > PT_NET_MAX_THREADS ? PT_NET_MAX_THREADS : cpus;
+    }
+    return threads < o->n_files ? threads : o->n_files;
+}
+
+/* workers[0] gets the loaded net; the others a network built from the same architecture at batch
+ * 1 with the loaded parameters and batch-norm statistics copied in: the same numbers. */
+static int workers_create(pt_net *loaded, const pt_arch *arch, const pt_model_meta *meta,
+                          predict_worker *workers, int threads, pt_error *err)
+{
+    size_t image = (size_t)meta->height * (size_t)meta->width;
+    for (int t = 0; t < threads; t++) {
+        predict_worker *w = &workers[t];
+        if (t == 0) {
+            w->net = loaded;
+        } else {
+            int status = pt_net_create(arch, meta->channels, meta->height, meta->width,
+                                       meta->n_classes, 1, &w->net, err);
+            if (status != PT_OK)
+                return status;
+            memcpy(pt_net_params(w->net), pt_net_params(loaded),
+                   pt_net_param_count(loaded) * sizeof(float));
+            memcpy(pt_net_state(w->net), pt_net_state(loaded),
+                   pt_net_state_count(loaded) * sizeof(float));
+        }
+        w->pixels = malloc(image);
+        if (!w->pixels)
+            return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    }
+    return PT_OK;
+}
+
+/* Frees the workers' copies and pixels (not workers[0]'s net: the loaded one). */
+static void workers_free(predict_worker *workers, int threads)
+{
+    for (int t = 0; t < threads; t++) {
+        if (t > 0)
+            pt_net_free(workers[t].net);
+        free(workers[t].pixels);
+    }
+}
+
+/* --cam needs a network with a class activation map: refused before any output. */
+static int prepare_cam(const predict_opts *o, pt_net *net, pt_error *err)
+{
+    int mh, mw;
+    int status = pt_net_cam_shape(net, &mh, &mw, err);
+    if (status == PT_OK)
+        status = pt_fs_mkdir_p(o->cam_dir, err);
+    if (status == PT_ERR_UNSUPPORTED) {
+        char reason[PT_ERROR_MSG_MAX]; /* the message is rewritten in place: copy it */
+        pt_strlcpy(reason, err->msg, sizeof reason);
+        pt_error_set(err, status, "--cam: %s: %s", o->model, reason);
+    }
+    return status;
+}
+
+static void print_header(const pt_model_meta *meta)
+{
+    fputs("file,predicted", stdout);
+    for (int c = 0; c < meta->n_classes; c++) {
+        fputs(",p_", stdout);
+        pt_report_csv_field(stdout, meta->class_names[c]);
+    }
+    putchar('\n');
+}
+
+/* Goes through the files block by block; returns the first failure's code or PT_OK. */
+static int predict_all(predict_run *run, const predict_worker *workers, int threads)
+{
+    int n = run->o->n_files;
+    for (int start = 0; start < n && run->status == PT_OK; start += PREDICT_BLOCK) {
+        run->block_start = start;
+        run->block_end = n - start < PREDICT_BLOCK ? n : start + PREDICT_BLOCK;
+        for (int j = 0; j < run->block_end - start; j++)
+            run->results[j] = (file_result){FILE_PENDING, PT_OK, NULL};
+        predict_block(run, workers, threads);
+        for (int j = 0; j < run->block_end - start; j++)
+            free(run->results[j].msg);
+    }
+    return run->status;
+}
+
 /* Returns PT_OK, or PT_ERR_FORMAT when some files could not be decoded (the rest predicted). */
 static int run_predict(const predict_opts *o, pt_error *err)
 {
@@ -139,74 +377,44 @@ static int run_predict(const predict_opts *o, pt_error *err)
     int status = pt_model_load(o->model, &arch, &net, &meta, 1, err);
     if (status != PT_OK)
         return status;
-    int k = meta.n_classes;
-    size_t image = (size_t)meta.height * (size_t)meta.width;
-    uint8_t *pixels = malloc(image);
-    float *probs = malloc((size_t)k * sizeof *probs);
-    int failed = 0;
-    if (!pixels || !probs) {
+    int threads = threads_to_use(o);
+    predict_worker *workers = calloc((size_t)threads, sizeof *workers);
+    predict_run run = {
+        .o = o,
+        .meta = &meta,
+        .popts = {.width = meta.width,
+                  .height = meta.height,
+                  .fit = o->fit,
+                  .max_pixels = o->max_pixels},
+        .iparams = pt_model_infer_params(&meta),
+        .results = calloc(PREDICT_BLOCK, sizeof *run.results),
+        .probs = malloc((size_t)PREDICT_BLOCK * (size_t)meta.n_classes * sizeof *run.probs),
+        .first_failed = o->n_files,
+        .status = PT_OK,
+        .err = err};
+    if (!workers || !run.results || !run.probs) {
         status = pt_error_set(err, PT_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (o->cam_dir) { /* a network without a map is refused before any output */
-        int mh, mw;
-        status = pt_net_cam_shape(net, &mh, &mw, err);
-        if (status == PT_OK)
-            status = pt_fs_mkdir_p(o->cam_dir, err);
-        if (status != PT_OK) {
-            if (status == PT_ERR_UNSUPPORTED) {
-                char reason[PT_ERROR_MSG_MAX]; /* the message is rewritten in place: copy it */
-                pt_strlcpy(reason, err->msg, sizeof reason);
-                pt_error_set(err, status, "--cam: %s: %s", o->model, reason);
-            }
-            goto done;
-        }
-    }
-    pt_prepare_opts popts = {
-        .width = meta.width, .height = meta.height, .fit = o->fit, .max_pixels = o->max_pixels};
-    fputs("file,predicted", stdout);
-    for (int c = 0; c < k; c++) {
-        fputs(",p_", stdout);
-        pt_report_csv_field(stdout, meta.class_names[c]);
-    }
-    putchar('\n');
-    for (int i = 0; i < o->n_files; i++) {
-        pt_error ferr;
-        pt_image film = {0};
-        if (pt_prepare_file_keep(o->files[i], &popts, pixels, o->cam_dir ? &film : NULL, &ferr) !=
-            PT_OK) {
-            fprintf(stderr, "ptrain predict: skipped %s\n", ferr.msg);
-            failed++;
-            continue;
-        }
-        pt_infer_params params = pt_model_infer_params(&meta);
-        pt_error ierr;
-        if (pt_infer_probs(net, &params, pixels, 1, probs, &ierr) != PT_OK) {
-            /* a broken model: no probability is printed for this image or any later one */
-            status = pt_error_set(err, ierr.code, "%s on %s: %s", o->model, o->files[i], ierr.msg);
-            pt_image_free(&film);
-            break;
-        }
-        if (o->cam_dir) {
-            status = write_cam(net, &meta, probs, &film, o, o->files[i], err);
-            pt_image_free(&film);
-            if (status != PT_OK)
-                break;
-        }
-        pt_report_csv_field(stdout, o->files[i]);
-        putchar(',');
-        pt_report_csv_field(stdout, meta.class_names[pt_infer_predicted(probs, k, meta.threshold)]);
-        for (int c = 0; c < k; c++)
-            printf(",%.6f", probs[c]);
-        putchar('\n');
-    }
+    status = workers_create(net, &arch, &meta, workers, threads, err);
+    if (status == PT_OK && o->cam_dir)
+        status = prepare_cam(o, net, err);
+    if (status != PT_OK)
+        goto done;
+    if (threads > 1)
+        openblas_set_num_threads(1); /* one pool owns the cores, as pt_net_set_threads does */
+    print_header(&meta);
+    status = predict_all(&run, workers, threads);
     fflush(stdout);
-    if (status == PT_OK && failed)
-        status = pt_error_set(err, PT_ERR_FORMAT, "%d of %d file(s) could not be decoded", failed,
-                              o->n_files);
+    if (status == PT_OK && run.skipped)
+        status = pt_error_set(err, PT_ERR_FORMAT, "%d of %d file(s) could not be decoded",
+                              run.skipped, o->n_files);
 done:
-    free(pixels);
-    free(probs);
+    if (workers)
+        workers_free(workers, threads);
+    free(workers);
+    free(run.results);
+    free(run.probs);
     pt_net_free(net);
     pt_arch_free(&arch);
     return status;

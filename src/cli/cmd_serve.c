@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "ptrain/cli.h"
 #include "ptrain/fs.h"
+#include "ptrain/net.h"
 #include "ptrain/serve.h"
 
 static void usage(FILE *to)
@@ -18,8 +19,9 @@ static void usage(FILE *to)
     fprintf(
         to,
         "usage: ptrain serve [--model PATH] [--port 8080] [--host 127.0.0.1] [--threads N]\n"
-        "                    [--max-batch B] [--max-delay-ms D] [--max-body-mb M]\n"
-        "                    [--name NAME] [--fit stretch|crop|pad] [--max-pixels N]\n"
+        "                    [--net-threads T] [--max-batch B] [--max-delay-ms D]\n"
+        "                    [--max-body-mb M] [--name NAME] [--fit stretch|crop|pad]\n"
+        "                    [--max-pixels N]\n"
         "                    [--timeout S] [--max-connections N] [--max-per-ip N]\n"
         "\n"
         "Serves a model over HTTP: POST /invocations (SageMaker) or /score (Azure ML) with a\n"
@@ -31,6 +33,9 @@ static void usage(FILE *to)
         "  --port N            default 8080, or $PORT; 0 picks a free port (printed)\n"
         "  --host ADDR         default 127.0.0.1; 0.0.0.0 in a container\n"
         "  --threads N         HTTP worker threads (8)\n"
+        "  --net-threads T     threads the network runs a batch on, each on its share of\n"
+        "                      the batch's images (1: one image gains nothing from more,\n"
+        "                      and the HTTP threads decode on the other cores)\n"
         "  --max-batch B       images per network run (16)\n"
         "  --max-delay-ms D    longest wait for a batch to fill (5)\n"
         "  --max-body-mb M     larger bodies are refused with 413 (16)\n"
@@ -47,6 +52,7 @@ enum {
     O_PORT,
     O_HOST,
     O_THREADS,
+    O_NET_THREADS,
     O_BATCH,
     O_DELAY,
     O_BODY,
@@ -57,14 +63,21 @@ enum {
     O_MAXCONN,
     O_PERIP
 };
-static const pt_cli_option options[] = {
-    {"model", 1, O_MODEL},      {"port", 1, O_PORT},
-    {"host", 1, O_HOST},        {"threads", 1, O_THREADS},
-    {"max-batch", 1, O_BATCH},  {"max-delay-ms", 1, O_DELAY},
-    {"max-body-mb", 1, O_BODY}, {"name", 1, O_NAME},
-    {"fit", 1, O_FIT},          {"max-pixels", 1, O_MAXPIX},
-    {"timeout", 1, O_TIMEOUT},  {"max-connections", 1, O_MAXCONN},
-    {"max-per-ip", 1, O_PERIP}, {NULL, 0, 0}};
+static const pt_cli_option options[] = {{"model", 1, O_MODEL},
+                                        {"port", 1, O_PORT},
+                                        {"host", 1, O_HOST},
+                                        {"threads", 1, O_THREADS},
+                                        {"max-batch", 1, O_BATCH},
+                                        {"max-delay-ms", 1, O_DELAY},
+                                        {"max-body-mb", 1, O_BODY},
+                                        {"name", 1, O_NAME},
+                                        {"fit", 1, O_FIT},
+                                        {"max-pixels", 1, O_MAXPIX},
+                                        {"timeout", 1, O_TIMEOUT},
+                                        {"max-connections", 1, O_MAXCONN},
+                                        {"max-per-ip", 1, O_PERIP},
+                                        {"net-threads", 1, O_NET_THREADS},
+                                        {NULL, 0, 0}};
 
 /* An integer option in [lo, hi], or the usage error naming it. */
 static int int_option(const char *name, const char *value, long long lo, long long hi,
@@ -102,6 +115,10 @@ static int on_option(void *ctx, int id, const char *value, pt_error *err)
     case O_THREADS:
         rc = int_option("threads", value, 1, 1024, &v, err);
         o->threads = (int)v;
+        return rc;
+    case O_NET_THREADS:
+        rc = int_option("net-threads", value, 1, PT_NET_MAX_THREADS, &v, err);
+        o->net_threads = (int)v;
         return rc;
     case O_BATCH:
         rc = int_option("max-batch", value, 1, 1024, &v, err);

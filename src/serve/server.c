@@ -34,6 +34,7 @@ void pt_serve_opts_default(pt_serve_opts *opts)
                             .port = PT_SERVE_DEFAULT_PORT,
                             .name = "ptrain",
                             .threads = 8,
+                            .net_threads = 1,
                             .max_batch = 16,
                             .max_delay_ms = 5,
                             .max_body_bytes = (size_t)16 << 20,
@@ -560,6 +561,8 @@ static int load(server *s, const pt_serve_opts *opts, pt_error *err)
         return pt_error_set(err, PT_ERR_USAGE, "--name '%s': 1-%d letters, digits, '-', '_' or '.'",
                             opts->name, PT_SERVE_NAME_MAX - 1);
     int status = pt_model_load(opts->model, &s->arch, &s->net, &s->meta, opts->max_batch, err);
+    if (status == PT_OK)
+        status = pt_net_set_threads(s->net, opts->net_threads, err);
     if (status != PT_OK)
         return status;
     s->prep = (pt_prepare_opts){.width = s->meta.width,

@@ -303,6 +303,30 @@ expect_in "$WORK/azure.log" "$WORK/azure/pneumonia/model.h5"
 expect_in "$WORK/azure.log" "listening on http://127.0.0.1:"
 stop_server
 
+# ---- --net-threads 3: a V2 request of 8 files runs as one batch split over 3 threads; every
+# probability is predict's up to float rounding (1e-5)
+expect_exit 2 "$BIN/ptrain" serve --model "$run" --port 0 --net-threads 0
+expect_in "$WORK/err" "--net-threads: '0' is not a whole number in [1, 256]"
+start_server "$WORK/nt.log" --model "$run" --max-pixels 40000 --net-threads 3
+read -ra many <<<"$(echo $imgs)"
+{
+    printf '{"inputs":[{"name":"image","shape":[8],"datatype":"BYTES","data":['
+    for f in "${many[@]:0:7}"; do printf '"%s",' "$(base64 -w0 "$f")"; done
+    printf '"%s"]}]}' "$(base64 -w0 "${many[7]}")"
+} >"$WORK/nt.json"
+expect_status 200 POST /v2/models/ptrain/infer -H 'Content-Type: application/json' \
+    --data-binary "@$WORK/nt.json"
+expect_body '{"name":"probabilities","datatype":"FP32","shape":[8,2],"data":['
+served="$(sed 's/.*"probabilities","datatype":"FP32","shape":\[8,2\],"data":\[\([^]]*\)\].*/\1/' "$WORK/body")"
+echo "$served" | tr ',' '\n' >"$WORK/nt.served"
+for f in "${many[@]:0:8}"; do grep -m 1 -F "$f," "$WORK/predict.csv" | awk -F, '{print $(NF-1); print $NF}'; done \
+    >"$WORK/nt.predicted"
+[ "$(wc -l <"$WORK/nt.served")" -eq 16 ] || fail "--net-threads 3: $(cat "$WORK/body")"
+paste -d' ' "$WORK/nt.served" "$WORK/nt.predicted" |
+    awk '{ d = $1 - $2; if (d > 1e-5 || d < -1e-5) { print; bad = 1 } } END { exit bad }' ||
+    { paste "$WORK/nt.served" "$WORK/nt.predicted" >&2; fail "--net-threads 3: served probabilities differ from predict's"; }
+stop_server
+
 # ---- a network with no heat map says so -------------------------------------------------------------
 mpi 2 "$BIN/ptrain" train --data "$WORK/c64.h5" --arch fmnist --epochs 1 --max-steps 3 --batch 16 \
     --run-dir "$WORK/flat" --quiet

@@ -405,3 +405,63 @@ Test(batcher, many_threads_one_network_same_probabilities)
     pt_net_free(net);
     pt_net_free(alone);
 }
+
+static void largest_batch(void *ctx, int n)
+{
+    int *largest = ctx;
+    if (n > *largest)
+        *largest = n;
+}
+
+/* ptrain serve --net-threads: a batch split over 3 threads (slices of 3, 3 and 2 images) gives
+ * each image the probabilities and heat map it gets alone, up to float rounding. */
+Test(batcher, a_batch_on_three_threads_matches_one_image_at_a_time)
+{
+    enum { SIDE3 = 32, BATCH = 8 };
+    pt_arch arch;
+    pt_error err;
+    cr_assert_eq(pt_arch_preset("cxr", &arch, &err), PT_OK, "%s", err.msg);
+    pt_net *net, *alone;
+    cr_assert_eq(pt_net_create(&arch, 1, SIDE3, SIDE3, 2, BATCH, &net, &err), PT_OK, "%s", err.msg);
+    cr_assert_eq(pt_net_create(&arch, 1, SIDE3, SIDE3, 2, 1, &alone, &err), PT_OK, "%s", err.msg);
+    pt_arch_free(&arch);
+    pt_net_init_params(net, 5);
+    pt_net_init_params(alone, 5);
+    cr_assert_eq(pt_net_set_threads(net, 3, &err), PT_OK, "%s", err.msg);
+    int mh, mw;
+    cr_assert_eq(pt_net_cam_shape(net, &mh, &mw, &err), PT_OK, "%s", err.msg);
+    size_t map_size = (size_t)mh * (size_t)mw;
+    static uint8_t images[BATCH * SIDE3 * SIDE3];
+    for (size_t i = 0; i < sizeof images; i++)
+        images[i] = (uint8_t)((i * 2246822519u) >> 24);
+    pt_infer_params params = {SIDE3, SIDE3, 0.5, 0.25, 0};
+    int largest = 0;
+    pt_batcher *b;
+    cr_assert_eq(pt_batcher_start(net, &params, 0.5, BATCH, 0, largest_batch, &largest, &b, &err),
+                 PT_OK, "%s", err.msg);
+    float probs[BATCH * 2];
+    float *maps = malloc(BATCH * map_size * sizeof *maps);
+    float *expect_map = malloc(map_size * sizeof *expect_map);
+    cr_assert(maps && expect_map);
+    int cls[BATCH];
+    cr_assert_eq(pt_batcher_run(b, images, BATCH, probs, maps, cls, &err), PT_OK, "%s", err.msg);
+    pt_batcher_stop(b);
+    cr_assert_eq(largest, BATCH, "the %d images ran as one batch (largest %d)", BATCH, largest);
+    for (int i = 0; i < BATCH; i++) {
+        float expect[2];
+        cr_assert_eq(
+            pt_infer_probs(alone, &params, images + (size_t)i * SIDE3 * SIDE3, 1, expect, &err),
+            PT_OK, "%s", err.msg);
+        for (int c = 0; c < 2; c++)
+            cr_assert_float_eq(probs[2 * i + c], expect[c], 1e-5f, "image %d class %d", i, c);
+        cr_assert_eq(cls[i], 1, "binary: the positive class's map");
+        cr_assert_eq(pt_net_cam(alone, 0, 1, expect_map, &err), PT_OK, "%s", err.msg);
+        for (size_t p = 0; p < map_size; p++)
+            cr_assert_float_eq(maps[i * map_size + p], expect_map[p],
+                               1e-5f * (1.0f + fabsf(expect_map[p])), "image %d map %zu", i, p);
+    }
+    free(maps);
+    free(expect_map);
+    pt_net_free(net);
+    pt_net_free(alone);
+}
