@@ -7,7 +7,7 @@
 
 #include <cblas.h>
 
-#include "../nn/threads.h" /* PT_OMP: the same OpenMP spelling as the network's own threads */
+#include "ptrain/threads.h" /* PT_OMP: the same OpenMP spelling as the network's own threads */
 #include "commands.h"
 #include "ptrain/cam.h"
 #include "ptrain/cli.h"

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #include "ptrain/rng.h"
-#include "threads.h"
+#include "ptrain/threads.h"
 
 pt_augment pt_augment_default(void)
 {

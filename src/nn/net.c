@@ -15,7 +15,7 @@
 #include "pool.h"
 #include "residual.h"
 #include "ptrain/rng.h"
-#include "threads.h"
+#include "ptrain/threads.h"
 #include "winograd.h"
 
 /* The convolution workspace is sized for whole local batches, up to this many floats (1 GiB);

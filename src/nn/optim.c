@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "optim_kernels.h"
-#include "threads.h"
+#include "ptrain/threads.h"
 
 static const char *const optim_names[] = {"sgd", "adamw"};
 _Static_assert(sizeof optim_names / sizeof optim_names[0] == PT_OPTIM_COUNT,

@@ -26,7 +26,7 @@ for t in test_conv test_winograd test_layers test_net test_loss test_optim test_
     needed="$(readelf -d "$tests_bin/$t" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
     echo "$needed" | grep -qE 'libmpi|libhdf5|libpng|libjpeg' && fail "$t loads $needed"
     # libgomp (-fopenmp) is allowed: it is the compiler's own OpenMP runtime, which runs a rank's
-    # threads in every layer (src/nn/threads.h), not a library the project depends on; it brings
+    # threads in every layer (include/ptrain/threads.h), not a library the project depends on; it brings
     # no MPI, HDF5 or codec with it (the checks above hold for it too)
 done
 
