@@ -1210,8 +1210,8 @@ static const resume_rule resume_rules[] = {
     {"ckpt_every", "--ckpt-every", NULL},
     {"keep_ckpts", "--keep-ckpts", NULL},
     {"threshold", "--threshold", NULL},
-    /* another node's CPU: ptrain's own kernels compute the same bits on every path (isa.h); the
-     * GEMMs of another OpenBLAS core may round differently */
+    /* another node's CPU: ptrain's own kernels compute the same bits on sse2 and avx2, avx512's
+     * Winograd GEMMs round differently (isa.h); the GEMMs of another OpenBLAS core may too */
     {"isa", "instruction-set path", NULL},
     {"blas_core", "OpenBLAS core", NULL},
 };
