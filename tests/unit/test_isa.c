@@ -183,7 +183,9 @@ Test(isa, direct_convolution_kernels_match_the_baseline_bit_for_bit)
             const int Q = widths[wi], R = shapes[si][0], S = shapes[si][1], Wp = Q + S - 1;
             /* the weight kernel: a flat dot product per tap over n (a multiple of 16) floats */
             const int n = (P * Wp + 15) / 16 * 16;
-            const int x_len = (R - 1) * Wp + S - 1 + n;
+            /* readable 16 floats past the plane (conv_kernels.h), and n past the last tap */
+            const int plane = (P + R - 1) * Wp, x_need = (R - 1) * Wp + S - 1 + n;
+            const int x_len = x_need > plane + 16 ? x_need : plane + 16;
             float *xp = random_floats(x_len, 7, -2, 2);
             float *g = random_floats(n, 8, -1, 1);
             float *o0 = malloc(sizeof(float) * K * P * Q), *o1 = malloc(sizeof(float) * K * P * Q);
