@@ -1,7 +1,6 @@
 /* The data-parallel training run (see train.h). */
 #include "ptrain/train.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
@@ -1789,11 +1788,7 @@ static int setup(trainer *t, pt_error *err)
     t->augment.enabled = cfg->augment;
     t->best_score = -INFINITY;
     t->best_epoch = 0;
-    /* One owner of the rank's threads: the network runs every layer on them (OpenMP, net.h),
-     * each thread calling OpenBLAS on one thread. OpenBLAS's own pool, threading only the GEMMs,
-     * left most of a step on one thread, and its workers spun in sched_yield between the many
-     * small GEMMs while the pool's threads wanted the cores. */
-    openblas_set_num_threads(1);
+    /* the rank's threads: every layer on them, OpenBLAS on one thread inside (net.h) */
     if (status == PT_OK)
         status = pt_net_set_threads(t->net, choose_threads(t), err);
     warn_about_binding(t);

@@ -431,10 +431,13 @@ int pt_net_set_threads(pt_net *net, int threads, pt_error *err)
         return pt_error_set(err, PT_ERR_INVALID, "threads per rank must be 1..%d, not %d",
                             PT_NET_MAX_THREADS, threads);
     free_slices(net);
+    /* One owner of the threads: the network runs every layer on them (OpenMP), each thread
+     * calling OpenBLAS on one thread. OpenBLAS's own pool, threading only the GEMMs, left most of
+     * a step on one thread, and its workers spun in sched_yield between the many small GEMMs.
+     * Also at 1 thread: "--threads 1" means one core, not one plus OpenBLAS's pool. */
+    openblas_set_num_threads(1);
     if (threads == 1)
         return PT_OK;
-    /* one pool owns the cores: OpenBLAS's own would spin between the slices' small GEMMs */
-    openblas_set_num_threads(1);
     /* the other slices hold at most ceil(max_batch / threads) samples */
     const int per_slice = (net->max_batch + threads - 1) / threads;
     size_t ws = 0;
