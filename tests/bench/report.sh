@@ -16,7 +16,8 @@ done
 
 # ---- the comparison plot: images/s against cores, one figure per network -------------------------
 # vs_pytorch.md rows: | net | batch | ptrain NP x T | PyTorch label | ptrain img/s | PyTorch img/s | ratio |
-rows() { awk -F'|' -v net="$1" '$2 ~ "^ *" net " *$" {gsub(/ /, "", $4); gsub(/^ +| +$/, "", $5); print $4 "|" $5 "|" $6 + 0 "|" $7 + 0 "|" $8 + 0}' "$res/vs_pytorch.md"; }
+# (the training table, above the file's first "## " heading; the inference table comes after it)
+rows() { awk -F'|' -v net="$1" '/^## / {exit} $2 ~ "^ *" net " *$" {gsub(/ /, "", $4); gsub(/^ +| +$/, "", $5); print $4 "|" $5 "|" $6 + 0 "|" $7 + 0 "|" $8 + 0}' "$res/vs_pytorch.md"; }
 for net in fmnist cxr; do
     ranks="" threads="" torch_threads="" ddp=""
     while IFS='|' read -r layout torch_layout mine theirs _; do
@@ -68,7 +69,7 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; 
     echo "# ptrain benchmarks"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), ptrain $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src include 2>/dev/null || echo ' (with uncommitted changes)')."
-    echo "Regenerate everything with \`make bench\` (about 50 minutes on 2 cores); each section below"
+    echo "Regenerate everything with \`make bench\` (about an hour on 2 cores); each section below"
     echo "names the script that wrote it. The benchmarks ran one at a time on the machine below."
     echo
     echo "## Machine"

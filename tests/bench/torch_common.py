@@ -3,8 +3,8 @@
 - tune(threads): the tuned configuration of issue 5, which must be in place before torch is
   imported: OpenMP threads = threads, OpenBLAS's own pool at 1 thread, glibc malloc told neither
   to mmap nor to trim (what jemalloc or tcmalloc give PyTorch users).
-- build(arch, classes): the ptrain presets `fmnist` and `cxr` as PyTorch modules, initialised as
-  ptrain does (He-normal fan-in conv and dense weights, zero biases, batch norm 1/0).
+- build(arch, classes): the ptrain presets `fmnist`, `cxr` and `resnet18` as PyTorch modules,
+  initialised as ptrain does (He-normal fan-in conv and dense weights, zero biases, batch norm 1/0).
 - launch(procs): data parallelism the way torchrun does it: the calling script is started again
   as `procs` processes with RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT in
   their environment; each of them calls init_distributed() (torch.distributed, gloo, env://)
@@ -34,8 +34,46 @@ def tune(threads):
         sys.exit("%s: error: mallopt failed" % os.path.basename(sys.argv[0]))
 
 
+def _resnet18(classes):
+    """ptrain's `resnet18` preset (resnet18_text() in src/nn/arch.c): torchvision's ResNet-18
+    (BasicBlock, [2, 2, 2, 2]) with a 1-channel stem: conv7x7/2 pad 3, BN, ReLU, maxpool 3/2 pad 1,
+    four stages of two blocks (64, 128, 256, 512 filters; the first block of stages 2-4 strides 2
+    and has a 1x1/2 conv + BN shortcut), convolutions without bias, global average pool, dense
+    with bias. Written out here because Debian's python3-torch comes without torchvision."""
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)
+            self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)
+            self.relu = nn.ReLU(inplace=True)
+            self.shortcut = None
+            if stride != 1 or cin != cout:
+                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
+                                              nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1))
+
+        def forward(self, x):
+            y = self.relu(self.bn1(self.conv1(x)))
+            y = self.bn2(self.conv2(y))
+            return self.relu(y + (x if self.shortcut is None else self.shortcut(x)))
+
+    layers = [nn.Conv2d(1, 64, 7, stride=2, padding=3, bias=False),
+              nn.BatchNorm2d(64, eps=1e-5, momentum=0.1), nn.ReLU(inplace=True),
+              nn.MaxPool2d(3, stride=2, padding=1)]
+    cin = 64
+    for stage, cout in enumerate((64, 128, 256, 512)):
+        layers += [Block(cin, cout, 2 if stage > 0 else 1), Block(cout, cout, 1)]
+        cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes)]
+    return nn.Sequential(*layers)
+
+
 def build(arch, classes):
-    """The ptrain preset `arch` ("fmnist" or "cxr") with `classes` outputs, ptrain's init."""
+    """The ptrain preset `arch` ("fmnist", "cxr" or "resnet18") with `classes` outputs, ptrain's
+    init."""
     from torch import nn
 
     if arch == "fmnist":
@@ -52,13 +90,14 @@ def build(arch, classes):
                        nn.ReLU(), nn.MaxPool2d(2)]
             cin = cout
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, classes)]
-    else:
+    elif arch != "resnet18":
         raise ValueError("unknown preset %r" % arch)
-    model = nn.Sequential(*layers)
+    model = _resnet18(classes) if arch == "resnet18" else nn.Sequential(*layers)
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)

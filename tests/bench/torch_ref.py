@@ -1,16 +1,25 @@
 #!/usr/bin/python3
-"""PyTorch reference for `make bench`: the ptrain `fmnist` and `cxr` presets, trained on random input.
+"""PyTorch reference for `make bench`: the ptrain presets `fmnist`, `cxr` and `resnet18`, trained
+(or, with --infer, run for inference) on random input.
 
-Usage: /usr/bin/python3 tests/bench/torch_ref.py ARCH THREADS [STEPS] [WARMUP] [--procs N] [--config]
+Usage: /usr/bin/python3 tests/bench/torch_ref.py ARCH THREADS [STEPS] [WARMUP] [--procs N]
+       [--side S] [--batch B] [--infer] [--config]
 Prints one line "ARCH THREADS IMAGES_PER_S" (with --procs N > 1: "ARCH NxTHREADS IMAGES_PER_S",
 global images/s) and, with --config, first the BLAS/oneDNN lines of torch.__config__.show(),
 each prefixed with "config: ", and "parameters: ARCH N".
 
 The model is the README's preset exactly: conv3x3 pad 1 with bias, batch norm eps 1e-5 momentum
 0.1, He-normal fan-in init (kaiming_normal_) for conv and dense weights, zero biases; SGD momentum
-0.9 lr 0.01, cross-entropy. The tuned configuration of issue 5: OpenMP threads = THREADS,
-OpenBLAS's own pool at 1 thread, glibc malloc told neither to mmap nor to trim (what jemalloc or
-tcmalloc give PyTorch users). All of it is set before torch is imported (torch_common.tune).
+0.9 lr 0.01, cross-entropy. resnet18 is ptrain's (torchvision's ResNet-18 with a 1-channel stem,
+convolutions without bias; see torch_common.py). The tuned configuration of issue 5: OpenMP
+threads = THREADS, OpenBLAS's own pool at 1 thread, glibc malloc told neither to mmap nor to trim
+(what jemalloc or tcmalloc give PyTorch users). All of it is set before torch is imported
+(torch_common.tune).
+
+--side S: S x S input (default: the preset's, fmnist 28, cxr 128, resnet18 224). --batch B: the
+global batch (default: fmnist 64, cxr and resnet18 32; with --infer 64, as `ptrain eval`).
+--infer: model.eval() and torch.no_grad(), forward and softmax only, STEPS batches of B, one
+process; images/s as ptrain eval's inference_images_per_second.
 
 --procs N: DistributedDataParallel over N processes on this machine (gloo, env:// on 127.0.0.1,
 started by torch_common.launch), THREADS threads each. The batch is the GLOBAL batch, as ptrain's
@@ -25,10 +34,13 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_common  # noqa: E402
 
-PRESETS = {  # arch: (input side, classes, global batch)
-    "fmnist": (28, 10, 64),
-    "cxr": (128, 2, 32),
+PRESETS = {  # arch: (input side, classes, global batch, steps, warm-up steps)
+    "fmnist": (28, 10, 64, 300, 20),
+    "cxr": (128, 2, 32, 40, 5),
+    "resnet18": (224, 2, 32, 10, 2),
 }
+INFER_BATCH = 64  # ptrain eval's batch
+VALUE_OPTIONS = ("--procs", "--side", "--batch")  # options followed by a positive integer
 
 
 def usage():
@@ -37,31 +49,40 @@ def usage():
 
 
 def parse(argv):
-    args, procs, show_config, i = [], 1, False, 0
+    args, opts, flags, i = [], {}, set(), 0
     while i < len(argv):
         a = argv[i]
-        if a == "--config":
-            show_config = True
-        elif a == "--procs" and i + 1 < len(argv) and argv[i + 1].isdigit():
-            procs = int(argv[i + 1])
-            i += 1
-        elif a.startswith("--procs=") and a[8:].isdigit():
-            procs = int(a[8:])
+        name, _, value = a.partition("=")
+        if a in ("--config", "--infer"):
+            flags.add(a)
+        elif name in VALUE_OPTIONS:
+            if not value and i + 1 < len(argv):
+                i += 1
+                value = argv[i]
+            if not value.isdigit() or int(value) < 1:
+                usage()
+            opts[name] = int(value)
         elif a.startswith("--") or not (a in PRESETS or a.isdigit()):
             usage()
         else:
             args.append(a)
         i += 1
-    if not 2 <= len(args) <= 4 or args[0] not in PRESETS or procs < 1:
+    if not 2 <= len(args) <= 4 or args[0] not in PRESETS:
         usage()
-    return args, procs, show_config
+    if "--infer" in flags and opts.get("--procs", 1) > 1:
+        sys.exit("torch_ref.py: error: --infer runs in one process")
+    return args, opts, flags
 
 
-args, procs, show_config = parse(sys.argv[1:])
+args, opts, flags = parse(sys.argv[1:])
 arch, threads = args[0], int(args[1])
-side, classes, batch = PRESETS[arch]
-steps = int(args[2]) if len(args) > 2 else (300 if arch == "fmnist" else 40)
-warmup = int(args[3]) if len(args) > 3 else (20 if arch == "fmnist" else 5)
+side, classes, batch, steps, warmup = PRESETS[arch]
+infer, show_config = "--infer" in flags, "--config" in flags
+procs = opts.get("--procs", 1)
+side = opts.get("--side", side)
+batch = opts.get("--batch", INFER_BATCH if infer else batch)
+steps = int(args[2]) if len(args) > 2 else steps
+warmup = int(args[3]) if len(args) > 3 else warmup
 if batch % procs:
     sys.exit("torch_ref.py: error: global batch %d does not split over %d processes" % (batch, procs))
 
@@ -97,7 +118,7 @@ def main():
     if show_config and rank == 0:
         print_config()
     model = torch_common.build(arch, classes)
-    model.train()
+    model.train(not infer)
     if show_config and rank == 0:
         print("parameters: %s %d" % (arch, sum(p.numel() for p in model.parameters())))
     if world > 1:
@@ -109,23 +130,28 @@ def main():
     x = torch.randn(local, 1, side, side)
     y = torch.randint(0, classes, (local,))
 
-    def step():
+    def train_step():
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         return loss
 
+    def infer_step():  # what ptrain eval does per batch: the forward pass and the softmax
+        with torch.no_grad():
+            return torch.softmax(model(x), dim=1)
+
+    step = infer_step if infer else train_step
     for _ in range(warmup):
         step()
     if world > 1:
         torch.distributed.barrier()
     t0 = time.perf_counter()
-    loss = None
+    out = None
     for _ in range(steps):
-        loss = step()
-    if loss is not None:
-        float(loss)
+        out = step()
+    if out is not None:
+        float(out.sum())
     dt = torch.tensor([time.perf_counter() - t0], dtype=torch.float64)
     if world > 1:  # the slowest rank's time
         torch.distributed.all_reduce(dt, op=torch.distributed.ReduceOp.MAX)

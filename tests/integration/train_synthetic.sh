@@ -76,6 +76,12 @@ expect_in "$WORK/eval.json" "\"auc\": $auc"
 "$BIN/ptrain" eval --model "$run/model.h5" --data "$WORK/c64.h5" --split test --threads 3 \
     >"$WORK/eval3.json"
 expect_in "$WORK/eval3.json" '"auc": '
+# its speed: 3 threads (OpenBLAS's pool at 1 inside them), batches of 64, images/s > 0
+expect_in "$WORK/eval3.json" '"inference_threads": 3,'
+expect_in "$WORK/eval3.json" '"inference_blas_threads": 1,'
+expect_in "$WORK/eval3.json" '"inference_batch": 64,'
+speed=$(sed -n 's/^  "inference_images_per_second": \([0-9.e+-]*\),*$/\1/p' "$WORK/eval3.json")
+awk -v s="$speed" 'BEGIN { exit !(s + 0 > 0) }' || fail "eval's inference images/s '$speed' is not > 0"
 
 # predict: one line per decodable image, a broken one reported, exit 1
 imgs=$(ls "$WORK"/chest_xray/test/PNEUMONIA/* | head -n 3)
