@@ -5,7 +5,7 @@
 #
 # fmnist (batch 64, fmnist.h5), cxr (batch 32, cxr128.h5) and resnet18 (batch 32, cxr64.h5: the
 # synthetic films at 64x64) each train for a few steps with `ptrain train --profile` on one rank,
-# one thread, once per path (PTRAIN_ISA=sse2|avx2|avx512; ~10 s a run), the paths interleaved,
+# one thread, once per path (PTRAIN_ISA=sse2|avx2|avx512; ~10 s a run here), the paths interleaved,
 # REPEATS times (3); every figure is the median over the repeats. From profile.csv:
 # - per conv and dense layer, forward and backward GFLOP/s on each path, beside the median
 #   OpenBLAS sgemm GFLOP/s (tests/bin/sgemm_bench, 1 thread) at the layer's GEMM shapes: conv
@@ -18,7 +18,7 @@
 #   tests/bin/fma_peak (sse2: SSE multiply + add, avx2: 8-lane FMA, avx512: 16-lane FMA).
 # The conv shapes come from the profile itself: C*R*S = forward FLOPs / (2 * batch * K*P*Q), taken
 # to the nearest C*R*S with C the channels of an earlier layer (or 1 or 3) and R = S in 1,3,5,7.
-# Steps per run: LAYER_STEPS="FMNIST CXR RESNET18" (default "300 40 25").
+# Steps per run: LAYER_STEPS="FMNIST CXR RESNET18" (default "400 55 35").
 set -euo pipefail
 
 build="${1:-build}"
@@ -43,7 +43,7 @@ cache_64() {
 }
 cache_64
 
-read -r steps_fmnist steps_cxr steps_resnet18 <<<"${LAYER_STEPS:-300 40 25}"
+read -r steps_fmnist steps_cxr steps_resnet18 <<<"${LAYER_STEPS:-400 55 35}"
 # name arch cache batch steps
 configs=("fmnist fmnist $data/fmnist.h5 64 $steps_fmnist"
     "cxr cxr $data/cxr128.h5 32 $steps_cxr"
@@ -260,8 +260,8 @@ blas_cores="$(cat "$tmp"/*.blas | sort -u | tr '\n' ' ')"
     echo
     echo "FLOPs per step: every conv and dense layer, forward + backward (2x forward where the layer"
     echo "computes an input gradient, 1x on the first layer), as the profile counts them; other layers"
-    echo "(batch norm, pooling, ReLU) and the optimizer count no FLOPs but take time. Medians of $repeats"
-    echo "runs per path, the paths interleaved."
+    echo "(batch norm, pooling, ReLU) and the optimizer count no FLOPs but take time. Every figure is"
+    echo "the median of $repeats run(s) per path, the paths interleaved."
     echo
     echo "Read the \"% of path's peak\" column with care: PTRAIN_ISA narrows only ptrain's own kernels."
     echo "Every GEMM (im2col convolutions, dense layers and the GEMMs inside Winograd) runs in"
