@@ -10,7 +10,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 res="$root/results"
 out="$res/BENCHMARKS.md"
-for f in prep train_throughput vs_pytorch accuracy profile projection; do
+for f in prep train_throughput vs_pytorch accuracy profile layers projection; do
     [ -f "$res/$f.md" ] || { echo "report.sh: $res/$f.md missing: run make bench" >&2; exit 1; }
 done
 
@@ -61,6 +61,19 @@ conv_share() {
 }
 hidden=$(awk -F'|' '!found && $2 ~ /resnet18/ && $5 ~ /ms/ {a = $5 + 0; e = $10 + 0; found = 1} END {if (a > 0) printf "%.0f", 100 * (1 - e / a)}' "$res/projection.md")
 
+# One line per network from the whole-step table of layers.md:
+# | net | batch | path | step ms | GFLOP | GFLOP/s | peak (width) | % of path's peak | % of core peak | speed-up | share |
+path_lines() {
+    awk -F'|' '/^## Whole step/ {on = 1; next} /^## / {on = 0}
+        on && $2 ~ /^ *[a-z0-9]+ *$/ && $4 !~ /path/ {
+            for (i = 2; i <= 11; i++) gsub(/^ +| +$/, "", $i)
+            if (!($2 in line)) order[++n] = $2
+            line[$2] = line[$2] sep[$2] sprintf("%s %s GFLOP/s (%s of its peak, %s of the core'"'"'s, %s)", $4, $7, $9, $10, $11)
+            sep[$2] = "; "
+        }
+        END {for (i = 1; i <= n; i++) printf "- %s: %s\n", order[i], line[order[i]]}' "$res/layers.md"
+}
+
 cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
 flags="$(grep -m1 '^flags' /proc/cpuinfo | grep -o 'avx512f\|avx2\|fma' | sort -u | tr '\n' ' ')"
 mem="$(free -g | awk '/^Mem:/ {print $2}')"
@@ -69,7 +82,7 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; 
     echo "# ptrain benchmarks"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), ptrain $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src include 2>/dev/null || echo ' (with uncommitted changes)')."
-    echo "Regenerate everything with \`make bench\` (about an hour on 2 cores); each section below"
+    echo "Regenerate everything with \`make bench\` (about 75 minutes on 2 cores); each section below"
     echo "names the script that wrote it. The benchmarks ran one at a time on the machine below."
     echo
     echo "## Machine"
@@ -127,13 +140,27 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; 
     echo "  same cores as backward (shared-memory copies and sums); the figure varies run to run."
     echo "- ptrain's images/s include its first (cold) steps; PyTorch's exclude 20 / 5 warm-up steps."
     echo
+    echo "## Instruction-set paths"
+    echo
+    echo "What each instruction-set path of ptrain's own kernels gains (PTRAIN_ISA forced; one rank, one"
+    echo "thread; results/layers.md has every layer against OpenBLAS sgemm at its shape). Per network and"
+    echo "path, the whole step: GFLOP/s, the share of the path's own peak (sse2: SSE multiply + add, avx2:"
+    echo "8-lane FMA, avx512: 16-lane FMA; tests/bin/fma_peak), the share of the core's widest FMA, and the"
+    echo "speed-up over sse2:"
+    echo
+    path_lines
+    echo
+    echo "The GEMMs run in the same OpenBLAS kernels on every path (the core is named in results/layers.md):"
+    echo "the paths differ only in the kernels compiled per path (Winograd transforms, the direct"
+    echo "convolution, batch norm, 2x2 max pooling, the sums of bias and batch-norm gradients)."
+    echo
     echo "## Plots"
     echo
     echo "![fmnist vs PyTorch](vs_pytorch_fmnist.png) ![cxr vs PyTorch](vs_pytorch_cxr.png)"
     echo
     echo "![cxr scaling projection](projection_cxr_efficiency.png) ![resnet18 scaling projection](projection_resnet18_efficiency.png)"
     echo
-    for f in vs_pytorch train_throughput profile accuracy prep projection; do
+    for f in vs_pytorch train_throughput profile layers accuracy prep projection; do
         # each report's own headings one level down, under a heading naming its file
         echo "## $(sed -n '1s/^# //p' "$res/$f.md") (results/$f.md)"
         sed '1d; s/^## /### /' "$res/$f.md"
