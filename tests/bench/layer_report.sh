@@ -30,18 +30,8 @@ out="$root/results/layers.md"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 source "$(dirname "$0")/lib.sh"
-bench_caches "$build" "$data" "$tmp"
+bench_caches "$build" "$data" "$tmp" # fmnist.h5, cxr128.h5 and cxr64.h5 (resnet18's input here)
 
-# DATA/cxr64.h5: the films bench_caches makes for cxr128.h5, at 64x64 (resnet18's input here).
-cache_64() {
-    [ -f "$data/cxr64.h5" ] && return 0
-    "$build/bin/ptrain-synth" --out "$tmp/films" --count 1200 --min-size 256 --max-size 384 \
-        --seed 3 >/dev/null
-    mpirun -np 2 "$build/bin/ptrain-prep" --src "$tmp/films" --out "$data/cxr64.h5" \
-        --size 64 --quiet >/dev/null
-    rm -rf "$tmp/films"
-}
-cache_64
 
 read -r steps_fmnist steps_cxr steps_resnet18 <<<"${LAYER_STEPS:-400 55 35}"
 # name arch cache batch steps
