@@ -32,7 +32,6 @@ trap 'rm -rf "$tmp"' EXIT
 source "$(dirname "$0")/lib.sh"
 bench_caches "$build" "$data" "$tmp" # fmnist.h5, cxr128.h5 and cxr64.h5 (resnet18's input here)
 
-
 read -r steps_fmnist steps_cxr steps_resnet18 <<<"${LAYER_STEPS:-400 55 35}"
 # name arch cache batch steps
 configs=("fmnist fmnist $data/fmnist.h5 64 $steps_fmnist"
