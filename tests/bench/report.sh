@@ -111,6 +111,28 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; 
         echo "| $net >= 1.5x PyTorch, 2 cores (ptrain -np 2 vs PyTorch 2 threads / DDP) | ${r21}x / ${rddp}x | $(met "$r21" 1.5) / $(met "$rddp" 1.5) |"
         echo "| $net, 1 rank x 2 threads vs PyTorch 2 threads | ${r12}x | $(met "$r12" 1.5) |"
     done
+    for net in "resnet18 64x64" "resnet18 128x128"; do
+        r11=$(ratio_line "$net" 1x1 "1 x 1")
+        r12=$(ratio_line "$net" 1x2 "1 x 2")
+        r21=$(ratio_line "$net" 2x1 "1 x 2")
+        rddp=$(ratio_line "$net" 2x1 "2 x 1 (DDP)")
+        [ -n "$r11" ] || continue
+        echo "| $net >= 1.3x PyTorch, 1 core | ${r11}x | $(met "$r11" 1.3) |"
+        echo "| $net >= 1.3x PyTorch, 2 cores (ptrain -np 2 vs PyTorch 2 threads / DDP; 1 rank x 2 threads) | ${r21}x / ${rddp}x; ${r12}x | $(met "$r21" 1.3) / $(met "$rddp" 1.3); $(met "$r12" 1.3) |"
+    done
+    # cxr on one rank: 2 threads against 1 (ptrain's own images/s, column 3 of rows)
+    c11=$(rows cxr | awk -F'|' '$1 == "1x1" {print $3; exit}')
+    c12=$(rows cxr | awk -F'|' '$1 == "1x2" {print $3; exit}')
+    if [ -n "$c11" ] && [ -n "$c12" ]; then
+        r=$(awk -v a="$c12" -v b="$c11" 'BEGIN {printf "%.2f", a / b}')
+        echo "| cxr, 1 rank x 2 threads >= 1.8x 1 rank x 1 thread | $c12 / $c11 images/s = ${r}x | $(met "$r" 1.8) |"
+    fi
+    # inference rows of vs_pytorch.md: | net | input | batch | threads | ptrain | PyTorch | ratio | met |
+    awk -F'|' '/^## Inference/ {on = 1; next} /^## / {on = 0}
+        on && $2 ~ /^ *[a-z0-9]+ *$/ && $2 !~ /network/ {
+            for (i = 2; i <= 8; i++) gsub(/^ +| +$/, "", $i)
+            printf "| %s %s inference >= 1.5x PyTorch eval (1 core, batch %s) | %sx | %s |\n", $2, $3, $4, $8, ($8 + 0 >= 1.5) ? "yes" : "no"
+        }' "$res/vs_pytorch.md"
     for net in fmnist cxr; do
         echo "| $net conv layers >= 70% of sgemm (effective GFLOP/s, fwd/bwd) | $(conv_share "$net") | see profile |"
     done
