@@ -65,4 +65,7 @@ int pt_cli_after_parse(const pt_comm *comm, int parsed, const pt_error *err, con
  * message is printed once. Returns the exit status (0 or PT_EXIT_RUNTIME). Collective. */
 int pt_cli_rank0_result(const pt_comm *comm, int status, const pt_error *err, const char *prog);
 
+/* The default of a --threads option: every CPU this process may run on, 1 to PT_NET_MAX_THREADS. */
+int pt_cli_default_threads(void);
+
 #endif

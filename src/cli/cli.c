@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ptrain/net.h"
 #include "ptrain/train.h"
 
 int pt_cli_long(const char *s, long long lo, long long hi, long long *out)
@@ -154,4 +155,10 @@ int pt_cli_parse(int argc, char **argv, const pt_cli_option *options, pt_cli_han
         if ((rc = positional(on_arg, ctx, argv[optind], err)) != 0)
             return rc;
     return 0;
+}
+
+int pt_cli_default_threads(void)
+{
+    int cpus = pt_cpus_allowed();
+    return cpus < 1 ? 1 : cpus > PT_NET_MAX_THREADS ? PT_NET_MAX_THREADS : cpus;
 }

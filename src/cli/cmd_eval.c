@@ -156,10 +156,7 @@ static void warn_empty_classes(const eval_opts *o, const pt_cache_info *info, co
 /* --threads, or every CPU this process may run on. */
 static int threads_to_use(const eval_opts *o)
 {
-    if (o->threads > 0)
-        return o->threads;
-    int cpus = pt_cpus_allowed();
-    return cpus < 1 ? 1 : cpus > PT_NET_MAX_THREADS ? PT_NET_MAX_THREADS : cpus;
+    return o->threads > 0 ? o->threads : pt_cli_default_threads();
 }
 
 static int run_eval(const eval_opts *o, pt_error *err)

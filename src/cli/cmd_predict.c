@@ -282,11 +282,7 @@ static void predict_block(predict_run *run, const predict_worker *workers, int t
 /* --threads, or every CPU this process may run on; never more than there are files. */
 static int threads_to_use(const predict_opts *o)
 {
-    int threads = o->threads;
-    if (threads == 0) {
-        int cpus = pt_cpus_allowed();
-        threads = cpus < 1 ? 1 : cpus > PT_NET_MAX_THREADS ? PT_NET_MAX_THREADS : cpus;
-    }
+    int threads = o->threads > 0 ? o->threads : pt_cli_default_threads();
     return threads < o->n_files ? threads : o->n_files;
 }
 
