@@ -16,6 +16,7 @@
 #include "residual.h"
 #include "ptrain/rng.h"
 #include "ptrain/threads.h"
+#include "smallconv.h"
 #include "winograd.h"
 
 /* The convolution workspace is sized for whole local batches, up to this many floats (1 GiB);
@@ -43,6 +44,7 @@ typedef struct layer {
     size_t running_mean, running_var;
     pt_conv_dims conv;
     int winograd; /* conv: Winograd F(2x2,3x3) rather than im2col + GEMM */
+    int smallmap; /* conv: every output sees the whole input map (smallconv.h): no im2col */
     pt_pool_dims pool;
     float *out;               /* (max_batch, size) */
     float *dout;              /* (max_batch, size) */
@@ -247,9 +249,9 @@ static void name_layers(pt_net *net)
     }
 }
 
-/* Workspace one conv layer can use with either algorithm (so that the choice can change after
- * the network is built): im2col for the whole local batch up to MAX_CONV_WORKSPACE_FLOATS, and
- * Winograd for as many images as it can use. */
+/* Workspace one conv layer can use with any algorithm (so that the choice can change after the
+ * network is built): im2col for the whole local batch up to MAX_CONV_WORKSPACE_FLOATS, Winograd for
+ * as many images as it can use, the small-map weight matrix. */
 static size_t conv_workspace_floats(const pt_conv_dims *d)
 {
     int images = d->n;
@@ -261,6 +263,8 @@ static size_t conv_workspace_floats(const pt_conv_dims *d)
         if (wino > need)
             need = wino;
     }
+    if (pt_smallconv_supported(d) && pt_smallconv_workspace_size(d) > need)
+        need = pt_smallconv_workspace_size(d);
     return need;
 }
 
@@ -683,6 +687,8 @@ static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int trai
         const float *bias = l->bias != SIZE_MAX ? p + l->bias : NULL;
         if (l->winograd)
             pt_winograd_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
+        else if (l->smallmap)
+            pt_smallconv_forward(y, x, p + l->weight, bias, &d, s->ws);
         else
             pt_conv_forward_timed(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats, s->gemm_s);
         break;
@@ -863,6 +869,8 @@ static void backward_slice(pt_net *net, layer *l, const grad_plan *plan, const s
         if (l->winograd)
             pt_winograd_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
                                  s->ws_floats);
+        else if (l->smallmap)
+            pt_smallconv_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws);
         else
             pt_conv_backward_timed(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
                                    s->ws_floats, s->gemm_s);
@@ -1019,8 +1027,11 @@ void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)
 {
     for (int i = 0; i < net->n_layers; i++) {
         layer *l = &net->layers[i];
-        if (l->spec.type == PT_LAYER_CONV)
+        if (l->spec.type == PT_LAYER_CONV) {
             l->winograd = use_winograd(&l->conv, algo);
+            /* not under --conv-algo gemm, which keeps im2col everywhere (the reference) */
+            l->smallmap = !l->winograd && algo != PT_CONV_GEMM && pt_smallconv_supported(&l->conv);
+        }
     }
 }
 
@@ -1047,6 +1058,7 @@ void pt_net_set_profiling(pt_net *net, int on)
         l->prof.type = pt_layer_type_name(l->spec.type);
         l->prof.algo = l->spec.type != PT_LAYER_CONV ? ""
                        : l->winograd                 ? "winograd"
+                       : l->smallmap                 ? "smallmap"
                        : pt_conv_direct(&l->conv)    ? "direct"
                                                      : "gemm";
         l->prof.forward_flops_per_sample = l->flops;
