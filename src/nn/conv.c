@@ -254,10 +254,16 @@ void pt_conv_forward_timed(float *out, const float *in, const float *weight, con
 
 void pt_conv_bias_backward(float *dbias, const float *dout, int N, int K, size_t pq)
 {
+    pt_conv_bias_backward_channels(dbias, dout, N, K, pq, 0, K);
+}
+
+void pt_conv_bias_backward_channels(float *dbias, const float *dout, int N, int K, size_t pq,
+                                    int k0, int k1)
+{
     /* In double per channel over the whole batch, so that the result does not depend on how a
      * caller chunks the batch; eight partial sums per image (reduce_kernels.h). */
     const pt_reduce_kernels *kern = PT_KERNELS_ACTIVE(pt_reduce_kernels);
-    for (int k = 0; k < K; k++) {
+    for (int k = k0; k < k1; k++) {
         double acc = 0.0;
         for (int n = 0; n < N; n++) {
             const float *g = dout + ((size_t)n * K + k) * pq;

@@ -88,5 +88,8 @@ void pt_conv_backward_naive(float *din, float *dweight, float *dbias, const floa
 /* dbias (K) += the bias gradient of dout (N,K,PQ): per channel, in double over the whole batch.
  * Shared by the GEMM, direct and Winograd paths. */
 void pt_conv_bias_backward(float *dbias, const float *dout, int N, int K, size_t pq);
+/* The same for channels [k0, k1) only (dbias[k0..k1-1] +=; the others untouched). */
+void pt_conv_bias_backward_channels(float *dbias, const float *dout, int N, int K, size_t pq,
+                                    int k0, int k1);
 
 #endif

@@ -452,6 +452,9 @@ int pt_net_set_threads(pt_net *net, int threads, pt_error *err)
         pt_conv_dims d = l->conv;
         d.n = per_slice;
         size_t need = conv_workspace_floats(&d);
+        /* a small-map layer's slice takes every image (slice_sixteens) */
+        if (pt_smallconv_supported(&l->conv) && pt_smallconv_workspace_size(&l->conv) > need)
+            need = pt_smallconv_workspace_size(&l->conv);
         if (need > ws)
             ws = need;
     }
@@ -642,6 +645,23 @@ static void slice_channels(const pt_net *net, int C, int k, int *c0, int *c1)
     *c1 = (int)((long long)C * (k + 1) / net->threads);
 }
 
+/* Slice k's channels of a small-map convolution with C of them, whole sixteens (the kernels'
+ * blocks): [c0, c1). A small-map layer splits channels, each with all of the batch, rather than
+ * the batch: its time goes to reading the weights and updating their gradient, so each thread
+ * takes its own share of both and the gradient needs no per-thread copy (smallconv.h); its
+ * results do not depend on the thread count. */
+static void slice_sixteens(const pt_net *net, int C, int k, int *c0, int *c1)
+{
+    const long long blocks = C / 16;
+    *c0 = 16 * (int)(blocks * k / net->threads);
+    *c1 = 16 * (int)(blocks * (k + 1) / net->threads);
+}
+
+static int splits_channels(const pt_net *net, const layer *l)
+{
+    return net->threads > 1 && l->spec.type == PT_LAYER_CONV && l->smallmap;
+}
+
 /* ---- forward ------------------------------------------------------------------------------------
  */
 
@@ -676,6 +696,15 @@ static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int trai
         int c0, c1;
         slice_channels(net, l->c, s->k, &c0, &c1);
         forward_batchnorm(net, l, in, n, train, c0, c1);
+        return;
+    }
+    if (splits_channels(net, l)) {
+        pt_conv_dims d = l->conv;
+        d.n = n;
+        int k0, k1;
+        slice_sixteens(net, l->conv.k, s->k, &k0, &k1);
+        pt_smallconv_forward_part(l->out, in, p + l->weight,
+                                  l->bias != SIZE_MAX ? p + l->bias : NULL, &d, k0, k1, s->ws);
         return;
     }
     if (s->n == 0) /* a batch smaller than the threads */
@@ -913,6 +942,21 @@ static void backward_slice(pt_net *net, layer *l, const grad_plan *plan, const s
     }
 }
 
+/* Slice k's channels of a small-map layer's backward (slice_sixteens), every image, its
+ * parameter gradients straight into the net's. */
+static void backward_smallmap(pt_net *net, layer *l, const grad_plan *plan, const slice *s, int n)
+{
+    pt_conv_dims d = l->conv;
+    d.n = n;
+    int c0, c1, k0, k1;
+    slice_sixteens(net, l->conv.c, s->k, &c0, &c1);
+    slice_sixteens(net, l->conv.k, s->k, &k0, &k1);
+    float *g = net->grads;
+    pt_smallconv_backward_part(plan->din, g + l->weight, l->bias != SIZE_MAX ? g + l->bias : NULL,
+                               l->dout, layer_input(net, l), net->params + l->weight, &d, c0, c1,
+                               k0, k1, s->ws);
+}
+
 /* First and one-past-last parameter float of a layer, from its entries in the parameter table
  * (a layer's tensors are contiguous there), or begin == end when it has none. */
 static void layer_param_range(const pt_net *net, const layer *l, size_t *begin, size_t *end)
@@ -932,7 +976,8 @@ static void layer_param_range(const pt_net *net, const layer *l, size_t *begin, 
 static void backward_team(pt_net *net, layer *l, const grad_plan *plan, int n, double *gemm_s)
 {
     const int T = net->threads;
-    const int per_slice_grads = T > 1 && l->spec.type != PT_LAYER_BATCHNORM;
+    const int per_slice_grads =
+        T > 1 && l->spec.type != PT_LAYER_BATCHNORM && !splits_channels(net, l);
     size_t begin, end;
     layer_param_range(net, l, &begin, &end);
     PT_FOR_MY_SLICES(k, T)
@@ -942,6 +987,10 @@ static void backward_team(pt_net *net, layer *l, const grad_plan *plan, int n, d
             continue;
         }
         slice s = slice_of(net, n, k, gemm_s);
+        if (splits_channels(net, l)) {
+            backward_smallmap(net, l, plan, &s, n);
+            continue;
+        }
         if (per_slice_grads && k > 0 && end > begin)
             memset(s.grads + begin, 0, (end - begin) * sizeof(float));
         if (s.n > 0)

@@ -59,39 +59,47 @@ static void from_lanes(float *restrict y, const float *restrict block, const flo
 void pt_smallconv_forward(float *out, const float *in, const float *weight, const float *bias,
                           const pt_conv_dims *d, float *ws)
 {
+    pt_smallconv_forward_part(out, in, weight, bias, d, 0, d->k, ws);
+}
+
+void pt_smallconv_forward_part(float *out, const float *in, const float *weight, const float *bias,
+                               const pt_conv_dims *d, int k0, int k1, float *ws)
+{
     const pt_smallconv_kernels *kern = PT_KERNELS_ACTIVE(pt_smallconv_kernels);
     const int N = d->n, C = d->c, K = d->k;
-    if (N == 0)
+    if (N == 0 || k0 >= k1)
         return;
     const size_t npad = round_up((size_t)N, (size_t)kern->lanes);
     float *xt = ws, *block = ws + 4 * (size_t)C * npad;
     to_lanes(xt, in, N, C, npad);
-    for (int k0 = 0; k0 < K; k0 += kern->rows)
+    for (int k = k0; k < k1; k += kern->rows)
         for (int n0 = 0; n0 < N; n0 += kern->lanes) {
-            kern->fwd(block, weight, C, k0, xt + n0, npad);
-            from_lanes(out, block, bias, N, K, k0, kern->rows, n0, kern->lanes);
+            kern->fwd(block, weight, C, k, xt + n0, npad);
+            from_lanes(out, block, bias, N, K, k, kern->rows, n0, kern->lanes);
         }
 }
 
-/* din (N, C, 2, 2) from dout: the blocks over input channels. */
+/* din (N, C, 2, 2) from dout, input channels [c0, c1): the blocks over input channels. */
 static void input_gradient(float *din, const float *dout, const float *weight,
-                           const pt_conv_dims *d, const pt_smallconv_kernels *kern, float *ws)
+                           const pt_conv_dims *d, int c0, int c1, const pt_smallconv_kernels *kern,
+                           float *ws)
 {
     const int N = d->n, C = d->c, K = d->k;
     const size_t npad = round_up((size_t)N, (size_t)kern->lanes);
     float *dyt = ws, *block = ws + 4 * (size_t)K * npad;
     to_lanes(dyt, dout, N, K, npad);
-    for (int c0 = 0; c0 < C; c0 += kern->rows)
+    for (int c = c0; c < c1; c += kern->rows)
         for (int n0 = 0; n0 < N; n0 += kern->lanes) {
-            kern->din(block, weight, C, K, c0, dyt + n0, npad);
-            from_lanes(din, block, NULL, N, C, c0, kern->rows, n0, kern->lanes);
+            kern->din(block, weight, C, K, c, dyt + n0, npad);
+            from_lanes(din, block, NULL, N, C, c, kern->rows, n0, kern->lanes);
         }
 }
 
-/* dweight += the weight gradient: in to xq (input channels in the lanes), then one block per
- * output channel and vector of input channels. */
+/* dweight += the weight gradient of output channels [k0, k1): in to xq (input channels in the
+ * lanes), then one block per output channel and vector of input channels. */
 static void weight_gradient(float *dweight, const float *dout, const float *in,
-                            const pt_conv_dims *d, const pt_smallconv_kernels *kern, float *ws)
+                            const pt_conv_dims *d, int k0, int k1, const pt_smallconv_kernels *kern,
+                            float *ws)
 {
     const int N = d->n, C = d->c, K = d->k;
     float *xq = ws;
@@ -99,7 +107,7 @@ static void weight_gradient(float *dweight, const float *dout, const float *in,
         for (int c = 0; c < C; c++)
             for (int q = 0; q < 4; q++)
                 xq[((size_t)n * 4 + q) * C + c] = in[((size_t)n * C + c) * 4 + q];
-    for (int k = 0; k < K; k += kern->dw_k)
+    for (int k = k0; k < k1; k += kern->dw_k)
         for (int c0 = 0; c0 < C; c0 += kern->lanes)
             kern->dw(dweight, dout, xq, C, K, k, c0, N);
 }
@@ -107,13 +115,20 @@ static void weight_gradient(float *dweight, const float *dout, const float *in,
 void pt_smallconv_backward(float *din, float *dweight, float *dbias, const float *dout,
                            const float *in, const float *weight, const pt_conv_dims *d, float *ws)
 {
+    pt_smallconv_backward_part(din, dweight, dbias, dout, in, weight, d, 0, d->c, 0, d->k, ws);
+}
+
+void pt_smallconv_backward_part(float *din, float *dweight, float *dbias, const float *dout,
+                                const float *in, const float *weight, const pt_conv_dims *d, int c0,
+                                int c1, int k0, int k1, float *ws)
+{
     const pt_smallconv_kernels *kern = PT_KERNELS_ACTIVE(pt_smallconv_kernels);
     if (dbias)
-        pt_conv_bias_backward(dbias, dout, d->n, d->k, 4);
+        pt_conv_bias_backward_channels(dbias, dout, d->n, d->k, 4, k0, k1);
     if (d->n == 0)
         return;
-    if (din)
-        input_gradient(din, dout, weight, d, kern, ws);
-    if (dweight)
-        weight_gradient(dweight, dout, in, d, kern, ws);
+    if (din && c0 < c1)
+        input_gradient(din, dout, weight, d, c0, c1, kern, ws);
+    if (dweight && k0 < k1)
+        weight_gradient(dweight, dout, in, d, k0, k1, kern, ws);
 }

@@ -31,9 +31,22 @@ size_t pt_smallconv_workspace_size(const pt_conv_dims *d);
 void pt_smallconv_forward(float *out, const float *in, const float *weight, const float *bias,
                           const pt_conv_dims *d, float *ws);
 
+/* As pt_smallconv_forward for output channels [k0, k1) only, every image; out's other channels
+ * are untouched. k0 and k1 are multiples of 16 (k1 may be K). The values do not depend on the
+ * split: threads can share a layer by channels with the same bits as one call. */
+void pt_smallconv_forward_part(float *out, const float *in, const float *weight, const float *bias,
+                               const pt_conv_dims *d, int k0, int k1, float *ws);
+
 /* Gradients of pt_smallconv_forward, as pt_conv_backward: dweight (K,C,R,S) +=, dbias (K) +=,
  * din (N,C,H,W) =; each may be NULL. ws as for forward. */
 void pt_smallconv_backward(float *din, float *dweight, float *dbias, const float *dout,
                            const float *in, const float *weight, const pt_conv_dims *d, float *ws);
+
+/* As pt_smallconv_backward for din's input channels [c0, c1) and dweight's and dbias's output
+ * channels [k0, k1) only, every image; the other channels are untouched. Bounds as for
+ * pt_smallconv_forward_part; the values do not depend on the split. */
+void pt_smallconv_backward_part(float *din, float *dweight, float *dbias, const float *dout,
+                                const float *in, const float *weight, const pt_conv_dims *d, int c0,
+                                int c1, int k0, int k1, float *ws);
 
 #endif

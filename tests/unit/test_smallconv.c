@@ -223,3 +223,49 @@ Test(smallconv, takes_only_3x3_pad_1_on_2x2_maps_with_channels_in_sixteens)
     cr_assert(!pt_smallconv_supported(&(pt_conv_dims){32, 512, 2, 2, 512, 1, 1, 1, 0}),
               "1x1 kernel");
 }
+
+Test(smallconv, channel_parts_give_the_bits_of_one_call)
+{
+    /* how threads share a layer (net.c): each part every image, disjoint channels */
+    pt_conv_dims d = dims(19, 48, 64);
+    const size_t n_in = (size_t)d.n * d.c * 4, n_w = (size_t)d.k * d.c * 9;
+    const size_t n_out = (size_t)d.n * d.k * 4;
+    float *in = xcalloc(n_in, sizeof(float)), *w = xcalloc(n_w, sizeof(float));
+    float *b = xcalloc((size_t)d.k, sizeof(float)), *dout = xcalloc(n_out, sizeof(float));
+    float *ws = xcalloc(pt_smallconv_workspace_size(&d), sizeof(float));
+    gc_fill_normal(in, n_in, 21, 1.0f);
+    gc_fill_normal(w, n_w, 22, 0.1f);
+    gc_fill_normal(b, (size_t)d.k, 23, 0.5f);
+    gc_fill_normal(dout, n_out, 24, 1.0f);
+    float *out[2], *din[2], *dw[2], *db[2];
+    for (int i = 0; i < 2; i++) {
+        out[i] = xcalloc(n_out, sizeof(float));
+        din[i] = xcalloc(n_in, sizeof(float));
+        dw[i] = xcalloc(n_w, sizeof(float));
+        db[i] = xcalloc((size_t)d.k, sizeof(float));
+    }
+    pt_smallconv_forward(out[0], in, w, b, &d, ws);
+    pt_smallconv_backward(din[0], dw[0], db[0], dout, in, w, &d, ws);
+    /* three parts: input channels 0-16-32-48, output channels 0-16-48-64 */
+    static const int cuts_c[] = {0, 16, 32, 48}, cuts_k[] = {0, 16, 48, 64};
+    for (int p = 0; p < 3; p++) {
+        pt_smallconv_forward_part(out[1], in, w, b, &d, cuts_k[p], cuts_k[p + 1], ws);
+        pt_smallconv_backward_part(din[1], dw[1], db[1], dout, in, w, &d, cuts_c[p], cuts_c[p + 1],
+                                   cuts_k[p], cuts_k[p + 1], ws);
+    }
+    cr_assert(!memcmp(out[0], out[1], n_out * sizeof(float)), "forward differs");
+    cr_assert(!memcmp(din[0], din[1], n_in * sizeof(float)), "din differs");
+    cr_assert(!memcmp(dw[0], dw[1], n_w * sizeof(float)), "dweight differs");
+    cr_assert(!memcmp(db[0], db[1], (size_t)d.k * sizeof(float)), "dbias differs");
+    for (int i = 0; i < 2; i++) {
+        free(out[i]);
+        free(din[i]);
+        free(dw[i]);
+        free(db[i]);
+    }
+    free(in);
+    free(w);
+    free(b);
+    free(dout);
+    free(ws);
+}

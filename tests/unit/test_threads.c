@@ -340,3 +340,38 @@ Test(threads, augmenting_a_batch_on_threads_gives_each_samples_own_bits)
         cr_assert(!memcmp(one, batch, sizeof one), "%d threads", threads);
     }
 }
+
+/* A strided conv (im2col, split by images) to 2x2 maps, then two small-map convs (smallconv.h:
+ * 3x3 pad 1 on 2x2, channels in sixteens), which threads split by channels, every image each. */
+static const char *small_maps = "[conv]\nfilters=16\nsize=3\nstride=2\npad=1\n"
+                                "[conv]\nfilters=16\nsize=3\nstride=1\npad=1\n"
+                                "[batchnorm]\n[relu]\n"
+                                "[conv]\nfilters=32\nsize=3\nstride=1\npad=1\nbias=0\n"
+                                "[avgpool]\n"
+                                "[dense]\noutputs=classes\n";
+
+Test(threads, small_map_layers_split_by_channels)
+{
+    pt_net *net = build(small_maps, 1, 4, 7, 2);
+    pt_net_set_profiling(net, 1);
+    cr_assert_str_eq(pt_net_layer_profile(net, 1)->algo, "smallmap");
+    cr_assert_str_eq(pt_net_layer_profile(net, 4)->algo, "smallmap");
+    pt_net_free(net);
+
+    /* Their parts give the bits of one call (test_smallconv); the first conv and the dense layer
+     * split the batch, so across thread counts the results agree within summation order. */
+    outcome one = train(small_maps, 1, 4, 7, 1);
+    for (int threads = 2; threads <= 3; threads++) {
+        outcome t = train(small_maps, 1, 4, 7, threads);
+        outcome again = train(small_maps, 1, 4, 7, threads);
+        cr_assert(same_bits(&t, &again), "%d threads: two runs differ", threads);
+        double dl = gc_max_rel_diff(t.logits, one.logits, one.n_logits);
+        double dg = gc_max_rel_diff(t.grads, one.grads, one.n_params);
+        double dp = gc_max_rel_diff(t.params, one.params, one.n_params);
+        cr_assert(dl < 1e-4 && dg < 1e-4 && dp < 1e-3,
+                  "%d threads: logits %.3g, gradients %.3g, parameters %.3g", threads, dl, dg, dp);
+        outcome_free(&t);
+        outcome_free(&again);
+    }
+    outcome_free(&one);
+}
