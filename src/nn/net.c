@@ -17,6 +17,7 @@
 #include "ptrain/rng.h"
 #include "ptrain/threads.h"
 #include "winograd.h"
+#include "winograd4.h"
 
 /* The convolution workspace is sized for whole local batches, up to this many floats (1 GiB);
  * beyond it the conv module processes the batch in chunks. */
@@ -42,7 +43,8 @@ typedef struct layer {
     /* batch norm running statistics: offsets into the state buffer */
     size_t running_mean, running_var;
     pt_conv_dims conv;
-    int winograd; /* conv: Winograd F(2x2,3x3) rather than im2col + GEMM */
+    int winograd;  /* conv: Winograd F(2x2,3x3) rather than im2col + GEMM */
+    int winograd4; /* conv with winograd: F(4x4,3x3) rather than F(2x2,3x3) */
     pt_pool_dims pool;
     float *out;               /* (max_batch, size) */
     float *dout;              /* (max_batch, size) */
@@ -249,7 +251,7 @@ static void name_layers(pt_net *net)
 
 /* Workspace one conv layer can use with either algorithm (so that the choice can change after
  * the network is built): im2col for the whole local batch up to MAX_CONV_WORKSPACE_FLOATS, and
- * Winograd for as many images as it can use. */
+ * either Winograd for as many images as it can use. */
 static size_t conv_workspace_floats(const pt_conv_dims *d)
 {
     int images = d->n;
@@ -258,8 +260,11 @@ static size_t conv_workspace_floats(const pt_conv_dims *d)
     size_t need = pt_conv_workspace_size(d, images);
     if (pt_winograd_supported(d)) {
         size_t wino = pt_winograd_workspace_size(d, pt_winograd_useful_images(d));
+        size_t wino4 = pt_winograd4_workspace_size(d, pt_winograd4_useful_images(d));
         if (wino > need)
             need = wino;
+        if (wino4 > need)
+            need = wino4;
     }
     return need;
 }
@@ -681,7 +686,9 @@ static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int trai
         pt_conv_dims d = l->conv;
         d.n = s->n;
         const float *bias = l->bias != SIZE_MAX ? p + l->bias : NULL;
-        if (l->winograd)
+        if (l->winograd4)
+            pt_winograd4_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
+        else if (l->winograd)
             pt_winograd_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
         else
             pt_conv_forward_timed(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats, s->gemm_s);
@@ -860,7 +867,10 @@ static void backward_slice(pt_net *net, layer *l, const grad_plan *plan, const s
         pt_conv_dims d = l->conv;
         d.n = s->n;
         float *dbias = l->bias != SIZE_MAX ? g + l->bias : NULL;
-        if (l->winograd)
+        if (l->winograd4)
+            pt_winograd4_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
+                                  s->ws_floats);
+        else if (l->winograd)
             pt_winograd_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
                                  s->ws_floats);
         else
@@ -1010,24 +1020,38 @@ static int use_winograd(const pt_conv_dims *d, pt_conv_algo algo)
 {
     if (algo == PT_CONV_GEMM || !pt_winograd_supported(d))
         return 0;
-    if (algo == PT_CONV_WINOGRAD)
+    if (algo == PT_CONV_WINOGRAD || algo == PT_CONV_WINOGRAD2 || algo == PT_CONV_WINOGRAD4)
         return 1;
     return d->c > 1 && pt_conv_out_h(d) >= 4 && pt_conv_out_w(d) >= 4;
+}
+
+/* Of a Winograd layer: whether F(4x4,3x3) rather than F(2x2,3x3). The auto rule (and plain
+ * `winograd`), from tests/bench/conv_bench on 1 thread, batch 32 (winograd4.h has the table):
+ * WG4_RULE_TBD. A fixed rule on the shape, as use_winograd. */
+static int use_winograd4(const pt_conv_dims *d, pt_conv_algo algo)
+{
+    if (algo == PT_CONV_WINOGRAD4)
+        return 1;
+    if (algo == PT_CONV_WINOGRAD2)
+        return 0;
+    return pt_conv_out_h(d) >= 32 && pt_conv_out_w(d) >= 32; /* TBD */
 }
 
 void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)
 {
     for (int i = 0; i < net->n_layers; i++) {
         layer *l = &net->layers[i];
-        if (l->spec.type == PT_LAYER_CONV)
+        if (l->spec.type == PT_LAYER_CONV) {
             l->winograd = use_winograd(&l->conv, algo);
+            l->winograd4 = l->winograd && use_winograd4(&l->conv, algo);
+        }
     }
 }
 
 int pt_net_conv_algo_parse(const char *name, pt_conv_algo *algo)
 {
-    static const char *const names[] = {"auto", "gemm", "winograd"};
-    for (int i = 0; i < 3; i++)
+    static const char *const names[] = {"auto", "gemm", "winograd", "winograd2", "winograd4"};
+    for (int i = 0; i < 5; i++)
         if (!strcmp(name, names[i])) {
             *algo = (pt_conv_algo)i;
             return PT_OK;
@@ -1046,6 +1070,7 @@ void pt_net_set_profiling(pt_net *net, int on)
         pt_strlcpy(l->prof.name, l->name, sizeof l->prof.name);
         l->prof.type = pt_layer_type_name(l->spec.type);
         l->prof.algo = l->spec.type != PT_LAYER_CONV ? ""
+                       : l->winograd4                ? "winograd4"
                        : l->winograd                 ? "winograd"
                        : pt_conv_direct(&l->conv)    ? "direct"
                                                      : "gemm";

@@ -82,9 +82,12 @@ static wg4_geom geometry(const pt_conv_dims *d)
     return g;
 }
 
+#include <stdlib.h> /* EXPERIMENT */
 static size_t cap_rows(const wg4_geom *g)
 {
-    return wg_cap_rows(g->per_row, g->tiles_w, WG4_CHUNK_FLOATS, WG4_CHUNK_TILES);
+    const char *a = getenv("WG4_TILES"), *b = getenv("WG4_FLOATS");
+    return wg_cap_rows(g->per_row, g->tiles_w, b ? (size_t)atol(b) : WG4_CHUNK_FLOATS,
+                       a ? (size_t)atol(a) : WG4_CHUNK_TILES);
 }
 
 /* --- the one-dimensional transforms (6 or 4 values of one tile) ------------------------------ */

@@ -81,6 +81,9 @@ static void check_close(int which, const char *name, const float *got, const flo
 {
     static const char *what[4] = {"forward", "din", "dweight", "dbias"};
     double e = gc_max_rel_diff(got, ref, n);
+    const char *verbose = getenv("PTRAIN_WG_VERBOSE");
+    if (verbose && !strcmp(verbose, "2")) /* every case, for stating the measured errors */
+        fprintf(stderr, "%s: %s %.3g (tolerance %.3g)\n", name, what[which], e, tol);
     cr_assert(e <= tol, "%s: %s differs from the direct convolution by %.3g (tolerance %.3g)", name,
               what[which], e, tol);
     if (e / tol > worst[which])
