@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "wg_common.h"
+#include <stdlib.h> /* EXPERIMENT */
 
 /* Chunks are capped at about WG4_CHUNK_TILES tiles and WG4_CHUNK_FLOATS floats of V and M,
  * whichever is smaller (but at least one row of tiles); see winograd4.h for the measurements. */
@@ -54,10 +55,6 @@ typedef struct wg4_geom {
  * to 64 bytes (15). */
 #define WG4_SLACK (2 * 36 * 32)
 
-/* Phase arrays of scratch per row of tiles: 24 for a transform's vertical half (6 rows x 4
- * phases), 16 more for din's finished rows. */
-#define WG4_COL_ARRAYS 40
-
 static wg4_geom geometry(const pt_conv_dims *d)
 {
     wg4_geom g;
@@ -73,16 +70,17 @@ static wg4_geom geometry(const pt_conv_dims *d)
     g.tw1 = g.tiles_w + 1;
     g.kc = (size_t)g.K * g.C;
     g.us = padded(g.kc);
-    size_t zero = (size_t)(g.W > g.Q ? g.W : g.Q);
-    size_t s = zero + 4 * (size_t)g.tiles_w + (WG4_COL_ARRAYS + 8 * (size_t)g.C) * g.tw1;
-    g.scratch = (s + 15) & ~(size_t)15;
-    g.per_row = (size_t)g.tiles_w * 36 * ((size_t)g.C + g.K);
-    /* U, dU, scratch, slack, and the row strides' padding: at most 15 floats per row of V and M */
-    g.fixed = 72 * g.us + g.scratch + WG4_SLACK + 15 * 36 * ((size_t)g.C + g.K);
+    g.scratch = ((size_t)8 * g.tw1 * g.C + 15) & ~(size_t)15; /* din's carry: 2 rows per plane */
+    /* V and M, and the transforms' scratch (wg4_scratch): 12 patch rows of 4*tw1, 36 columns and
+     * an index per tile, 2 indices per patch column */
+    g.per_row = (size_t)g.tiles_w * 36 * ((size_t)g.C + g.K) + 48 * (size_t)g.tw1 +
+                37 * (size_t)g.tiles_w + 2 * (size_t)g.tw1;
+    /* U, dU, scratch, slack, the zero of each of h's 36 columns, and the row strides' padding: at
+     * most 15 floats per row of V and M */
+    g.fixed = 72 * g.us + g.scratch + WG4_SLACK + 36 + 15 * 36 * ((size_t)g.C + g.K);
     return g;
 }
 
-#include <stdlib.h> /* EXPERIMENT */
 static size_t cap_rows(const wg4_geom *g)
 {
     const char *a = getenv("WG4_TILES"), *b = getenv("WG4_FLOATS");
@@ -207,262 +205,283 @@ static void filter_adjoint(float *restrict dw, const float *restrict du, size_t 
     }
 }
 
+/* --- layout of a chunk's transforms ---------------------------------------------------------- */
+
+/* The transforms run over every tile of a chunk at once, one plane (channel) at a time, so that
+ * their loops are long even where a row has few tiles (a 16x16 output has 4 per row). A chunk of
+ * R rows of tiles ("strips") lays each strip's input rows out side by side, S = 4*tw1 columns per
+ * strip (column x' of a strip is image column x' - pad; the last 4 - 2 are zero padding), so that
+ * tile (r, j)'s patch columns are 4u .. 4u+5 with u = r*tw1 + j: the strips' image rows are copied
+ * in (short memcpys) and the separable halves then run over flat arrays of R*S columns. Tiles are
+ * numbered t = r*tw + j in V and M; the map between t and u is an index (gathers, which GCC
+ * vectorizes on AVX2 and AVX-512). Output and dout tiles do not overlap: they use 4*tw columns per
+ * strip and tile t's columns are 4t .. 4t+3. */
+
+typedef struct wg4_chunk {
+    int g0, rows, T;
+    size_t ldt, vs, ms; /* the row stride of V and M, the strides of their 36 matrices */
+    size_t zs;          /* rows * S: one patch row of every strip */
+    size_t ys;          /* rows * 4*tw: one output row of every strip */
+} wg4_chunk;
+
+/* Scratch of one chunk (after M): two sets of 6 patch rows (a, b), 36 arrays of T+1 floats (h, din
+ * only) and the index maps. */
+typedef struct wg4_scratch {
+    float *a, *b, *h;
+    int *u_of_t;   /* T: 4u of tile t */
+    int *t_cur;    /* rows*tw1: tile t at u, or T (a zero) for the padding u = r*tw1 + tw */
+    int *t_prev;   /* rows*tw1: tile t-1 (same strip) at u, or T for u = r*tw1 */
+} wg4_scratch;
+
+/* The strip r of a chunk: its image and row of tiles. */
+static void strip_at(const wg4_geom *g, const wg4_chunk *ch, int r, int *n, int *th)
+{
+    const int gi = ch->g0 + r;
+    *n = gi / g->tiles_h;
+    *th = gi % g->tiles_h;
+}
+
+static void index_maps(const wg4_scratch *s, const wg4_geom *g, const wg4_chunk *ch)
+{
+    const int tw = g->tiles_w, tw1 = g->tw1;
+    for (int r = 0; r < ch->rows; r++)
+        for (int j = 0; j < tw1; j++) {
+            const int u = r * tw1 + j, t = r * tw + j;
+            if (j < tw)
+                s->u_of_t[t] = 4 * u;
+            s->t_cur[u] = j < tw ? t : ch->T;
+            s->t_prev[u] = j > 0 ? t - 1 : ch->T;
+        }
+}
+
 /* --- input transform ------------------------------------------------------------------------- */
 
-/* Column arrays: phase p (column mod 4) of transformed row m is col[(4m + p) * ld + j], for
- * columns 4j + p of the tiles' coordinates (image column 4j + p - pad). Kernels below loop over
- * l < n for j = j0 + l, called with n = WG_LANES for the blocks and the remainder. */
+/* Kernels below loop over l < n for z (or t) = j0 + l, called with n = WG_LANES for the blocks
+ * and the remainder; each output stream through its own restrict pointer. */
 
-/* Tiles' column indices j of phase p inside the image: [lo, hi). */
-static void interior_phase(const wg4_geom *g, int p, int *lo, int *hi)
+/* The 6 patch rows of every strip of one input plane set c into a (6 rows of zs floats). */
+static void gather_patch_rows(float *a, const float *in, int c, const wg4_geom *g,
+                              const wg4_chunk *ch)
 {
-    const int first = g->pad > p ? 1 : 0;   /* 4j + p - pad >= 0 */
-    const int last = g->W - 1 + g->pad - p; /* 4j <= last */
-    int b = last < 0 ? 0 : last / 4 + 1;
-    if (b > g->tw1)
-        b = g->tw1;
-    *lo = first < b ? first : b;
-    *hi = b;
+    const int S = 4 * g->tw1, pad = g->pad, W = g->W;
+    for (int r = 0; r < ch->rows; r++) {
+        int n, th;
+        strip_at(g, ch, r, &n, &th);
+        const float *plane = in + ((size_t)n * g->C + c) * g->H * W;
+        for (int i = 0; i < 6; i++) {
+            float *dst = a + i * ch->zs + (size_t)r * S;
+            const int y = 4 * th - pad + i;
+            if (y < 0 || y >= g->H) {
+                memset(dst, 0, (size_t)S * sizeof(float));
+                continue;
+            }
+            if (pad)
+                dst[0] = 0.0f;
+            memcpy(dst + pad, plane + (size_t)y * W, (size_t)W * sizeof(float));
+            memset(dst + pad + W, 0, (size_t)(S - pad - W) * sizeof(float));
+        }
+    }
 }
 
-/* B^T down the 6 rows r0..r5 at columns x = 4j + off, to o0..o5 (one phase). */
+/* B^T down the 6 patch rows p0..p5, to o0..o5. */
 WG_INLINE void vert_in(float *restrict o0, float *restrict o1, float *restrict o2,
                        float *restrict o3, float *restrict o4, float *restrict o5,
-                       const float *restrict r0, const float *restrict r1, const float *restrict r2,
-                       const float *restrict r3, const float *restrict r4, const float *restrict r5,
-                       int off, int j0, int n)
+                       const float *restrict p0, const float *restrict p1,
+                       const float *restrict p2, const float *restrict p3,
+                       const float *restrict p4, const float *restrict p5, int j0, int n)
 {
     for (int l = 0; l < n; l++) {
-        const int j = j0 + l, x = 4 * j + off;
-        const float i[6] = {r0[x], r1[x], r2[x], r3[x], r4[x], r5[x]};
+        const int z = j0 + l;
+        const float i[6] = {p0[z], p1[z], p2[z], p3[z], p4[z], p5[z]};
         float o[6];
         WG4_BT(o, i);
-        o0[j] = o[0];
-        o1[j] = o[1];
-        o2[j] = o[2];
-        o3[j] = o[3];
-        o4[j] = o[4];
-        o5[j] = o[5];
+        o0[z] = o[0];
+        o1[z] = o[1];
+        o2[z] = o[2];
+        o3[z] = o[3];
+        o4[z] = o[4];
+        o5[z] = o[5];
     }
 }
 
-/* B on the right of transformed row m (its 4 phases q): tile j's V elements (m, 0..5) to v0..v5. */
+/* B on the right of transformed row q (tile t's columns at q[u_of_t[t]] ..+5): V elements
+ * (m, 0..5) of tile t to v0..v5. */
 WG_INLINE void horiz_in(float *restrict v0, float *restrict v1, float *restrict v2,
                         float *restrict v3, float *restrict v4, float *restrict v5,
-                        const float *restrict q0, const float *restrict q1,
-                        const float *restrict q2, const float *restrict q3, int j0, int n)
+                        const float *restrict q, const int *restrict u_of_t, int j0, int n)
 {
     for (int l = 0; l < n; l++) {
-        const int j = j0 + l;
-        const float i[6] = {q0[j], q1[j], q2[j], q3[j], q0[j + 1], q1[j + 1]};
+        const int t = j0 + l, x = u_of_t[t];
+        const float i[6] = {q[x], q[x + 1], q[x + 2], q[x + 3], q[x + 4], q[x + 5]};
         float o[6];
         WG4_BT(o, i);
-        v0[j] = o[0];
-        v1[j] = o[1];
-        v2[j] = o[2];
-        v3[j] = o[3];
-        v4[j] = o[4];
-        v5[j] = o[5];
+        v0[t] = o[0];
+        v1[t] = o[1];
+        v2[t] = o[2];
+        v3[t] = o[3];
+        v4[t] = o[4];
+        v5[t] = o[5];
     }
 }
 
-/* V entries of one row of tiles of one input plane: tile tw's 36 values at v[xi*vs + tw].
- * y0 = 4*th - pad is the patches' first input row; col is scratch for 24*tw1 floats. */
-static void input_row(float *v, size_t vs, const float *plane, int y0, const wg4_geom *g,
-                      float *col, const float *zrow)
+/* Every input plane's V for the chunk: V (36, C, ldt). */
+static void input_transform(float *v, const float *in, const wg4_geom *g, const wg4_chunk *ch,
+                            const wg4_scratch *s)
 {
-    const int W = g->W, pad = g->pad, ld = g->tw1;
-    const float *r[6];
-    for (int i = 0; i < 6; i++) {
-        const int y = y0 + i;
-        r[i] = y >= 0 && y < g->H ? plane + (size_t)y * W : zrow;
-    }
-    for (int p = 0; p < 4; p++) {
-        float *o0 = col + p * ld, *o1 = o0 + 4 * ld, *o2 = o1 + 4 * ld, *o3 = o2 + 4 * ld;
-        float *o4 = o3 + 4 * ld, *o5 = o4 + 4 * ld;
-        int lo, hi;
-        interior_phase(g, p, &lo, &hi);
-        for (int j = 0; j < ld; j++) {
-            if (j == lo)
-                j = hi; /* the interior is done below */
-            if (j == ld)
-                break;
-            const int x = 4 * j + p - pad;
-            float i[6], o[6];
-            for (int k = 0; k < 6; k++)
-                i[k] = x >= 0 && x < W ? r[k][x] : 0.0f;
-            WG4_BT(o, i);
-            o0[j] = o[0];
-            o1[j] = o[1];
-            o2[j] = o[2];
-            o3[j] = o[3];
-            o4[j] = o[4];
-            o5[j] = o[5];
+    const size_t zs = ch->zs, vs = ch->vs;
+    for (int c = 0; c < g->C; c++) {
+        float *a = s->a, *b = s->b;
+        gather_patch_rows(a, in, c, g, ch);
+        WG_BLOCKS(0, (int)zs, vert_in, b, b + zs, b + 2 * zs, b + 3 * zs, b + 4 * zs, b + 5 * zs,
+                  a, a + zs, a + 2 * zs, a + 3 * zs, a + 4 * zs, a + 5 * zs);
+        for (int m = 0; m < 6; m++) {
+            float *v0 = v + (6 * m) * vs + (size_t)c * ch->ldt;
+            WG_BLOCKS(0, ch->T, horiz_in, v0, v0 + vs, v0 + 2 * vs, v0 + 3 * vs, v0 + 4 * vs,
+                      v0 + 5 * vs, b + m * zs, s->u_of_t);
         }
-        WG_BLOCKS(lo, hi, vert_in, o0, o1, o2, o3, o4, o5, r[0], r[1], r[2], r[3], r[4], r[5],
-                  p - pad);
     }
-    for (int m = 0; m < 6; m++) {
-        float *v0 = v + (6 * m) * vs, *v1 = v0 + vs, *v2 = v1 + vs, *v3 = v2 + vs;
-        float *v4 = v3 + vs, *v5 = v4 + vs;
-        const float *q = col + 4 * m * ld;
-        WG_BLOCKS(0, g->tiles_w, horiz_in, v0, v1, v2, v3, v4, v5, q, q + ld, q + 2 * ld,
-                  q + 3 * ld);
-    }
-}
-
-/* Every input plane's V for chunk rows [g0, g0 + rows): V (36, C, ldt). */
-static void input_transform(float *v, size_t vs, const float *in, const wg4_geom *g, int g0,
-                            int rows, size_t ldt, float *col, const float *zrow)
-{
-    const size_t hw = (size_t)g->H * g->W;
-    for (int c = 0; c < g->C; c++)
-        for (int r = 0; r < rows; r++) {
-            const int gi = g0 + r, n = gi / g->tiles_h, th = gi % g->tiles_h;
-            input_row(v + (size_t)c * ldt + (size_t)r * g->tiles_w, vs,
-                      in + ((size_t)n * g->C + c) * hw, 4 * th - g->pad, g, col, zrow);
-        }
 }
 
 /* --- the input transform's adjoint (din) ----------------------------------------------------- */
 
-/* B on the right of dV's row m, folded into phases: column 4j + p of the patches' row m gets
- * tile j's element p and, for p < 2, tile j-1's element p + 4 (the 2 overlapping columns).
- * cur: tile j exists (j < tiles_w); prev: tile j-1 exists (j > 0). */
-WG_INLINE void horiz_adj(float *restrict q0, float *restrict q1, float *restrict q2,
-                         float *restrict q3, const float *restrict dv, size_t vs, int j0, int n,
-                         int cur, int prev)
+/* B on the right of dV's row m for tiles t: its 6 columns to h0..h5. */
+WG_INLINE void horiz_adj(float *restrict h0, float *restrict h1, float *restrict h2,
+                         float *restrict h3, float *restrict h4, float *restrict h5,
+                         const float *restrict dv, size_t vs, int j0, int n)
 {
     for (int l = 0; l < n; l++) {
-        const int j = j0 + l;
-        float h[6] = {0, 0, 0, 0, 0, 0}, hp[6] = {0, 0, 0, 0, 0, 0};
-        if (cur) {
-            const float i[6] = {dv[j],          dv[vs + j],     dv[2 * vs + j],
-                                dv[3 * vs + j], dv[4 * vs + j], dv[5 * vs + j]};
-            WG4_B(h, i);
-        }
-        if (prev) {
-            const float i[6] = {dv[j - 1],          dv[vs + j - 1],     dv[2 * vs + j - 1],
-                                dv[3 * vs + j - 1], dv[4 * vs + j - 1], dv[5 * vs + j - 1]};
-            WG4_B(hp, i);
-        }
-        q0[j] = h[0] + hp[4];
-        q1[j] = h[1] + hp[5];
-        q2[j] = h[2];
-        q3[j] = h[3];
-    }
-}
-
-/* B down the 6 rows of one flat run of phase columns (n entries from j0): rows 0, 1 plus the
- * carry (rows 4, 5 of the row of tiles above) to f0, f1, rows 2, 3 to f2, f3, rows 4, 5 into the
- * carry. */
-WG_INLINE void vert_adj(float *restrict f0, float *restrict f1, float *restrict f2,
-                        float *restrict f3, float *restrict c4, float *restrict c5,
-                        const float *restrict h0, const float *restrict h1,
-                        const float *restrict h2, const float *restrict h3,
-                        const float *restrict h4, const float *restrict h5, int j0, int n)
-{
-    for (int l = 0; l < n; l++) {
-        const int j = j0 + l;
-        const float i[6] = {h0[j], h1[j], h2[j], h3[j], h4[j], h5[j]};
+        const int t = j0 + l;
+        const float i[6] = {dv[t],          dv[vs + t],     dv[2 * vs + t],
+                            dv[3 * vs + t], dv[4 * vs + t], dv[5 * vs + t]};
         float o[6];
         WG4_B(o, i);
-        f0[j] = o[0] + c4[j];
-        f1[j] = o[1] + c5[j];
-        f2[j] = o[2];
-        f3[j] = o[3];
-        c4[j] = o[4];
-        c5[j] = o[5];
+        h0[t] = o[0];
+        h1[t] = o[1];
+        h2[t] = o[2];
+        h3[t] = o[3];
+        h4[t] = o[4];
+        h5[t] = o[5];
     }
 }
 
-/* row[x0 + 4j + p] = q_p[j] */
-WG_INLINE void store_phases(float *restrict row, const float *restrict q0, const float *restrict q1,
-                            const float *restrict q2, const float *restrict q3, int x0, int j0,
-                            int n)
+/* Patch row m at columns 4u..4u+3 (q, strips side by side): tile t_cur[u]'s columns 0..3 plus,
+ * on columns 0 and 1, tile t_prev[u]'s columns 4 and 5 (the overlap); h[c] is column c of every
+ * tile, with a zero at index T for the missing neighbours. */
+WG_INLINE void fold_cols(float *restrict q, const float *restrict h0, const float *restrict h1,
+                         const float *restrict h2, const float *restrict h3,
+                         const float *restrict h4, const float *restrict h5,
+                         const int *restrict t_cur, const int *restrict t_prev, int j0, int n)
 {
     for (int l = 0; l < n; l++) {
-        const int j = j0 + l, x = x0 + 4 * j;
-        row[x] = q0[j];
-        row[x + 1] = q1[j];
-        row[x + 2] = q2[j];
-        row[x + 3] = q3[j];
+        const int u = j0 + l, t = t_cur[u], tp = t_prev[u];
+        q[4 * u] = h0[t] + h4[tp];
+        q[4 * u + 1] = h1[t] + h5[tp];
+        q[4 * u + 2] = h2[t];
+        q[4 * u + 3] = h3[t];
     }
 }
 
-/* Input row y of a din plane from its 4 phase arrays (q, stride ld); nothing if y is padding. */
-static void store_row(float *plane, int y, const float *q, const wg4_geom *g)
+/* B down the 6 patch rows q0..q5: the gradient of the strips' 6 input rows, to f0..f5. */
+WG_INLINE void vert_adj(float *restrict f0, float *restrict f1, float *restrict f2,
+                        float *restrict f3, float *restrict f4, float *restrict f5,
+                        const float *restrict q0, const float *restrict q1,
+                        const float *restrict q2, const float *restrict q3,
+                        const float *restrict q4, const float *restrict q5, int j0, int n)
 {
-    const int W = g->W, pad = g->pad, ld = g->tw1;
+    for (int l = 0; l < n; l++) {
+        const int z = j0 + l;
+        const float i[6] = {q0[z], q1[z], q2[z], q3[z], q4[z], q5[z]};
+        float o[6];
+        WG4_B(o, i);
+        f0[z] = o[0];
+        f1[z] = o[1];
+        f2[z] = o[2];
+        f3[z] = o[3];
+        f4[z] = o[4];
+        f5[z] = o[5];
+    }
+}
+
+/* dst[x] = a[x] + b[x] */
+WG_INLINE void add_rows(float *restrict dst, const float *restrict a, const float *restrict b,
+                        int j0, int n)
+{
+    for (int l = 0; l < n; l++)
+        dst[j0 + l] = a[j0 + l] + b[j0 + l];
+}
+
+/* Input row y of a din plane from a strip row (patch columns; padding dropped), plus, if add, the
+ * strip row above's rows 4 and 5 (the 2 rows patches of neighbouring strips share). */
+static void store_din_row(float *plane, int y, const float *f, const float *add, const wg4_geom *g)
+{
     if (y < 0 || y >= g->H)
         return;
-    float *row = plane + (size_t)y * W;
-    /* j whose 4 columns 4j - pad .. 4j + 3 - pad are all inside the image */
-    int lo = pad, hi = (W + pad) / 4, j;
-    if (hi > ld)
-        hi = ld;
-    if (lo > hi)
-        lo = hi;
-    for (j = 0; j < ld; j++) {
-        if (j == lo)
-            j = hi;
-        if (j == ld)
-            break;
-        for (int p = 0; p < 4; p++) {
-            const int x = 4 * j + p - pad;
-            if (x >= 0 && x < W)
-                row[x] = q[p * ld + j];
-        }
-    }
-    WG_BLOCKS(lo, hi, store_phases, row, q, q + ld, q + 2 * ld, q + 3 * ld, -pad);
+    float *row = plane + (size_t)y * g->W;
+    if (add)
+        WG_BLOCKS(0, g->W, add_rows, row, f + g->pad, add + g->pad);
+    else
+        memcpy(row, f + g->pad, (size_t)g->W * sizeof(float));
 }
 
-/* The adjoint of input_row for row of tiles th of one din plane, whose dV is at dv[xi*vs + tw].
- * Each din row is written once, when the last row of tiles that reads it is done: rows 4, 5 of
- * the patches of th are rows 0, 1 of th+1's and wait in carry (8*tw1 floats per plane, set up by
- * th = 0). col is scratch for 40*tw1 floats. */
-static void input_row_adjoint(float *plane, int th, const float *dv, size_t vs, const wg4_geom *g,
-                              float *carry, float *col)
+/* din of the chunk's strips for input plane set c from its dV (v + c*ldt). Each din row is written
+ * once, when the last strip that reads it is done; a strip's rows 4 and 5 are its successor's 0
+ * and 1, and wait in carry (2*S floats per plane) when the chunk ends between the two. */
+static void input_adjoint(float *din, const float *v, int c, const wg4_geom *g,
+                          const wg4_chunk *ch, const wg4_scratch *s, float *carry)
 {
-    const int tw = g->tiles_w, ld = g->tw1, y0 = 4 * th - g->pad;
-    const size_t run = 4 * (size_t)ld; /* one row's 4 phases, contiguous */
-    float *h = col, *f = col + 6 * run;
-    if (th == 0)
-        memset(carry, 0, 2 * run * sizeof(float));
+    const size_t zs = ch->zs, vs = ch->vs, T1 = (size_t)ch->T + 1;
+    const int S = 4 * g->tw1, U = ch->rows * g->tw1;
+    float *q = s->a, *f = s->b, *h = s->h;
     for (int m = 0; m < 6; m++) {
-        float *q = h + m * run;
-        const float *d = dv + (6 * m) * vs;
-        int j;
-        horiz_adj(q, q + ld, q + 2 * ld, q + 3 * ld, d, vs, 0, 1, 1, 0);
-        for (j = 1; j + WG_LANES <= tw; j += WG_LANES)
-            horiz_adj(q, q + ld, q + 2 * ld, q + 3 * ld, d, vs, j, WG_LANES, 1, 1);
-        horiz_adj(q, q + ld, q + 2 * ld, q + 3 * ld, d, vs, j, tw - j, 1, 1);
-        horiz_adj(q, q + ld, q + 2 * ld, q + 3 * ld, d, vs, tw, 1, 0, 1);
+        float *hm = h + 6 * m * T1;
+        WG_BLOCKS(0, ch->T, horiz_adj, hm, hm + T1, hm + 2 * T1, hm + 3 * T1, hm + 4 * T1,
+                  hm + 5 * T1, v + (6 * m) * vs + (size_t)c * ch->ldt, vs);
+        for (int k = 0; k < 6; k++)
+            hm[k * T1 + (size_t)ch->T] = 0.0f;
+        WG_BLOCKS(0, U, fold_cols, q + m * zs, hm, hm + T1, hm + 2 * T1, hm + 3 * T1, hm + 4 * T1,
+                  hm + 5 * T1, s->t_cur, s->t_prev);
     }
-    WG_BLOCKS(0, (int)run, vert_adj, f, f + run, f + 2 * run, f + 3 * run, carry, carry + run, h,
-              h + run, h + 2 * run, h + 3 * run, h + 4 * run, h + 5 * run);
-    for (int i = 0; i < 4; i++)
-        store_row(plane, y0 + i, f + i * run, g);
-    if (th == g->tiles_h - 1) { /* no row of tiles below: rows 4 and 5 are complete */
-        store_row(plane, y0 + 4, carry, g);
-        store_row(plane, y0 + 5, carry + run, g);
+    WG_BLOCKS(0, (int)zs, vert_adj, f, f + zs, f + 2 * zs, f + 3 * zs, f + 4 * zs, f + 5 * zs, q,
+              q + zs, q + 2 * zs, q + 3 * zs, q + 4 * zs, q + 5 * zs);
+    for (int r = 0; r < ch->rows; r++) {
+        int n, th;
+        strip_at(g, ch, r, &n, &th);
+        float *plane = din + ((size_t)n * g->C + c) * g->H * g->W;
+        const int y0 = 4 * th - g->pad;
+        const size_t at = (size_t)r * S;
+        const float *above4 = NULL, *above5 = NULL;
+        if (th > 0) {
+            above4 = r > 0 ? f + 4 * zs + at - S : carry;
+            above5 = r > 0 ? f + 5 * zs + at - S : carry + S;
+        }
+        store_din_row(plane, y0, f + at, above4, g);
+        store_din_row(plane, y0 + 1, f + zs + at, above5, g);
+        store_din_row(plane, y0 + 2, f + 2 * zs + at, NULL, g);
+        store_din_row(plane, y0 + 3, f + 3 * zs + at, NULL, g);
+        if (th == g->tiles_h - 1) { /* no strip below: rows 4 and 5 are complete */
+            store_din_row(plane, y0 + 4, f + 4 * zs + at, NULL, g);
+            store_din_row(plane, y0 + 5, f + 5 * zs + at, NULL, g);
+        } else if (r == ch->rows - 1) {
+            memcpy(carry, f + 4 * zs + at, (size_t)S * sizeof(float));
+            memcpy(carry + S, f + 5 * zs + at, (size_t)S * sizeof(float));
+        }
     }
 }
 
 /* --- output transform ------------------------------------------------------------------------ */
 
-/* Y = A^T m A + b for tiles j0..j0+n-1 (m_xi of tile j at m[xi*ms + j]), written to columns
- * 4j..4j+3 of the output rows o0..o3. */
-WG_INLINE void out_tiles(float *restrict o0, float *restrict o1, float *restrict o2,
-                         float *restrict o3, const float *restrict m, size_t ms, float b, int j0,
+/* Y = A^T m A + b for tiles t (m_xi of tile t at m[xi*ms + t]), row i of tile t to columns
+ * 4t..4t+3 of y_i (the strips' output rows side by side). */
+WG_INLINE void out_tiles(float *restrict y0, float *restrict y1, float *restrict y2,
+                         float *restrict y3, const float *restrict m, size_t ms, float b, int j0,
                          int n)
 {
     for (int l = 0; l < n; l++) {
-        const int j = j0 + l;
+        const int t = j0 + l;
         float s[4][6]; /* A^T m: rows 0..3, columns 0..5 */
         for (int c = 0; c < 6; c++) {
-            const float i[6] = {m[c * ms + j],        m[(6 + c) * ms + j],  m[(12 + c) * ms + j],
-                                m[(18 + c) * ms + j], m[(24 + c) * ms + j], m[(30 + c) * ms + j]};
+            const float i[6] = {m[c * ms + t],        m[(6 + c) * ms + t],  m[(12 + c) * ms + t],
+                                m[(18 + c) * ms + t], m[(24 + c) * ms + t], m[(30 + c) * ms + t]};
             float o[4];
             WG4_AT(o, i);
             s[0][c] = o[0];
@@ -474,141 +493,143 @@ WG_INLINE void out_tiles(float *restrict o0, float *restrict o1, float *restrict
         for (int r = 0; r < 4; r++)
             WG4_AT(y[r], s[r]);
         for (int c = 0; c < 4; c++) {
-            o0[4 * j + c] = y[0][c] + b;
-            o1[4 * j + c] = y[1][c] + b;
-            o2[4 * j + c] = y[2][c] + b;
-            o3[4 * j + c] = y[3][c] + b;
+            y0[4 * t + c] = y[0][c] + b;
+            y1[4 * t + c] = y[1][c] + b;
+            y2[4 * t + c] = y[2][c] + b;
+            y3[4 * t + c] = y[3][c] + b;
         }
     }
 }
 
-/* Output rows 4th..4th+3 of one plane from the row of tiles whose M is at m[xi*ms + tw]; a row past
- * P goes to sink (4*tiles_w floats); with Q not a multiple of 4 the last tile's extra columns are
- * dropped. */
-static void output_row(float *plane, int th, const float *m, size_t ms, float b, const wg4_geom *g,
-                       float *sink)
+/* Output plane k of every strip from M (m = M + k*ldt): the 4x4 tiles into 4 rows of ys floats
+ * (a), then each strip's rows inside P, Q into out. */
+static void output_transform(float *out, const float *m, float b, int k, const wg4_geom *g,
+                             const wg4_chunk *ch, const wg4_scratch *s)
 {
-    const int Q = g->Q, full = Q / 4, rest = Q % 4;
-    float *o[4];
-    for (int r = 0; r < 4; r++)
-        o[r] = 4 * th + r < g->P ? plane + (size_t)(4 * th + r) * Q : sink;
-    WG_BLOCKS(0, full, out_tiles, o[0], o[1], o[2], o[3], m, ms, b);
-    if (rest) { /* the last tile is partial: compute it into a 4x4 buffer */
-        float y[4][4];
-        out_tiles(y[0], y[1], y[2], y[3], m + full, ms, b, 0, 1);
-        for (int r = 0; r < 4; r++)
-            memcpy(o[r] + 4 * full, y[r], (size_t)rest * sizeof(float));
+    const size_t ys = ch->ys, pq = (size_t)g->P * g->Q;
+    float *y = s->a;
+    WG_BLOCKS(0, ch->T, out_tiles, y, y + ys, y + 2 * ys, y + 3 * ys, m, ch->ms, b);
+    for (int r = 0; r < ch->rows; r++) {
+        int n, th;
+        strip_at(g, ch, r, &n, &th);
+        float *plane = out + ((size_t)n * g->K + k) * pq;
+        for (int i = 0; i < 4 && 4 * th + i < g->P; i++)
+            memcpy(plane + (size_t)(4 * th + i) * g->Q, y + i * ys + (size_t)r * 4 * g->tiles_w,
+                   (size_t)g->Q * sizeof(float));
     }
 }
 
-/* Backward, first half of dM = A dY A^T: A down the 4 rows d0..d3 at columns x = 4j + c, to
- * o0..o5 (one phase c). */
+/* Backward, dM = A dY A^T. A down the 4 dout rows d0..d3 (the strips' rows side by side), to
+ * o0..o5. */
 WG_INLINE void dout_vert(float *restrict o0, float *restrict o1, float *restrict o2,
                          float *restrict o3, float *restrict o4, float *restrict o5,
                          const float *restrict d0, const float *restrict d1,
-                         const float *restrict d2, const float *restrict d3, int c, int j0, int n)
+                         const float *restrict d2, const float *restrict d3, int j0, int n)
 {
     for (int l = 0; l < n; l++) {
-        const int j = j0 + l, x = 4 * j + c;
-        const float i[4] = {d0[x], d1[x], d2[x], d3[x]};
+        const int z = j0 + l;
+        const float i[4] = {d0[z], d1[z], d2[z], d3[z]};
         float o[6];
         WG4_A(o, i);
-        o0[j] = o[0];
-        o1[j] = o[1];
-        o2[j] = o[2];
-        o3[j] = o[3];
-        o4[j] = o[4];
-        o5[j] = o[5];
+        o0[z] = o[0];
+        o1[z] = o[1];
+        o2[z] = o[2];
+        o3[z] = o[3];
+        o4[z] = o[4];
+        o5[z] = o[5];
     }
 }
 
-/* Second half: A^T on the right of row a (its 4 phases q), to dM elements (a, 0..5). */
+/* A^T on the right of row q (tile t's columns 4t..4t+3), to dM elements (a, 0..5) of tile t. */
 WG_INLINE void dout_horiz(float *restrict m0, float *restrict m1, float *restrict m2,
                           float *restrict m3, float *restrict m4, float *restrict m5,
-                          const float *restrict q0, const float *restrict q1,
-                          const float *restrict q2, const float *restrict q3, int j0, int n)
+                          const float *restrict q, int j0, int n)
 {
     for (int l = 0; l < n; l++) {
-        const int j = j0 + l;
-        const float i[4] = {q0[j], q1[j], q2[j], q3[j]};
+        const int t = j0 + l;
+        const float i[4] = {q[4 * t], q[4 * t + 1], q[4 * t + 2], q[4 * t + 3]};
         float o[6];
         WG4_A(o, i);
-        m0[j] = o[0];
-        m1[j] = o[1];
-        m2[j] = o[2];
-        m3[j] = o[3];
-        m4[j] = o[4];
-        m5[j] = o[5];
+        m0[t] = o[0];
+        m1[t] = o[1];
+        m2[t] = o[2];
+        m3[t] = o[3];
+        m4[t] = o[4];
+        m5[t] = o[5];
     }
 }
 
-/* dM of one row of tiles of one dout plane (rows 4th..4th+3; a row past P reads zrow, a column
- * past Q is zero), tile tw's 36 values to dm[xi*ms + tw]; col is scratch for 24*tw1 floats. */
-static void dout_row(float *dm, size_t ms, const float *plane, int th, const wg4_geom *g,
-                     const float *zrow, float *col)
+/* dM of dout plane k for every strip (rows past P and columns past Q are zero), into
+ * dm = M + k*ldt. */
+static void dout_transform(float *dm, const float *dout, int k, const wg4_geom *g,
+                           const wg4_chunk *ch, const wg4_scratch *s)
 {
-    const int Q = g->Q, full = Q / 4, rest = Q % 4, ld = g->tw1;
-    const float *d[4];
-    for (int r = 0; r < 4; r++)
-        d[r] = 4 * th + r < g->P ? plane + (size_t)(4 * th + r) * Q : zrow;
-    float last[4][4] = {{0}}; /* the partial last tile, padded with zero columns */
-    if (rest)
-        for (int r = 0; r < 4; r++)
-            memcpy(last[r], d[r] + 4 * full, (size_t)rest * sizeof(float));
-    for (int c = 0; c < 4; c++) {
-        float *o0 = col + c * ld, *o1 = o0 + 4 * ld, *o2 = o1 + 4 * ld, *o3 = o2 + 4 * ld;
-        float *o4 = o3 + 4 * ld, *o5 = o4 + 4 * ld;
-        WG_BLOCKS(0, full, dout_vert, o0, o1, o2, o3, o4, o5, d[0], d[1], d[2], d[3], c);
-        if (rest)
-            dout_vert(o0 + full, o1 + full, o2 + full, o3 + full, o4 + full, o5 + full, last[0],
-                      last[1], last[2], last[3], c, 0, 1);
+    const size_t ys = ch->ys, ms = ch->ms, pq = (size_t)g->P * g->Q;
+    const int width = 4 * g->tiles_w;
+    float *d = s->a, *e = s->b;
+    for (int r = 0; r < ch->rows; r++) {
+        int n, th;
+        strip_at(g, ch, r, &n, &th);
+        const float *plane = dout + ((size_t)n * g->K + k) * pq;
+        for (int i = 0; i < 4; i++) {
+            float *dst = d + i * ys + (size_t)r * width;
+            const int y = 4 * th + i;
+            if (y >= g->P) {
+                memset(dst, 0, (size_t)width * sizeof(float));
+                continue;
+            }
+            memcpy(dst, plane + (size_t)y * g->Q, (size_t)g->Q * sizeof(float));
+            memset(dst + g->Q, 0, (size_t)(width - g->Q) * sizeof(float));
+        }
     }
+    WG_BLOCKS(0, (int)ys, dout_vert, e, e + ys, e + 2 * ys, e + 3 * ys, e + 4 * ys, e + 5 * ys, d,
+              d + ys, d + 2 * ys, d + 3 * ys);
     for (int a = 0; a < 6; a++) {
-        float *m0 = dm + (6 * a) * ms, *m1 = m0 + ms, *m2 = m1 + ms, *m3 = m2 + ms;
-        float *m4 = m3 + ms, *m5 = m4 + ms;
-        const float *q = col + 4 * a * ld;
-        WG_BLOCKS(0, g->tiles_w, dout_horiz, m0, m1, m2, m3, m4, m5, q, q + ld, q + 2 * ld,
-                  q + 3 * ld);
+        float *m0 = dm + (6 * a) * ms;
+        WG_BLOCKS(0, ch->T, dout_horiz, m0, m0 + ms, m0 + 2 * ms, m0 + 3 * ms, m0 + 4 * ms,
+                  m0 + 5 * ms, e + a * ys);
     }
 }
 
 /* --- forward and backward -------------------------------------------------------------------- */
 
 typedef struct wg4_ws {
-    float *u, *du, *zrow, *sink, *col, *carry, *v, *m;
+    float *u, *du, *carry, *v, *m;
+    wg4_scratch s;
 } wg4_ws;
 
 static wg4_ws carve(const wg4_geom *g, float *ws, int rows)
 {
     wg4_ws p;
-    const size_t t = (size_t)rows * g->tiles_w, zero = (size_t)(g->W > g->Q ? g->W : g->Q);
+    const size_t t = (size_t)rows * g->tiles_w, z = (size_t)rows * 4 * g->tw1;
     p.u = ws;
     p.du = ws + 36 * g->us;
-    p.zrow = ws + 72 * g->us;
-    p.sink = p.zrow + zero;
-    p.col = p.sink + 4 * (size_t)g->tiles_w;
-    p.carry = p.col + WG4_COL_ARRAYS * (size_t)g->tw1;
+    p.carry = ws + 72 * g->us;
     p.v = ws + 72 * g->us + g->scratch;
     p.v += (16 - ((uintptr_t)p.v / sizeof(float)) % 16) % 16; /* to 64 bytes (ws holds floats) */
     p.m = p.v + 36 * padded((size_t)g->C * row_stride((int)t));
-    memset(p.zrow, 0, zero * sizeof(float));
+    p.s.a = p.m + 36 * padded((size_t)g->K * row_stride((int)t));
+    p.s.b = p.s.a + 6 * z;
+    p.s.h = p.s.b + 6 * z;
+    /* the index maps: ints in the float workspace (malloc'd memory takes the type stored) */
+    p.s.u_of_t = (int *)(p.s.h + 36 * (t + 1));
+    p.s.t_cur = p.s.u_of_t + t;
+    p.s.t_prev = p.s.t_cur + (size_t)rows * g->tw1;
     return p;
 }
 
-/* The chunk starting at row of tiles g0: its rows, T and the strides of V and M. */
-typedef struct wg4_chunk {
-    int rows, T;
-    size_t ldt, vs, ms;
-} wg4_chunk;
-
+/* The chunk starting at row of tiles g0: its rows, T and the strides. */
 static wg4_chunk chunk_at(const wg4_geom *g, int g0, int total, int rows_max)
 {
     wg4_chunk k;
+    k.g0 = g0;
     k.rows = total - g0 < rows_max ? total - g0 : rows_max;
     k.T = k.rows * g->tiles_w;
     k.ldt = row_stride(k.T);
     k.vs = padded((size_t)g->C * k.ldt);
     k.ms = padded((size_t)g->K * k.ldt);
+    k.zs = (size_t)k.rows * 4 * g->tw1;
+    k.ys = (size_t)k.rows * 4 * g->tiles_w;
     return k;
 }
 
@@ -623,54 +644,21 @@ static void forward(float *out, const float *in, const float *weight, const floa
     if (d->n == 0)
         return;
     const wg4_geom g = geometry(d);
-    const size_t pq = (size_t)g.P * g.Q;
     const int rows_max = rows_per_chunk(&g, d->n, ws_floats), total = d->n * g.tiles_h;
     wg4_ws p = carve(&g, ws, rows_max);
     filter_transform(p.u, g.us, weight, g.kc);
 
     for (int g0 = 0; g0 < total; g0 += rows_max) {
         const wg4_chunk ch = chunk_at(&g, g0, total, rows_max);
-        input_transform(p.v, ch.vs, in, &g, g0, ch.rows, ch.ldt, p.col, p.zrow);
+        index_maps(&p.s, &g, &ch);
+        input_transform(p.v, in, &g, &ch, &p.s);
         for (int xi = 0; xi < 36; xi++)
             gemm_overwrite(CblasNoTrans, g.K, ch.T, g.C, p.u + xi * g.us, g.C, p.v + xi * ch.vs,
                            (int)ch.ldt, p.m + xi * ch.ms, (int)ch.ldt);
         for (int k = 0; k < g.K; k++)
-            for (int r = 0; r < ch.rows; r++) {
-                const int gi = g0 + r, n = gi / g.tiles_h, th = gi % g.tiles_h;
-                output_row(out + ((size_t)n * g.K + k) * pq, th,
-                           p.m + (size_t)k * ch.ldt + (size_t)r * g.tiles_w, ch.ms,
-                           bias ? bias[k] : 0.0f, &g, p.sink);
-            }
+            output_transform(out, p.m + (size_t)k * ch.ldt, bias ? bias[k] : 0.0f, k, &g, &ch,
+                             &p.s);
     }
-}
-
-/* dM of a chunk from dout, into M. */
-static void dout_transform(const wg4_ws *p, const wg4_chunk *ch, const float *dout,
-                           const wg4_geom *g, int g0)
-{
-    const size_t pq = (size_t)g->P * g->Q;
-    for (int k = 0; k < g->K; k++)
-        for (int r = 0; r < ch->rows; r++) {
-            const int gi = g0 + r, n = gi / g->tiles_h, th = gi % g->tiles_h;
-            dout_row(p->m + (size_t)k * ch->ldt + (size_t)r * g->tiles_w, ch->ms,
-                     dout + ((size_t)n * g->K + k) * pq, th, g, p->zrow, p->col);
-        }
-}
-
-/* din of a chunk from dM: dV = U^T dM into V, then the input transform's adjoint. */
-static void din_from_dm(float *din, const wg4_ws *p, const wg4_chunk *ch, const wg4_geom *g, int g0)
-{
-    const size_t hw = (size_t)g->H * g->W;
-    for (int xi = 0; xi < 36; xi++)
-        gemm_overwrite(CblasTrans, g->C, ch->T, g->K, p->u + xi * g->us, g->C, p->m + xi * ch->ms,
-                       (int)ch->ldt, p->v + xi * ch->vs, (int)ch->ldt);
-    for (int c = 0; c < g->C; c++)
-        for (int r = 0; r < ch->rows; r++) {
-            const int gi = g0 + r, n = gi / g->tiles_h, th = gi % g->tiles_h;
-            input_row_adjoint(din + ((size_t)n * g->C + c) * hw, th,
-                              p->v + (size_t)c * ch->ldt + (size_t)r * g->tiles_w, ch->vs, g,
-                              p->carry + (size_t)c * 8 * g->tw1, p->col);
-        }
 }
 
 static void backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
@@ -691,15 +679,23 @@ static void backward(float *din, float *dweight, float *dbias, const float *dout
 
     for (int g0 = 0; g0 < total; g0 += rows_max) {
         const wg4_chunk ch = chunk_at(&g, g0, total, rows_max);
-        dout_transform(&p, &ch, dout, &g, g0);
+        index_maps(&p.s, &g, &ch);
+        for (int k = 0; k < g.K; k++)
+            dout_transform(p.m + (size_t)k * ch.ldt, dout, k, &g, &ch, &p.s);
         if (dweight) {
-            input_transform(p.v, ch.vs, in, &g, g0, ch.rows, ch.ldt, p.col, p.zrow);
+            input_transform(p.v, in, &g, &ch, &p.s);
             for (int xi = 0; xi < 36; xi++)
-                gemm_accumulate_bt(g.K, g.C, ch.T, p.m + xi * ch.ms, (int)ch.ldt, p.v + xi * ch.vs,
-                                   (int)ch.ldt, p.du + xi * g.us, g.C);
+                gemm_accumulate_bt(g.K, g.C, ch.T, p.m + xi * ch.ms, (int)ch.ldt,
+                                   p.v + xi * ch.vs, (int)ch.ldt, p.du + xi * g.us, g.C);
         }
-        if (din) /* V is no longer needed: dV takes its place */
-            din_from_dm(din, &p, &ch, &g, g0);
+        if (!din)
+            continue;
+        /* V is no longer needed: dV = U^T dM takes its place */
+        for (int xi = 0; xi < 36; xi++)
+            gemm_overwrite(CblasTrans, g.C, ch.T, g.K, p.u + xi * g.us, g.C, p.m + xi * ch.ms,
+                           (int)ch.ldt, p.v + xi * ch.vs, (int)ch.ldt);
+        for (int c = 0; c < g.C; c++)
+            input_adjoint(din, p.v, c, &g, &ch, &p.s, p.carry + (size_t)c * 8 * g.tw1);
     }
     if (dweight)
         filter_adjoint(dweight, p.du, g.us, g.kc);

@@ -87,13 +87,15 @@ Test(winograd4, empty_batch_does_nothing)
 
 Test(winograd4, workspace_size)
 {
-    /* 13x13 pad 1: 4x4 tiles of 4x4; 5x7 pad 0: P=3, Q=5, 1x2 tiles. */
+    /* 13x13 pad 1: 4x4 tiles of 4x4; 5x7 pad 0: P=3, Q=5, 1x2 tiles. Per row of tw tiles: V and
+     * M (36 (C + K) tw) and the transforms' scratch (50 (tw + 1) + 37 tw). */
     pt_conv_dims a = wg_dims(4, 3, 13, 13, 5, 1), b = wg_dims(4, 3, 5, 7, 5, 0);
     size_t fa = pt_winograd4_workspace_size(&a, 0), fb = pt_winograd4_workspace_size(&b, 0);
+    const size_t row_a = 4 * 36 * 8 + 50 * 5 + 37 * 4, row_b = 2 * 36 * 8 + 50 * 3 + 37 * 2;
     cr_assert_geq(fa, (size_t)72 * 5 * 3);
-    cr_assert_eq(pt_winograd4_workspace_size(&a, 1), fa + (size_t)16 * 36 * 8);
-    cr_assert_eq(pt_winograd4_workspace_size(&a, 3), fa + (size_t)3 * 16 * 36 * 8);
-    cr_assert_eq(pt_winograd4_workspace_size(&b, 2), fb + (size_t)2 * 2 * 36 * 8);
+    cr_assert_eq(pt_winograd4_workspace_size(&a, 1), fa + 4 * row_a);
+    cr_assert_eq(pt_winograd4_workspace_size(&a, 3), fa + 3 * 4 * row_a);
+    cr_assert_eq(pt_winograd4_workspace_size(&b, 2), fb + 2 * row_b);
     cr_assert_eq(pt_winograd4_useful_images(&a), 4);
     cr_assert_eq(pt_winograd4_useful_images(&(pt_conv_dims){0, 3, 5, 7, 5, 3, 3, 1, 0}), 1);
 }
