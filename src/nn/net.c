@@ -1025,16 +1025,19 @@ static int use_winograd(const pt_conv_dims *d, pt_conv_algo algo)
     return d->c > 1 && pt_conv_out_h(d) >= 4 && pt_conv_out_w(d) >= 4;
 }
 
-/* Of a Winograd layer: whether F(4x4,3x3) rather than F(2x2,3x3). The auto rule (and plain
- * `winograd`), from tests/bench/conv_bench on 1 thread, batch 32 (winograd4.h has the table):
- * WG4_RULE_TBD. A fixed rule on the shape, as use_winograd. */
+/* Of a Winograd layer: whether F(4x4,3x3) rather than F(2x2,3x3), for auto and plain `winograd`:
+ * outputs of at least 8x8. Measured with tests/bench/conv_bench (1 thread, AVX-512 Xeon; the table
+ * is in winograd4.h): F(4x4) is 1.2-1.5x faster on every layer of fmnist, cxr and ResNet-18 with
+ * outputs of 8x8 to 64x64 (forward and backward together), but on a 4x4 output (one tile per
+ * image) it depends on the batch and the channels: 256->256 wins at 32 images and loses at 16
+ * and 8 (1.3x slower), 512->512 loses 1.4x at 32. A fixed rule on the shape, as use_winograd. */
 static int use_winograd4(const pt_conv_dims *d, pt_conv_algo algo)
 {
     if (algo == PT_CONV_WINOGRAD4)
         return 1;
     if (algo == PT_CONV_WINOGRAD2)
         return 0;
-    return pt_conv_out_h(d) >= 32 && pt_conv_out_w(d) >= 32; /* TBD */
+    return pt_conv_out_h(d) >= 8 && pt_conv_out_w(d) >= 8;
 }
 
 void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)

@@ -20,12 +20,10 @@
  * then dweight += G^T dU G and din = the adjoint of the input transform (each patch's B dV B^T
  * added back into the input pixels it came from, padding dropped).
  *
- * The transforms work on one row of tiles of one plane at a time and are separable. The vertical
- * half runs over the row's columns split by column mod 4 ("phases"), so that the horizontal half
- * reads tile tw's columns 4tw..4tw+5 as p0[tw], p1[tw], p2[tw], p3[tw], p0[tw+1], p1[tw+1], all
- * unit stride. Every loop over tiles or columns runs in blocks of WG_LANES (wg_common.h) with a
- * fixed trip count and a remainder, each output stream through its own restrict pointer; image
- * edges take scalar code with bounds checks. */
+ * The transforms run on one plane (channel) of a whole chunk at a time, over flat arrays of every
+ * tile's rows (see "layout of a chunk's transforms" below), and are separable. Every loop over
+ * tiles or columns runs in blocks of WG_LANES (wg_common.h) with a fixed trip count and a
+ * remainder, each output stream through its own restrict pointer. */
 #include "winograd4.h"
 #include "winograd4_kernels.h"
 
@@ -33,10 +31,12 @@
 #include <string.h>
 
 #include "wg_common.h"
-#include <stdlib.h> /* EXPERIMENT */
 
-/* Chunks are capped at about WG4_CHUNK_TILES tiles and WG4_CHUNK_FLOATS floats of V and M,
- * whichever is smaller (but at least one row of tiles); see winograd4.h for the measurements. */
+/* Chunks are capped at about WG4_CHUNK_TILES tiles and WG4_CHUNK_FLOATS floats of V and M (4 MiB),
+ * whichever is smaller (but at least one row of tiles), as winograd.c's. Measured with the first,
+ * row-by-row transforms (conv_bench, AVX-512 Xeon, 1 thread, batch 32, 64->64 at 32x32, 128->128 at 16x16, 256->256 at 8x8): caps of
+ * 128 to 1024 tiles and 1 Mi to 4 Mi floats are within the noise (+-10%) of each other; 4 Mi
+ * floats was slower on 256->256 at 8x8 (15 against 11.5 ms forward). */
 #define WG4_CHUNK_TILES  256
 #define WG4_CHUNK_FLOATS ((size_t)1 << 20)
 
@@ -83,9 +83,7 @@ static wg4_geom geometry(const pt_conv_dims *d)
 
 static size_t cap_rows(const wg4_geom *g)
 {
-    const char *a = getenv("WG4_TILES"), *b = getenv("WG4_FLOATS");
-    return wg_cap_rows(g->per_row, g->tiles_w, b ? (size_t)atol(b) : WG4_CHUNK_FLOATS,
-                       a ? (size_t)atol(a) : WG4_CHUNK_TILES);
+    return wg_cap_rows(g->per_row, g->tiles_w, WG4_CHUNK_FLOATS, WG4_CHUNK_TILES);
 }
 
 /* --- the one-dimensional transforms (6 or 4 values of one tile) ------------------------------ */
