@@ -8,12 +8,14 @@
  * crash).
  *
  * The paths compute the same operations in the same order (no fused multiply-add, the same
- * partial sums), so they give the same bits, with one exception: on AVX-512 most of the Winograd
- * layers' tile products run on the project's own GEMM kernels (wg_gemm.h), which fuse multiply
- * and add and so round like another BLAS. A model trained on avx512 therefore differs in rounding
- * from one trained on sse2 or avx2 (those two are bit-identical); the same path, ranks and threads
- * always give the same bits. The unit tests check every path the CPU has against the baseline,
- * bit for bit or, for those products, within stated tolerances. OpenBLAS picks its own kernels:
+ * partial sums), so they give the same bits, with two exceptions, which fuse multiply and add:
+ * on AVX-512 most of the Winograd layers' tile products run on the project's own GEMM kernels
+ * (wg_gemm.h), and on AVX2 and AVX-512 the small-map convolutions (smallconv_kernels.h: 3x3 on
+ * 2x2 maps, ResNet-18's last stage at 64x64 input) do. So a model trained on avx512 differs in
+ * rounding from one trained on sse2 or avx2, and those two are bit-identical unless the network
+ * has a small-map layer; the same path, ranks and threads always give the same bits. The unit
+ * tests check every path the CPU has against the baseline, bit for bit or, for those products,
+ * within stated tolerances. OpenBLAS picks its own kernels:
  * see pt_isa_blas_core(). On other architectures only the baseline exists (named "generic"). */
 #ifndef PTRAIN_ISA_H
 #define PTRAIN_ISA_H

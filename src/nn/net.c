@@ -16,6 +16,7 @@
 #include "residual.h"
 #include "ptrain/rng.h"
 #include "ptrain/threads.h"
+#include "smallconv.h"
 #include "winograd.h"
 #include "winograd4.h"
 
@@ -45,6 +46,7 @@ typedef struct layer {
     pt_conv_dims conv;
     int winograd;  /* conv: Winograd F(2x2,3x3) rather than im2col + GEMM */
     int winograd4; /* conv with winograd: F(4x4,3x3) rather than F(2x2,3x3) */
+    int smallmap;  /* conv: every output sees the whole input map (smallconv.h): no im2col */
     pt_pool_dims pool;
     float *out;               /* (max_batch, size) */
     float *dout;              /* (max_batch, size) */
@@ -249,9 +251,9 @@ static void name_layers(pt_net *net)
     }
 }
 
-/* Workspace one conv layer can use with either algorithm (so that the choice can change after
- * the network is built): im2col for the whole local batch up to MAX_CONV_WORKSPACE_FLOATS, and
- * either Winograd for as many images as it can use. */
+/* Workspace one conv layer can use with any algorithm (so that the choice can change after the
+ * network is built): im2col for the whole local batch up to MAX_CONV_WORKSPACE_FLOATS, either
+ * Winograd for as many images as it can use, the small-map weight matrix. */
 static size_t conv_workspace_floats(const pt_conv_dims *d)
 {
     int images = d->n;
@@ -266,6 +268,8 @@ static size_t conv_workspace_floats(const pt_conv_dims *d)
         if (wino4 > need)
             need = wino4;
     }
+    if (pt_smallconv_supported(d) && pt_smallconv_workspace_size(d) > need)
+        need = pt_smallconv_workspace_size(d);
     return need;
 }
 
@@ -690,6 +694,8 @@ static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int trai
             pt_winograd4_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
         else if (l->winograd)
             pt_winograd_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
+        else if (l->smallmap)
+            pt_smallconv_forward(y, x, p + l->weight, bias, &d, s->ws);
         else
             pt_conv_forward_timed(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats, s->gemm_s);
         break;
@@ -873,6 +879,8 @@ static void backward_slice(pt_net *net, layer *l, const grad_plan *plan, const s
         else if (l->winograd)
             pt_winograd_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
                                  s->ws_floats);
+        else if (l->smallmap)
+            pt_smallconv_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws);
         else
             pt_conv_backward_timed(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
                                    s->ws_floats, s->gemm_s);
@@ -1047,6 +1055,8 @@ void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)
         if (l->spec.type == PT_LAYER_CONV) {
             l->winograd = use_winograd(&l->conv, algo);
             l->winograd4 = l->winograd && use_winograd4(&l->conv, algo);
+            /* not under --conv-algo gemm, which keeps im2col everywhere (the reference) */
+            l->smallmap = !l->winograd && algo != PT_CONV_GEMM && pt_smallconv_supported(&l->conv);
         }
     }
 }
@@ -1075,6 +1085,7 @@ void pt_net_set_profiling(pt_net *net, int on)
         l->prof.algo = l->spec.type != PT_LAYER_CONV ? ""
                        : l->winograd4                ? "winograd4"
                        : l->winograd                 ? "winograd"
+                       : l->smallmap                 ? "smallmap"
                        : pt_conv_direct(&l->conv)    ? "direct"
                                                      : "gemm";
         l->prof.forward_flops_per_sample = l->flops;
