@@ -10,6 +10,27 @@
  * Output sizes not a multiple of 4 use partial tiles (input outside the image is zero, the extra
  * outputs are dropped).
  *
+ * When it pays (tests/bench/conv_bench --algo, 1 thread, AVX-512 Xeon, pad 1, medians of 7; ms
+ * F(2x2) -> F(4x4), forward and dweight + din):
+ *   N  C->K      map     forward              backward
+ *   32 64->64    16x16   3.39 ->  2.82 1.20x   8.38 ->  6.54 1.28x   ResNet-18 stage 1 at 64x64
+ *   32 64->64    32x32  14.72 -> 11.53 1.28x  30.04 -> 25.96 1.16x
+ *   32 128->128  8x8     3.48 ->  2.63 1.33x   7.46 ->  5.68 1.31x   ResNet-18 stage 2
+ *   32 128->128  16x16  11.57 ->  7.57 1.53x  24.72 -> 16.95 1.46x
+ *   32 256->256  4x4     3.82 ->  3.43 1.11x   7.87 ->  6.86 1.15x   ResNet-18 stage 3
+ *   32 256->256  8x8    12.22 ->  8.76 1.39x  24.20 -> 17.20 1.41x
+ *   32 512->512  4x4    15.31 -> 19.05 0.80x  30.02 -> 47.36 0.63x
+ *   32 512->512  8x8    46.84 -> 41.57 1.13x  96.52 -> 88.50 1.09x
+ *   32 16->32    64x64   8.43 ->  8.81 0.96x  21.61 -> 17.32 1.25x   cxr conv2
+ *   32 32->64    32x32   7.79 ->  5.35 1.45x  16.01 -> 11.88 1.35x   cxr conv3
+ *   32 64->128   16x16   6.23 ->  4.41 1.41x  14.61 ->  9.50 1.54x   cxr conv4
+ *   64 32->64    14x14   4.05 ->  2.62 1.54x   8.64 ->  5.96 1.45x   fmnist conv2
+ *   16 256->256  4x4     2.13 ->  2.32 0.92x   4.44 ->  4.94 0.90x
+ *   16 128->128  8x8     1.71 ->  1.20 1.43x   3.78 ->  2.63 1.43x
+ * On a 4x4 output (one tile per image) the 36 transformed filters, read once per chunk of few
+ * tiles, cost more than the GEMMs save: there it depends on the batch and the channels (net.c's
+ * rule keeps F(2x2) below 8x8).
+ *
  * Supported layers: exactly pt_winograd_supported's (winograd.h). Shapes, the gradient
  * convention (dweight and dbias ACCUMULATED, din OVERWRITTEN, any may be NULL), chunking and
  * determinism as winograd.h. No function allocates, prints or keeps state. */
