@@ -1038,14 +1038,17 @@ static int use_winograd(const pt_conv_dims *d, pt_conv_algo algo)
  * is in winograd4.h): F(4x4) is 1.2-1.5x faster on every layer of fmnist, cxr and ResNet-18 with
  * outputs of 8x8 to 64x64 (forward and backward together), but on a 4x4 output (one tile per
  * image) it depends on the batch and the channels: 256->256 wins at 32 images and loses at 16
- * and 8 (1.3x slower), 512->512 loses 1.4x at 32. A fixed rule on the shape, as use_winograd. */
+ * and 8 (1.3x slower), 512->512 loses 1.4x at 32. A single input channel (Winograd only under
+ * plain `winograd`) keeps F(2x2): GEMMs with an inner dimension of 1 gain nothing from F(4x4),
+ * whose rounding is 10-20x F(2x2)'s (test_winograd4.c) on raw pixels. A fixed rule on the shape,
+ * as use_winograd. */
 static int use_winograd4(const pt_conv_dims *d, pt_conv_algo algo)
 {
     if (algo == PT_CONV_WINOGRAD4)
         return 1;
     if (algo == PT_CONV_WINOGRAD2)
         return 0;
-    return pt_conv_out_h(d) >= 8 && pt_conv_out_w(d) >= 8;
+    return d->c > 1 && pt_conv_out_h(d) >= 8 && pt_conv_out_w(d) >= 8;
 }
 
 void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)

@@ -319,14 +319,14 @@ Test(net, convolution_algorithms_agree)
     cr_assert_eq(pt_net_conv_algo_parse("fft", &algo), PT_ERR_INVALID);
 }
 
-/* The profile names the Winograd variant each layer runs: small_text's second conv (8x8) is
- * F(2x2) under auto and winograd2, F(4x4) under winograd4; its first (one input channel) is direct
+/* The profile names the Winograd variant each layer runs: small_text's second conv (8x8 output) is
+ * F(4x4) under auto and winograd4, F(2x2) under winograd2; its first (one input channel) is direct
  * under auto and, as with `winograd`, the forced variant otherwise; the third (stride 2) gemm. */
 Test(net, profile_names_the_winograd_variant)
 {
     const pt_conv_algo algos[3] = {PT_CONV_AUTO, PT_CONV_WINOGRAD2, PT_CONV_WINOGRAD4};
     const char *first[3] = {"direct", "winograd", "winograd4"};
-    const char *second[3] = {"winograd", "winograd", "winograd4"};
+    const char *second[3] = {"winograd4", "winograd", "winograd4"};
     for (int a = 0; a < 3; a++) {
         pt_net *net = build(small_text, 1, 1, 8, 8, 3, 2);
         pt_net_set_conv_algo(net, algos[a]);
@@ -392,7 +392,7 @@ Test(net, profile_counts_training_steps_only)
     pt_net_forward(net, N, 0, NULL, 0); /* evaluation: not counted */
     pt_net_set_profiling(net, 0);
     pt_net_forward(net, N, 1, NULL, 0); /* profiling off: not counted */
-    const char *algo[3] = {"direct", "winograd", "gemm"};
+    const char *algo[3] = {"direct", "winograd4", "gemm"};
     int conv = 0;
     for (int i = 0; i < pt_net_layer_count(net); i++) {
         const pt_layer_profile *p = pt_net_layer_profile(net, i);
