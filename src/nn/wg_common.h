@@ -67,6 +67,16 @@ static inline size_t wg_cap_rows(size_t per_row, int tiles_w, size_t cap_floats,
     return rows < 1 ? 1 : rows;
 }
 
+/* Images per chunk beyond which a larger workspace brings nothing (cap rows of tiles_h per image):
+ * at least 1, at most n. */
+static inline int wg_useful_images(size_t cap, int tiles_h, int n)
+{
+    size_t images = (cap + (size_t)tiles_h - 1) / (size_t)tiles_h;
+    if (images > (size_t)n)
+        images = (size_t)n;
+    return images < 1 ? 1 : (int)images;
+}
+
 /* Rows of tiles per chunk: what fits in ws_floats beside the fixed part (at least one image, the
  * documented minimum), at most cap, the whole batch (n images of tiles_h rows), and T = rows *
  * tiles_w within BLAS's int. */

@@ -604,10 +604,7 @@ size_t pt_winograd_workspace_size(const pt_conv_dims *d, int images_per_chunk)
 int pt_winograd_useful_images(const pt_conv_dims *d)
 {
     wg_geom g = geometry(d);
-    size_t images = (cap_rows(&g) + g.tiles_h - 1) / g.tiles_h;
-    if (images > (size_t)d->n)
-        images = (size_t)d->n;
-    return images < 1 ? 1 : (int)images;
+    return wg_useful_images(cap_rows(&g), g.tiles_h, d->n);
 }
 
 void pt_winograd_forward(float *out, const float *in, const float *weight, const float *bias,

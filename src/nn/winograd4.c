@@ -34,9 +34,9 @@
 
 /* Chunks are capped at about WG4_CHUNK_TILES tiles and WG4_CHUNK_FLOATS floats of V and M (4 MiB),
  * whichever is smaller (but at least one row of tiles), as winograd.c's. Measured with the first,
- * row-by-row transforms (conv_bench, AVX-512 Xeon, 1 thread, batch 32, 64->64 at 32x32, 128->128 at 16x16, 256->256 at 8x8): caps of
- * 128 to 1024 tiles and 1 Mi to 4 Mi floats are within the noise (+-10%) of each other; 4 Mi
- * floats was slower on 256->256 at 8x8 (15 against 11.5 ms forward). */
+ * row-by-row transforms (conv_bench, AVX-512 Xeon, 1 thread, batch 32, 64->64 at 32x32, 128->128 at
+ * 16x16, 256->256 at 8x8): caps of 128 to 1024 tiles and 1 Mi to 4 Mi floats are within the noise
+ * (+-10%) of each other; 4 Mi floats was slower on 256->256 at 8x8 (15 against 11.5 ms forward). */
 #define WG4_CHUNK_TILES  256
 #define WG4_CHUNK_FLOATS ((size_t)1 << 20)
 
@@ -138,6 +138,19 @@ static size_t cap_rows(const wg4_geom *g)
         (o)[5] = (i)[3];                                                                           \
     } while (0)
 
+/* o0..o5[k] = o[0..5]: a tile's (or column's) 6 results, one per output stream. */
+WG_INLINE void store6(float *restrict o0, float *restrict o1, float *restrict o2,
+                      float *restrict o3, float *restrict o4, float *restrict o5, int k,
+                      const float o[6])
+{
+    o0[k] = o[0];
+    o1[k] = o[1];
+    o2[k] = o[2];
+    o3[k] = o[3];
+    o4[k] = o[4];
+    o5[k] = o[5];
+}
+
 /* o = G i (3 -> 6) */
 static void filter_1d(float o[6], const float i[3])
 {
@@ -226,9 +239,9 @@ typedef struct wg4_chunk {
  * only) and the index maps. */
 typedef struct wg4_scratch {
     float *a, *b, *h;
-    int *u_of_t;   /* T: 4u of tile t */
-    int *t_cur;    /* rows*tw1: tile t at u, or T (a zero) for the padding u = r*tw1 + tw */
-    int *t_prev;   /* rows*tw1: tile t-1 (same strip) at u, or T for u = r*tw1 */
+    int *u_of_t; /* T: 4u of tile t */
+    int *t_cur;  /* rows*tw1: tile t at u, or T (a zero) for the padding u = r*tw1 + tw */
+    int *t_prev; /* rows*tw1: tile t-1 (same strip) at u, or T for u = r*tw1 */
 } wg4_scratch;
 
 /* The strip r of a chunk: its image and row of tiles. */
@@ -281,24 +294,23 @@ static void gather_patch_rows(float *a, const float *in, int c, const wg4_geom *
     }
 }
 
-/* B^T down the 6 patch rows p0..p5, to o0..o5. */
-WG_INLINE void vert_in(float *restrict o0, float *restrict o1, float *restrict o2,
-                       float *restrict o3, float *restrict o4, float *restrict o5,
-                       const float *restrict p0, const float *restrict p1,
-                       const float *restrict p2, const float *restrict p3,
-                       const float *restrict p4, const float *restrict p5, int j0, int n)
+/* B^T (or, with adjoint, B) down the 6 rows p0..p5 of every column z, to o0..o5. */
+WG_INLINE void columns6(float *restrict o0, float *restrict o1, float *restrict o2,
+                        float *restrict o3, float *restrict o4, float *restrict o5,
+                        const float *restrict p0, const float *restrict p1,
+                        const float *restrict p2, const float *restrict p3,
+                        const float *restrict p4, const float *restrict p5, int adjoint, int j0,
+                        int n)
 {
     for (int l = 0; l < n; l++) {
         const int z = j0 + l;
         const float i[6] = {p0[z], p1[z], p2[z], p3[z], p4[z], p5[z]};
         float o[6];
-        WG4_BT(o, i);
-        o0[z] = o[0];
-        o1[z] = o[1];
-        o2[z] = o[2];
-        o3[z] = o[3];
-        o4[z] = o[4];
-        o5[z] = o[5];
+        if (adjoint)
+            WG4_B(o, i);
+        else
+            WG4_BT(o, i);
+        store6(o0, o1, o2, o3, o4, o5, z, o);
     }
 }
 
@@ -313,12 +325,7 @@ WG_INLINE void horiz_in(float *restrict v0, float *restrict v1, float *restrict 
         const float i[6] = {q[x], q[x + 1], q[x + 2], q[x + 3], q[x + 4], q[x + 5]};
         float o[6];
         WG4_BT(o, i);
-        v0[t] = o[0];
-        v1[t] = o[1];
-        v2[t] = o[2];
-        v3[t] = o[3];
-        v4[t] = o[4];
-        v5[t] = o[5];
+        store6(v0, v1, v2, v3, v4, v5, t, o);
     }
 }
 
@@ -330,8 +337,8 @@ static void input_transform(float *v, const float *in, const wg4_geom *g, const 
     for (int c = 0; c < g->C; c++) {
         float *a = s->a, *b = s->b;
         gather_patch_rows(a, in, c, g, ch);
-        WG_BLOCKS(0, (int)zs, vert_in, b, b + zs, b + 2 * zs, b + 3 * zs, b + 4 * zs, b + 5 * zs,
-                  a, a + zs, a + 2 * zs, a + 3 * zs, a + 4 * zs, a + 5 * zs);
+        WG_BLOCKS(0, (int)zs, columns6, b, b + zs, b + 2 * zs, b + 3 * zs, b + 4 * zs, b + 5 * zs,
+                  a, a + zs, a + 2 * zs, a + 3 * zs, a + 4 * zs, a + 5 * zs, 0);
         for (int m = 0; m < 6; m++) {
             float *v0 = v + (6 * m) * vs + (size_t)c * ch->ldt;
             WG_BLOCKS(0, ch->T, horiz_in, v0, v0 + vs, v0 + 2 * vs, v0 + 3 * vs, v0 + 4 * vs,
@@ -353,12 +360,7 @@ WG_INLINE void horiz_adj(float *restrict h0, float *restrict h1, float *restrict
                             dv[3 * vs + t], dv[4 * vs + t], dv[5 * vs + t]};
         float o[6];
         WG4_B(o, i);
-        h0[t] = o[0];
-        h1[t] = o[1];
-        h2[t] = o[2];
-        h3[t] = o[3];
-        h4[t] = o[4];
-        h5[t] = o[5];
+        store6(h0, h1, h2, h3, h4, h5, t, o);
     }
 }
 
@@ -376,27 +378,6 @@ WG_INLINE void fold_cols(float *restrict q, const float *restrict h0, const floa
         q[4 * u + 1] = h1[t] + h5[tp];
         q[4 * u + 2] = h2[t];
         q[4 * u + 3] = h3[t];
-    }
-}
-
-/* B down the 6 patch rows q0..q5: the gradient of the strips' 6 input rows, to f0..f5. */
-WG_INLINE void vert_adj(float *restrict f0, float *restrict f1, float *restrict f2,
-                        float *restrict f3, float *restrict f4, float *restrict f5,
-                        const float *restrict q0, const float *restrict q1,
-                        const float *restrict q2, const float *restrict q3,
-                        const float *restrict q4, const float *restrict q5, int j0, int n)
-{
-    for (int l = 0; l < n; l++) {
-        const int z = j0 + l;
-        const float i[6] = {q0[z], q1[z], q2[z], q3[z], q4[z], q5[z]};
-        float o[6];
-        WG4_B(o, i);
-        f0[z] = o[0];
-        f1[z] = o[1];
-        f2[z] = o[2];
-        f3[z] = o[3];
-        f4[z] = o[4];
-        f5[z] = o[5];
     }
 }
 
@@ -424,8 +405,8 @@ static void store_din_row(float *plane, int y, const float *f, const float *add,
 /* din of the chunk's strips for input plane set c from its dV (v + c*ldt). Each din row is written
  * once, when the last strip that reads it is done; a strip's rows 4 and 5 are its successor's 0
  * and 1, and wait in carry (2*S floats per plane) when the chunk ends between the two. */
-static void input_adjoint(float *din, const float *v, int c, const wg4_geom *g,
-                          const wg4_chunk *ch, const wg4_scratch *s, float *carry)
+static void input_adjoint(float *din, const float *v, int c, const wg4_geom *g, const wg4_chunk *ch,
+                          const wg4_scratch *s, float *carry)
 {
     const size_t zs = ch->zs, vs = ch->vs, T1 = (size_t)ch->T + 1;
     const int S = 4 * g->tw1, U = ch->rows * g->tw1;
@@ -439,8 +420,9 @@ static void input_adjoint(float *din, const float *v, int c, const wg4_geom *g,
         WG_BLOCKS(0, U, fold_cols, q + m * zs, hm, hm + T1, hm + 2 * T1, hm + 3 * T1, hm + 4 * T1,
                   hm + 5 * T1, s->t_cur, s->t_prev);
     }
-    WG_BLOCKS(0, (int)zs, vert_adj, f, f + zs, f + 2 * zs, f + 3 * zs, f + 4 * zs, f + 5 * zs, q,
-              q + zs, q + 2 * zs, q + 3 * zs, q + 4 * zs, q + 5 * zs);
+    /* B down the 6 patch rows: the gradient of the strips' 6 input rows */
+    WG_BLOCKS(0, (int)zs, columns6, f, f + zs, f + 2 * zs, f + 3 * zs, f + 4 * zs, f + 5 * zs, q,
+              q + zs, q + 2 * zs, q + 3 * zs, q + 4 * zs, q + 5 * zs, 1);
     for (int r = 0; r < ch->rows; r++) {
         int n, th;
         strip_at(g, ch, r, &n, &th);
@@ -529,12 +511,7 @@ WG_INLINE void dout_vert(float *restrict o0, float *restrict o1, float *restrict
         const float i[4] = {d0[z], d1[z], d2[z], d3[z]};
         float o[6];
         WG4_A(o, i);
-        o0[z] = o[0];
-        o1[z] = o[1];
-        o2[z] = o[2];
-        o3[z] = o[3];
-        o4[z] = o[4];
-        o5[z] = o[5];
+        store6(o0, o1, o2, o3, o4, o5, z, o);
     }
 }
 
@@ -548,12 +525,7 @@ WG_INLINE void dout_horiz(float *restrict m0, float *restrict m1, float *restric
         const float i[4] = {q[4 * t], q[4 * t + 1], q[4 * t + 2], q[4 * t + 3]};
         float o[6];
         WG4_A(o, i);
-        m0[t] = o[0];
-        m1[t] = o[1];
-        m2[t] = o[2];
-        m3[t] = o[3];
-        m4[t] = o[4];
-        m5[t] = o[5];
+        store6(m0, m1, m2, m3, m4, m5, t, o);
     }
 }
 
@@ -683,8 +655,8 @@ static void backward(float *din, float *dweight, float *dbias, const float *dout
         if (dweight) {
             input_transform(p.v, in, &g, &ch, &p.s);
             for (int xi = 0; xi < 36; xi++)
-                gemm_accumulate_bt(g.K, g.C, ch.T, p.m + xi * ch.ms, (int)ch.ldt,
-                                   p.v + xi * ch.vs, (int)ch.ldt, p.du + xi * g.us, g.C);
+                gemm_accumulate_bt(g.K, g.C, ch.T, p.m + xi * ch.ms, (int)ch.ldt, p.v + xi * ch.vs,
+                                   (int)ch.ldt, p.du + xi * g.us, g.C);
         }
         if (!din)
             continue;
@@ -713,10 +685,7 @@ size_t pt_winograd4_workspace_size(const pt_conv_dims *d, int images_per_chunk)
 int pt_winograd4_useful_images(const pt_conv_dims *d)
 {
     wg4_geom g = geometry(d);
-    size_t images = (cap_rows(&g) + g.tiles_h - 1) / g.tiles_h;
-    if (images > (size_t)d->n)
-        images = (size_t)d->n;
-    return images < 1 ? 1 : (int)images;
+    return wg_useful_images(cap_rows(&g), g.tiles_h, d->n);
 }
 
 void pt_winograd4_forward(float *out, const float *in, const float *weight, const float *bias,
