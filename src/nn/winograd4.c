@@ -138,19 +138,6 @@ static size_t cap_rows(const wg4_geom *g)
         (o)[5] = (i)[3];                                                                           \
     } while (0)
 
-/* o0..o5[k] = o[0..5]: a tile's (or column's) 6 results, one per output stream. */
-WG_INLINE void store6(float *restrict o0, float *restrict o1, float *restrict o2,
-                      float *restrict o3, float *restrict o4, float *restrict o5, int k,
-                      const float o[6])
-{
-    o0[k] = o[0];
-    o1[k] = o[1];
-    o2[k] = o[2];
-    o3[k] = o[3];
-    o4[k] = o[4];
-    o5[k] = o[5];
-}
-
 /* o = G i (3 -> 6) */
 static void filter_1d(float o[6], const float i[3])
 {
@@ -294,23 +281,24 @@ static void gather_patch_rows(float *a, const float *in, int c, const wg4_geom *
     }
 }
 
-/* B^T (or, with adjoint, B) down the 6 rows p0..p5 of every column z, to o0..o5. */
-WG_INLINE void columns6(float *restrict o0, float *restrict o1, float *restrict o2,
-                        float *restrict o3, float *restrict o4, float *restrict o5,
-                        const float *restrict p0, const float *restrict p1,
-                        const float *restrict p2, const float *restrict p3,
-                        const float *restrict p4, const float *restrict p5, int adjoint, int j0,
-                        int n)
+/* B^T down the 6 patch rows p0..p5, to o0..o5. */
+WG_INLINE void vert_in(float *restrict o0, float *restrict o1, float *restrict o2,
+                       float *restrict o3, float *restrict o4, float *restrict o5,
+                       const float *restrict p0, const float *restrict p1, const float *restrict p2,
+                       const float *restrict p3, const float *restrict p4, const float *restrict p5,
+                       int j0, int n)
 {
     for (int l = 0; l < n; l++) {
         const int z = j0 + l;
         const float i[6] = {p0[z], p1[z], p2[z], p3[z], p4[z], p5[z]};
         float o[6];
-        if (adjoint)
-            WG4_B(o, i);
-        else
-            WG4_BT(o, i);
-        store6(o0, o1, o2, o3, o4, o5, z, o);
+        WG4_BT(o, i);
+        o0[z] = o[0];
+        o1[z] = o[1];
+        o2[z] = o[2];
+        o3[z] = o[3];
+        o4[z] = o[4];
+        o5[z] = o[5];
     }
 }
 
@@ -325,7 +313,12 @@ WG_INLINE void horiz_in(float *restrict v0, float *restrict v1, float *restrict 
         const float i[6] = {q[x], q[x + 1], q[x + 2], q[x + 3], q[x + 4], q[x + 5]};
         float o[6];
         WG4_BT(o, i);
-        store6(v0, v1, v2, v3, v4, v5, t, o);
+        v0[t] = o[0];
+        v1[t] = o[1];
+        v2[t] = o[2];
+        v3[t] = o[3];
+        v4[t] = o[4];
+        v5[t] = o[5];
     }
 }
 
@@ -337,8 +330,8 @@ static void input_transform(float *v, const float *in, const wg4_geom *g, const 
     for (int c = 0; c < g->C; c++) {
         float *a = s->a, *b = s->b;
         gather_patch_rows(a, in, c, g, ch);
-        WG_BLOCKS(0, (int)zs, columns6, b, b + zs, b + 2 * zs, b + 3 * zs, b + 4 * zs, b + 5 * zs,
-                  a, a + zs, a + 2 * zs, a + 3 * zs, a + 4 * zs, a + 5 * zs, 0);
+        WG_BLOCKS(0, (int)zs, vert_in, b, b + zs, b + 2 * zs, b + 3 * zs, b + 4 * zs, b + 5 * zs, a,
+                  a + zs, a + 2 * zs, a + 3 * zs, a + 4 * zs, a + 5 * zs);
         for (int m = 0; m < 6; m++) {
             float *v0 = v + (6 * m) * vs + (size_t)c * ch->ldt;
             WG_BLOCKS(0, ch->T, horiz_in, v0, v0 + vs, v0 + 2 * vs, v0 + 3 * vs, v0 + 4 * vs,
@@ -360,7 +353,12 @@ WG_INLINE void horiz_adj(float *restrict h0, float *restrict h1, float *restrict
                             dv[3 * vs + t], dv[4 * vs + t], dv[5 * vs + t]};
         float o[6];
         WG4_B(o, i);
-        store6(h0, h1, h2, h3, h4, h5, t, o);
+        h0[t] = o[0];
+        h1[t] = o[1];
+        h2[t] = o[2];
+        h3[t] = o[3];
+        h4[t] = o[4];
+        h5[t] = o[5];
     }
 }
 
@@ -378,6 +376,27 @@ WG_INLINE void fold_cols(float *restrict q, const float *restrict h0, const floa
         q[4 * u + 1] = h1[t] + h5[tp];
         q[4 * u + 2] = h2[t];
         q[4 * u + 3] = h3[t];
+    }
+}
+
+/* B down the 6 patch rows q0..q5: the gradient of the strips' 6 input rows, to f0..f5. */
+WG_INLINE void vert_adj(float *restrict f0, float *restrict f1, float *restrict f2,
+                        float *restrict f3, float *restrict f4, float *restrict f5,
+                        const float *restrict q0, const float *restrict q1,
+                        const float *restrict q2, const float *restrict q3,
+                        const float *restrict q4, const float *restrict q5, int j0, int n)
+{
+    for (int l = 0; l < n; l++) {
+        const int z = j0 + l;
+        const float i[6] = {q0[z], q1[z], q2[z], q3[z], q4[z], q5[z]};
+        float o[6];
+        WG4_B(o, i);
+        f0[z] = o[0];
+        f1[z] = o[1];
+        f2[z] = o[2];
+        f3[z] = o[3];
+        f4[z] = o[4];
+        f5[z] = o[5];
     }
 }
 
@@ -420,9 +439,8 @@ static void input_adjoint(float *din, const float *v, int c, const wg4_geom *g, 
         WG_BLOCKS(0, U, fold_cols, q + m * zs, hm, hm + T1, hm + 2 * T1, hm + 3 * T1, hm + 4 * T1,
                   hm + 5 * T1, s->t_cur, s->t_prev);
     }
-    /* B down the 6 patch rows: the gradient of the strips' 6 input rows */
-    WG_BLOCKS(0, (int)zs, columns6, f, f + zs, f + 2 * zs, f + 3 * zs, f + 4 * zs, f + 5 * zs, q,
-              q + zs, q + 2 * zs, q + 3 * zs, q + 4 * zs, q + 5 * zs, 1);
+    WG_BLOCKS(0, (int)zs, vert_adj, f, f + zs, f + 2 * zs, f + 3 * zs, f + 4 * zs, f + 5 * zs, q,
+              q + zs, q + 2 * zs, q + 3 * zs, q + 4 * zs, q + 5 * zs);
     for (int r = 0; r < ch->rows; r++) {
         int n, th;
         strip_at(g, ch, r, &n, &th);
@@ -511,7 +529,12 @@ WG_INLINE void dout_vert(float *restrict o0, float *restrict o1, float *restrict
         const float i[4] = {d0[z], d1[z], d2[z], d3[z]};
         float o[6];
         WG4_A(o, i);
-        store6(o0, o1, o2, o3, o4, o5, z, o);
+        o0[z] = o[0];
+        o1[z] = o[1];
+        o2[z] = o[2];
+        o3[z] = o[3];
+        o4[z] = o[4];
+        o5[z] = o[5];
     }
 }
 
@@ -525,7 +548,12 @@ WG_INLINE void dout_horiz(float *restrict m0, float *restrict m1, float *restric
         const float i[4] = {q[4 * t], q[4 * t + 1], q[4 * t + 2], q[4 * t + 3]};
         float o[6];
         WG4_A(o, i);
-        store6(m0, m1, m2, m3, m4, m5, t, o);
+        m0[t] = o[0];
+        m1[t] = o[1];
+        m2[t] = o[2];
+        m3[t] = o[3];
+        m4[t] = o[4];
+        m5[t] = o[5];
     }
 }
 
