@@ -89,14 +89,23 @@ void pt_net_zero_grads(pt_net *net);
 int pt_net_set_threads(pt_net *net, int threads, pt_error *err);
 int pt_net_threads(const pt_net *net);
 
-/* How convolutions are computed. AUTO: Winograd F(2x2,3x3) for 3x3 stride-1 convolutions with
- * more than one input channel (where it is faster), im2col + GEMM for the rest; GEMM: im2col +
- * GEMM everywhere; WINOGRAD: Winograd wherever it applies. The two differ in rounding only. */
-typedef enum pt_conv_algo { PT_CONV_AUTO, PT_CONV_GEMM, PT_CONV_WINOGRAD } pt_conv_algo;
+/* How convolutions are computed. AUTO: Winograd for 3x3 stride-1 convolutions with more than one
+ * input channel (where it is faster), im2col + GEMM for the rest; GEMM: im2col + GEMM everywhere;
+ * WINOGRAD: Winograd wherever it applies. Winograd is F(4x4,3x3) on the shapes where it is faster
+ * than F(2x2,3x3) (a fixed rule, net.c), F(2x2,3x3) elsewhere; WINOGRAD2 and WINOGRAD4 force one
+ * of them wherever Winograd applies. All differ in rounding only. */
+typedef enum pt_conv_algo {
+    PT_CONV_AUTO,
+    PT_CONV_GEMM,
+    PT_CONV_WINOGRAD,
+    PT_CONV_WINOGRAD2,
+    PT_CONV_WINOGRAD4
+} pt_conv_algo;
 
 /* Chooses the algorithm of every conv layer (pt_net_create chose AUTO). */
 void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo);
-/* "auto", "gemm" or "winograd" -> PT_OK; anything else PT_ERR_INVALID (nothing set). */
+/* "auto", "gemm", "winograd", "winograd2" or "winograd4" -> PT_OK; anything else PT_ERR_INVALID
+ * (nothing set). */
 int pt_net_conv_algo_parse(const char *name, pt_conv_algo *algo);
 
 /* Forward floating-point operations per sample (multiply-add = 2), for throughput reports;
@@ -109,7 +118,7 @@ double pt_net_flops_per_sample(const pt_net *net);
 typedef struct pt_layer_profile {
     char name[32];                   /* conv1 */
     const char *type;                /* "conv" */
-    const char *algo;                /* conv: "gemm" or "winograd"; "" for other layers */
+    const char *algo;                /* conv: "gemm", "direct", "winograd" or "winograd4"; "" */
     char output[32];                 /* output shape per sample, "32x28x28" */
     double forward_flops_per_sample; /* multiply-add = 2 */
     double forward_s, backward_s;    /* seconds in this layer's forward / backward */

@@ -46,7 +46,7 @@ typedef struct pt_train_config {
                                  checkpoint (0: off); for tests */
     size_t bucket_floats;
     int quiet;
-    const char *conv_algo;    /* "auto", "gemm" or "winograd" (net.h) */
+    const char *conv_algo;    /* "auto", "gemm", "winograd", "winograd2", "winograd4" (net.h) */
     int profile;              /* time every layer and part of the step: profile.csv, log table */
     const char *command_line; /* recorded in config.json */
 } pt_train_config;

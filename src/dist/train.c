@@ -1749,7 +1749,8 @@ static int setup(trainer *t, pt_error *err)
     t->max_local = (cfg->batch + t->comm->size - 1) / t->comm->size;
     pt_conv_algo algo;
     if (pt_net_conv_algo_parse(cfg->conv_algo, &algo) != PT_OK)
-        return pt_error_set(err, PT_ERR_INVALID, "--conv-algo %s: expected auto, gemm or winograd",
+        return pt_error_set(err, PT_ERR_INVALID,
+                            "--conv-algo %s: expected auto, gemm, winograd, winograd2 or winograd4",
                             cfg->conv_algo);
     status = pt_net_create(&t->arch, t->info->channels, t->info->height, t->info->width,
                            t->info->n_classes, t->max_local, &t->net, err);

@@ -18,6 +18,7 @@
 #include "ptrain/threads.h"
 #include "smallconv.h"
 #include "winograd.h"
+#include "winograd4.h"
 
 /* The convolution workspace is sized for whole local batches, up to this many floats (1 GiB);
  * beyond it the conv module processes the batch in chunks. */
@@ -43,8 +44,9 @@ typedef struct layer {
     /* batch norm running statistics: offsets into the state buffer */
     size_t running_mean, running_var;
     pt_conv_dims conv;
-    int winograd; /* conv: Winograd F(2x2,3x3) rather than im2col + GEMM */
-    int smallmap; /* conv: every output sees the whole input map (smallconv.h): no im2col */
+    int winograd;  /* conv: Winograd F(2x2,3x3) rather than im2col + GEMM */
+    int winograd4; /* conv with winograd: F(4x4,3x3) rather than F(2x2,3x3) */
+    int smallmap;  /* conv: every output sees the whole input map (smallconv.h): no im2col */
     pt_pool_dims pool;
     float *out;               /* (max_batch, size) */
     float *dout;              /* (max_batch, size) */
@@ -250,8 +252,8 @@ static void name_layers(pt_net *net)
 }
 
 /* Workspace one conv layer can use with any algorithm (so that the choice can change after the
- * network is built): im2col for the whole local batch up to MAX_CONV_WORKSPACE_FLOATS, Winograd for
- * as many images as it can use, the small-map weight matrix. */
+ * network is built): im2col for the whole local batch up to MAX_CONV_WORKSPACE_FLOATS, either
+ * Winograd for as many images as it can use, the small-map weight matrix. */
 static size_t conv_workspace_floats(const pt_conv_dims *d)
 {
     int images = d->n;
@@ -260,8 +262,11 @@ static size_t conv_workspace_floats(const pt_conv_dims *d)
     size_t need = pt_conv_workspace_size(d, images);
     if (pt_winograd_supported(d)) {
         size_t wino = pt_winograd_workspace_size(d, pt_winograd_useful_images(d));
+        size_t wino4 = pt_winograd4_workspace_size(d, pt_winograd4_useful_images(d));
         if (wino > need)
             need = wino;
+        if (wino4 > need)
+            need = wino4;
     }
     if (pt_smallconv_supported(d) && pt_smallconv_workspace_size(d) > need)
         need = pt_smallconv_workspace_size(d);
@@ -714,7 +719,9 @@ static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int trai
         pt_conv_dims d = l->conv;
         d.n = s->n;
         const float *bias = l->bias != SIZE_MAX ? p + l->bias : NULL;
-        if (l->winograd)
+        if (l->winograd4)
+            pt_winograd4_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
+        else if (l->winograd)
             pt_winograd_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
         else if (l->smallmap)
             pt_smallconv_forward(y, x, p + l->weight, bias, &d, s->ws);
@@ -895,7 +902,10 @@ static void backward_slice(pt_net *net, layer *l, const grad_plan *plan, const s
         pt_conv_dims d = l->conv;
         d.n = s->n;
         float *dbias = l->bias != SIZE_MAX ? g + l->bias : NULL;
-        if (l->winograd)
+        if (l->winograd4)
+            pt_winograd4_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
+                                  s->ws_floats);
+        else if (l->winograd)
             pt_winograd_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
                                  s->ws_floats);
         else if (l->smallmap)
@@ -1067,9 +1077,27 @@ static int use_winograd(const pt_conv_dims *d, pt_conv_algo algo)
 {
     if (algo == PT_CONV_GEMM || !pt_winograd_supported(d))
         return 0;
-    if (algo == PT_CONV_WINOGRAD)
+    if (algo == PT_CONV_WINOGRAD || algo == PT_CONV_WINOGRAD2 || algo == PT_CONV_WINOGRAD4)
         return 1;
     return d->c > 1 && pt_conv_out_h(d) >= 4 && pt_conv_out_w(d) >= 4;
+}
+
+/* Of a Winograd layer: whether F(4x4,3x3) rather than F(2x2,3x3), for auto and plain `winograd`:
+ * outputs of at least 8x8. Measured with tests/bench/conv_bench (1 thread, AVX-512 Xeon; the table
+ * is in winograd4.h): F(4x4) is 1.2-1.5x faster on every layer of fmnist, cxr and ResNet-18 with
+ * outputs of 8x8 to 64x64 (forward and backward together), but on a 4x4 output (one tile per
+ * image) it depends on the batch and the channels: 256->256 wins at 32 images and loses at 16
+ * and 8 (1.3x slower), 512->512 loses 1.4x at 32. A single input channel (Winograd only under
+ * plain `winograd`) keeps F(2x2): GEMMs with an inner dimension of 1 gain nothing from F(4x4),
+ * whose rounding is 10-20x F(2x2)'s (test_winograd4.c) on raw pixels. A fixed rule on the shape,
+ * as use_winograd. */
+static int use_winograd4(const pt_conv_dims *d, pt_conv_algo algo)
+{
+    if (algo == PT_CONV_WINOGRAD4)
+        return 1;
+    if (algo == PT_CONV_WINOGRAD2)
+        return 0;
+    return d->c > 1 && pt_conv_out_h(d) >= 8 && pt_conv_out_w(d) >= 8;
 }
 
 void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)
@@ -1078,6 +1106,7 @@ void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)
         layer *l = &net->layers[i];
         if (l->spec.type == PT_LAYER_CONV) {
             l->winograd = use_winograd(&l->conv, algo);
+            l->winograd4 = l->winograd && use_winograd4(&l->conv, algo);
             /* not under --conv-algo gemm, which keeps im2col everywhere (the reference) */
             l->smallmap = !l->winograd && algo != PT_CONV_GEMM && pt_smallconv_supported(&l->conv);
         }
@@ -1086,8 +1115,8 @@ void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)
 
 int pt_net_conv_algo_parse(const char *name, pt_conv_algo *algo)
 {
-    static const char *const names[] = {"auto", "gemm", "winograd"};
-    for (int i = 0; i < 3; i++)
+    static const char *const names[] = {"auto", "gemm", "winograd", "winograd2", "winograd4"};
+    for (int i = 0; i < 5; i++)
         if (!strcmp(name, names[i])) {
             *algo = (pt_conv_algo)i;
             return PT_OK;
@@ -1106,6 +1135,7 @@ void pt_net_set_profiling(pt_net *net, int on)
         pt_strlcpy(l->prof.name, l->name, sizeof l->prof.name);
         l->prof.type = pt_layer_type_name(l->spec.type);
         l->prof.algo = l->spec.type != PT_LAYER_CONV ? ""
+                       : l->winograd4                ? "winograd4"
                        : l->winograd                 ? "winograd"
                        : l->smallmap                 ? "smallmap"
                        : pt_conv_direct(&l->conv)    ? "direct"

@@ -38,33 +38,10 @@
 #include "winograd.h"
 #include "winograd_kernels.h"
 
-#include <assert.h>
-#include <cblas.h>
-#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "simd.h"
-#include "wg_gemm.h"
-
-/* Tiles (or column pairs) per block in the transform loops: a whole number of vectors (8 lanes on
- * AVX2, 16 on AVX-512, two and four SSE vectors on the baseline). The width changes which
- * instructions run, never a tile's arithmetic. */
-#if PT_ISA_VARIANT == 2
-#define WG_LANES 16
-#else
-#define WG_LANES 8
-#endif
-
-/* KERNEL(args..., j0, n) over j in [lo, hi): blocks of WG_LANES, then the remainder. */
-#define WG_BLOCKS(lo, hi, KERNEL, ...)                                                             \
-    do {                                                                                           \
-        const int hi_ = (hi);                                                                      \
-        int j_ = (lo);                                                                             \
-        for (; j_ + WG_LANES <= hi_; j_ += WG_LANES)                                               \
-            KERNEL(__VA_ARGS__, j_, WG_LANES);                                                     \
-        KERNEL(__VA_ARGS__, j_, hi_ - j_);                                                         \
-    } while (0)
+#include "wg_common.h"
 
 /* Chunks are capped at about WG_CHUNK_TILES tiles and WG_CHUNK_FLOATS floats of V and M (4 MiB),
  * whichever is smaller (but at least one row of tiles). OpenBLAS (0.3.21, Zen, 1 thread) runs these
@@ -72,8 +49,6 @@
  * few MiB the transformed data falls out of the caches between the transform and the GEMM. */
 #define WG_CHUNK_TILES  512
 #define WG_CHUNK_FLOATS ((size_t)1 << 20)
-
-#define WG_INLINE static inline __attribute__((always_inline))
 
 typedef struct wg_geom {
     int C, K, H, W, P, Q, pad;
@@ -86,24 +61,9 @@ typedef struct wg_geom {
     size_t fixed;         /* floats of workspace besides per_row per row of tiles */
 } wg_geom;
 
-/* The stride between the 16 matrices of U, V or M: n rounded up to a cache line, and not a
- * multiple of 1 KiB, so that the 16 streams a transform writes at once (one per matrix) do not all
- * fall in the same cache sets. At most n + 31. */
-static size_t padded(size_t n)
-{
-    size_t s = (n + 15) & ~(size_t)15;
-    return s % 256 == 0 ? s + 16 : s;
-}
-
 /* Floats of padding padded() may add to the V and M of a chunk (2 * 16 * 31), and V's alignment
  * to 64 bytes (15). */
 #define WG_SLACK (2 * 16 * 32)
-
-/* The row stride of V and M for T tiles: T rounded up to 16 floats (64 bytes). */
-static size_t row_stride(int T)
-{
-    return ((size_t)T + 15) & ~(size_t)15;
-}
 
 static wg_geom geometry(const pt_conv_dims *d)
 {
@@ -132,26 +92,13 @@ static wg_geom geometry(const pt_conv_dims *d)
 /* Rows of tiles per chunk under the cache cap (at least 1). */
 static size_t cap_rows(const wg_geom *g)
 {
-    size_t rows = WG_CHUNK_FLOATS / g->per_row, by_tiles = WG_CHUNK_TILES / (size_t)g->tiles_w;
-    if (rows > by_tiles)
-        rows = by_tiles;
-    return rows < 1 ? 1 : rows;
+    return wg_cap_rows(g->per_row, g->tiles_w, WG_CHUNK_FLOATS, WG_CHUNK_TILES);
 }
 
-/* Rows of tiles per chunk: what fits in ws (at least one image, the documented minimum), at
- * most the cache cap, the whole batch, and T = rows * tilesW within BLAS's int. */
+/* Rows of tiles per chunk (wg_chunk_rows). */
 static int chunk_rows(const wg_geom *g, int n, size_t ws_floats)
 {
-    assert(ws_floats >= g->fixed + (size_t)g->tiles_h * g->per_row);
-    size_t rows = (ws_floats - g->fixed) / g->per_row;
-    size_t cap = cap_rows(g), total = (size_t)n * g->tiles_h;
-    if (rows > cap)
-        rows = cap;
-    if (rows > total)
-        rows = total;
-    if (rows > (size_t)(INT_MAX - 15) / g->tiles_w)
-        rows = (size_t)(INT_MAX - 15) / g->tiles_w;
-    return rows < 1 ? 1 : (int)rows;
+    return wg_chunk_rows(g->fixed, g->per_row, g->tiles_h, g->tiles_w, cap_rows(g), n, ws_floats);
 }
 
 /* --- filter transform ------------------------------------------------------------------------ */
@@ -224,11 +171,6 @@ static void interior_pairs(const wg_geom *g, int *lo, int *hi)
         a = b;
     *lo = a;
     *hi = b;
-}
-
-static inline float at(const float *row, int x, int W)
-{
-    return x >= 0 && x < W ? row[x] : 0.0f;
 }
 
 /* B^T on the 4 rows r0..r3 for column pairs j (columns x = 2j - pad and x + 1, both inside the
@@ -533,78 +475,6 @@ static void dout_row(float *dm, size_t ms, const float *plane, int th, const wg_
 
 /* --- forward and backward -------------------------------------------------------------------- */
 
-/* Which products run on the project's own kernels (wg_gemm.h) and which on OpenBLAS: a fixed rule
- * on the path and the shape (no timing at start-up, so a run is reproducible). Measured on a Xeon
- * (SkylakeX, 1 thread, rows on 64-byte lines as here; GFLOP/s, OpenBLAS 0.3.21 -> ours):
- *   AVX-512 forward  T=512: K=C=16 121 -> 160  K=C=32 116 -> 155  K=64,C=32 94 -> 129
- *                    K=C=64 115 -> 155  K=128,C=64 125 -> 154  K=C=128 135 -> 160  (dV: the same
- *                    within 5%)
- *           dU       T=512: K=C=16 146 -> 109  K=C=32 138 -> 122  K=48,C=32 76 -> 145
- *                    K=64,C=32 85 -> 131  K=C=64 99 -> 134  K=C=128 125 -> 137  K=256,C=128 138 ->
- * 139 K=C=256 146 -> 142;  T=256: K=64,C=32 88 -> 113  K=C=128 124 -> 116; T=128: K=64,C=32 89 ->
- * 88  K=C=64 95 -> 82  K=C=128 120 -> 84 AVX2    forward  T=512: K=C=32 118 -> 91  K=64,C=32 96 ->
- * 94  K=C=64 115 -> 98 dU       T=512: K=C=32 114 -> 78  K=64,C=32 88 -> 96  K=C=64 96 -> 88
- * (OpenBLAS picks its kernel from the CPU, not from our path: under AVX2 on this Xeon it still
- * runs its AVX-512 one, which our 8-lane kernels, at the 8-lane peak, cannot beat.) So: AVX-512
- * mul (forward and dV) wherever A fits its packing buffer; acc_bt (dU) for 2048 <= K*C <= 32768
- * with T >= 256 and T >= K*C / 32 (its lane sums cost a fixed amount per output, which a short T
- * does not pay for; OpenBLAS's small-matrix kernels win below 2048); OpenBLAS everywhere on AVX2
- * and on the baseline. */
-static int own_mul(const pt_wg_gemm_kernels *gk, int m, int k)
-{
-#if PT_ISA_VARIANT == 2
-    return pt_wg_gemm_mul_fits(gk, m, k);
-#else
-    (void)gk;
-    (void)m;
-    (void)k;
-    return 0;
-#endif
-}
-
-static int own_acc_bt(int m, int n, int k)
-{
-#if PT_ISA_VARIANT == 2
-    const long mn = (long)m * n;
-    return mn >= 2048 && mn <= 32768 && k >= 256 && (long)k >= mn / 32;
-#else
-    (void)m;
-    (void)n;
-    (void)k;
-    return 0;
-#endif
-}
-
-/* c (m x n, leading dimension ldc) = op(a) (m x k) * b (k x n), row-major, op(a) = a or a^T.
- * On OpenBLAS: zeroes c and accumulates (beta = 1) rather than asking for beta = 0: OpenBLAS
- * implements beta = 0 as a separate pass over c, one scalar store at a time, which costs these
- * small-k GEMMs about 40% more than the memset. */
-static void gemm_overwrite(CBLAS_TRANSPOSE ta, int m, int n, int k, const float *a, int lda,
-                           const float *b, int ldb, float *c, int ldc)
-{
-    const pt_wg_gemm_kernels *gk = &PT_KERNELS(pt_wg_gemm_kernels);
-    if (own_mul(gk, m, k)) {
-        gk->mul(c, (size_t)ldc, a, (size_t)lda, ta == CblasTrans, b, (size_t)ldb, m, n, k);
-        return;
-    }
-    for (int i = 0; i < m; i++)
-        memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof(float));
-    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c, ldc);
-}
-
-/* c (m x n, leading dimension ldc) += a (m x k) * b^T, b (n x k), row-major. */
-static void gemm_accumulate_bt(int m, int n, int k, const float *a, int lda, const float *b,
-                               int ldb, float *c, int ldc)
-{
-    const pt_wg_gemm_kernels *gk = &PT_KERNELS(pt_wg_gemm_kernels);
-    if (own_acc_bt(m, n, k)) {
-        gk->acc_bt(c, (size_t)ldc, a, (size_t)lda, b, (size_t)ldb, m, n, k);
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c,
-                ldc);
-}
-
 typedef struct wg_ws {
     float *u, *du, *zrow, *sink, *col, *carry, *v, *m;
 } wg_ws;
@@ -734,10 +604,7 @@ size_t pt_winograd_workspace_size(const pt_conv_dims *d, int images_per_chunk)
 int pt_winograd_useful_images(const pt_conv_dims *d)
 {
     wg_geom g = geometry(d);
-    size_t images = (cap_rows(&g) + g.tiles_h - 1) / g.tiles_h;
-    if (images > (size_t)d->n)
-        images = (size_t)d->n;
-    return images < 1 ? 1 : (int)images;
+    return wg_useful_images(cap_rows(&g), g.tiles_h, d->n);
 }
 
 void pt_winograd_forward(float *out, const float *in, const float *weight, const float *bias,

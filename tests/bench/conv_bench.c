@@ -1,8 +1,8 @@
 /* Convolution micro-benchmark: im2col+GEMM (pt_conv_*) against Winograd F(2x2,3x3)
- * (pt_winograd_*) on one 3x3 stride-1 layer shape, each with a workspace for the whole batch (as
- * the network sizes it).
- *   conv_bench N C H W K [REPEATS] [--threads T] [--pad P]
- * REPEATS (default 5) timed runs of each pass after one warm-up; OpenBLAS on 1 thread unless
+ * (pt_winograd_*) and F(4x4,3x3) (pt_winograd4_*) on one 3x3 stride-1 layer shape, each with a
+ * workspace for the whole batch (as the network sizes it). conv_bench N C H W K [REPEATS]
+ * [--threads T] [--pad P] [--algo A] REPEATS (default 5) timed runs of each pass after one warm-up;
+ * OpenBLAS on 1 thread unless
  * --threads; padding 1 unless --pad. Prints one line per algorithm (median times):
  *   conv N C H W K algo fwd_ms bwd_ms fwd_gflops bwd_gflops
  * bwd is dweight + din (no dbias). GFLOP/s are effective: the direct convolution's
@@ -15,6 +15,7 @@
 #include "ptrain/common.h"
 #include "conv.h"
 #include "winograd.h"
+#include "winograd4.h"
 
 static int compare(const void *a, const void *b)
 {
@@ -40,23 +41,36 @@ typedef struct bench {
     size_t ws_floats;
 } bench;
 
-/* Median seconds of repeats runs of one pass (winograd or not, forward or backward). */
-static double time_pass(bench *t, int winograd, int backward, int repeats)
+enum { ALGO_IM2COL, ALGO_WINOGRAD, ALGO_WINOGRAD4, ALGO_COUNT };
+static const char *const algo_names[ALGO_COUNT] = {"im2col", "winograd", "winograd4"};
+
+/* One pass of one algorithm, forward or backward. */
+static void run_pass(bench *t, int algo, int backward)
+{
+    const pt_conv_dims *d = &t->d;
+    if (algo == ALGO_IM2COL && !backward)
+        pt_conv_forward(t->out, t->in, t->w, t->b, d, t->ws, t->ws_floats);
+    else if (algo == ALGO_IM2COL)
+        pt_conv_backward(t->din, t->dw, NULL, t->dout, t->in, t->w, d, t->ws, t->ws_floats);
+    else if (algo == ALGO_WINOGRAD && !backward)
+        pt_winograd_forward(t->out, t->in, t->w, t->b, d, t->ws, t->ws_floats);
+    else if (algo == ALGO_WINOGRAD)
+        pt_winograd_backward(t->din, t->dw, NULL, t->dout, t->in, t->w, d, t->ws, t->ws_floats);
+    else if (!backward)
+        pt_winograd4_forward(t->out, t->in, t->w, t->b, d, t->ws, t->ws_floats);
+    else
+        pt_winograd4_backward(t->din, t->dw, NULL, t->dout, t->in, t->w, d, t->ws, t->ws_floats);
+}
+
+/* Median seconds of repeats runs of one pass (an algorithm, forward or backward). */
+static double time_pass(bench *t, int algo, int backward, int repeats)
 {
     double *s = malloc((size_t)repeats * sizeof(double));
     if (!s)
         exit(1);
     for (int r = -1; r < repeats; r++) { /* r = -1: warm-up */
         double t0 = pt_now_seconds();
-        if (!backward && !winograd)
-            pt_conv_forward(t->out, t->in, t->w, t->b, &t->d, t->ws, t->ws_floats);
-        else if (!backward)
-            pt_winograd_forward(t->out, t->in, t->w, t->b, &t->d, t->ws, t->ws_floats);
-        else if (!winograd)
-            pt_conv_backward(t->din, t->dw, NULL, t->dout, t->in, t->w, &t->d, t->ws, t->ws_floats);
-        else
-            pt_winograd_backward(t->din, t->dw, NULL, t->dout, t->in, t->w, &t->d, t->ws,
-                                 t->ws_floats);
+        run_pass(t, algo, backward);
         if (r >= 0)
             s[r] = pt_now_seconds() - t0;
     }
@@ -68,15 +82,23 @@ static double time_pass(bench *t, int winograd, int backward, int repeats)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: conv_bench N C H W K [REPEATS] [--threads T] [--pad 0|1]\n");
+    fprintf(stderr, "usage: conv_bench N C H W K [REPEATS] [--threads T] [--pad 0|1] "
+                    "[--algo im2col|winograd|winograd4]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    int pos[6] = {0, 0, 0, 0, 0, 5}, npos = 0, threads = 1, pad = 1;
+    int pos[6] = {0, 0, 0, 0, 0, 5}, npos = 0, threads = 1, pad = 1, only = -1;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+        if (!strcmp(argv[i], "--algo") && i + 1 < argc) {
+            const char *name = argv[++i];
+            for (int a = 0; a < ALGO_COUNT; a++)
+                if (!strcmp(name, algo_names[a]))
+                    only = a;
+            if (only < 0)
+                return usage();
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--pad") && i + 1 < argc)
             pad = atoi(argv[++i]);
@@ -115,7 +137,10 @@ int main(int argc, char **argv)
     const size_t n_w = (size_t)d->k * d->c * 9;
     const size_t ws_conv = pt_conv_workspace_size(d, d->n);
     const size_t ws_wino = pt_winograd_workspace_size(d, d->n);
+    const size_t ws_wino4 = pt_winograd4_workspace_size(d, d->n);
     t.ws_floats = ws_conv > ws_wino ? ws_conv : ws_wino;
+    if (ws_wino4 > t.ws_floats)
+        t.ws_floats = ws_wino4;
     t.in = alloc_floats(n_in, 1.0f);
     t.w = alloc_floats(n_w, 0.1f);
     t.b = alloc_floats((size_t)d->k, 0.1f);
@@ -127,11 +152,12 @@ int main(int argc, char **argv)
 
     const double flops = 2.0 * d->n * d->k * d->c * 9.0 * (double)P * (double)Q;
     const int repeats = pos[5];
-    for (int wino = 0; wino < 2; wino++) {
-        double f = time_pass(&t, wino, 0, repeats), b = time_pass(&t, wino, 1, repeats);
+    for (int algo = 0; algo < ALGO_COUNT; algo++) {
+        if (only >= 0 && algo != only)
+            continue;
+        double f = time_pass(&t, algo, 0, repeats), b = time_pass(&t, algo, 1, repeats);
         printf("conv %d %d %d %d %d %s %.3f %.3f %.2f %.2f\n", d->n, d->c, d->h, d->w, d->k,
-               wino ? "winograd" : "im2col", f * 1e3, b * 1e3, flops / f / 1e9,
-               2.0 * flops / b / 1e9);
+               algo_names[algo], f * 1e3, b * 1e3, flops / f / 1e9, 2.0 * flops / b / 1e9);
     }
     free(t.in);
     free(t.w);

@@ -15,7 +15,7 @@ link_line() {
     cat "$build/tests/CMakeFiles/$1.dir/link.txt"
 }
 
-for t in test_conv test_winograd test_layers test_net test_loss test_optim test_metrics \
+for t in test_conv test_winograd test_winograd4 test_layers test_net test_loss test_optim test_metrics \
     test_arch test_augment test_sampler test_isa; do
     [ -f "$build/tests/CMakeFiles/$t.dir/link.txt" ] || fail "no link line for $t in $build"
     line="$(link_line "$t")"

@@ -1,6 +1,6 @@
 # ptrain train --profile on 2 ranks: profile.csv names every layer with its algorithm, the parts
-# of a step add up, the allreduce rows are there; the log has the table. --conv-algo: auto, gemm
-# and winograd train to the same model up to float rounding, the same algorithm twice to the same
+# of a step add up, the allreduce rows are there; the log has the table. --conv-algo: auto, gemm,
+# winograd, winograd2 and winograd4 train to the same model up to float rounding, the same algorithm twice to the same
 # bits, and an unknown algorithm is a usage error.
 source "$(dirname "$0")/lib.sh"
 
@@ -20,7 +20,9 @@ csv="$WORK/auto/profile.csv"
 [ -s "$csv" ] || fail "--profile wrote no profile.csv"
 expect_in "$csv" "name,type,algo,output,forward_ms,backward_ms,forward_gflops,backward_gflops,gemm_share,step_share"
 expect_in "$csv" "conv1,conv,direct,16x32x32,"
-expect_in "$csv" "conv2,conv,winograd,32x16x16,"
+expect_in "$csv" "conv2,conv,winograd4,32x16x16," # F(4x4) from 8x8 outputs on
+expect_in "$csv" "conv3,conv,winograd4,64x8x8,"
+expect_in "$csv" "conv4,conv,winograd,128x4x4," # F(2x2) below
 expect_in "$WORK/auto/log.txt" "profile over 6 steps"
 expect_in "$WORK/auto/log.txt" "gradient allreduce hidden behind backward"
 for row in batchnorm4 maxpool4 dense1 data optimizer allreduce_wait step allreduce_alone allreduce_exposed; do
@@ -42,6 +44,8 @@ awk -F, 'NR > 1 {
 # the algorithms agree up to rounding; one algorithm is repeatable bit for bit
 train_run gemm --conv-algo gemm
 train_run wino --conv-algo winograd
+train_run wino2 --conv-algo winograd2
+train_run wino4 --conv-algo winograd4
 train_run auto2
 "$PTRAIN_TEST_BIN/model_diff" "$WORK/auto/model.h5" "$WORK/auto2/model.h5" ||
     fail "the same run (auto, with and without --profile) gave different models"
@@ -49,6 +53,13 @@ train_run auto2
     fail "auto (Winograd) and gemm models differ by more than rounding"
 "$PTRAIN_TEST_BIN/model_diff" "$WORK/auto/model.h5" "$WORK/wino/model.h5" 1e-3 ||
     fail "auto and winograd models differ by more than rounding"
+"$PTRAIN_TEST_BIN/model_diff" "$WORK/auto/model.h5" "$WORK/wino2/model.h5" 1e-3 ||
+    fail "auto and winograd2 models differ by more than rounding"
+# winograd4 also runs F(4x4) on the single-channel first layer (raw pixels), whose rounding is
+# 10-20x F(2x2)'s (tests/unit/test_winograd4.c): 2.3e-3 of batchnorm1.bias here, so 1e-2
+"$PTRAIN_TEST_BIN/model_diff" "$WORK/auto/model.h5" "$WORK/wino4/model.h5" 1e-2 ||
+    fail "auto and winograd4 models differ by more than rounding"
+expect_in "$WORK/wino4/config.json" '"conv_algo": "winograd4"'
 expect_in "$WORK/gemm/config.json" '"conv_algo": "gemm"'
 
 expect_exit 2 mpi 2 "$BIN/ptrain" train --data "$WORK/c.h5" --conv-algo fft --run-dir "$WORK/bad"

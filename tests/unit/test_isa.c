@@ -16,7 +16,9 @@
 #include "pool_kernels.h"
 #include "reduce_kernels.h"
 #include "winograd.h"
+#include "winograd4.h"
 #include "winograd_kernels.h"
+#include "winograd4_kernels.h"
 #include "ptrain/isa.h"
 #include "ptrain/rng.h"
 
@@ -241,7 +243,12 @@ static void check_within(const float *a, const float *b, const float *ref, int n
     }
 }
 
-Test(isa, winograd_matches_the_baseline)
+/* One Winograd variant's table on every path against its baseline: bit for bit, or within tol
+ * (forward, din) and max(tol, tol_dw_per_sqrt_term sqrt(N*P*Q)) (dweight) of the baseline and of
+ * the direct convolution on the paths whose GEMMs are the project's. */
+static void check_winograd_paths(const char *variant, const pt_winograd_kernels *const *tables,
+                                 size_t (*workspace_size)(const pt_conv_dims *, int), double tol,
+                                 double tol_dw_per_sqrt_term)
 {
     /* widths whose rows of tiles fill 8- and 16-tile blocks, leave tails, and odd outputs; both
      * paddings; few channels, more than a GEMM block (19 -> 10), and fmnist conv2's 32 -> 64 with
@@ -256,10 +263,9 @@ Test(isa, winograd_matches_the_baseline)
      * PTRAIN_WG_VERBOSE=1 prints it. */
     pt_isa paths[PT_ISA_COUNT];
     int n_paths = wide_paths(paths);
-    const pt_winograd_kernels *base = PT_KERNELS_FOR(pt_winograd_kernels, PT_ISA_BASE);
+    const pt_winograd_kernels *base = tables[PT_ISA_BASE];
     const int widths[] = {3, 6, 17, 34, 67};
     const int channels[][3] = {{3, 4, 1}, {19, 10, 1}, {32, 64, 2}}; /* C, K, images per chunk */
-    const double tol = 1e-5;
     double worst = 0;
     for (int ci = 0; ci < 3; ci++)
         for (int wi = 0; wi < 5; wi++)
@@ -276,9 +282,10 @@ Test(isa, winograd_matches_the_baseline)
                 cr_assert(pt_winograd_supported(&d));
                 const int in_n = d.n * d.c * d.h * d.w, w_n = d.k * d.c * 9;
                 const int out_n = d.n * d.k * pt_conv_out_h(&d) * pt_conv_out_w(&d);
-                const size_t ws_n = pt_winograd_workspace_size(&d, channels[ci][2]);
+                const size_t ws_n = workspace_size(&d, channels[ci][2]);
                 const double tol_dw =
-                    fmax(tol, 5e-6 * sqrt((double)d.n * pt_conv_out_h(&d) * pt_conv_out_w(&d)));
+                    fmax(tol, tol_dw_per_sqrt_term *
+                                  sqrt((double)d.n * pt_conv_out_h(&d) * pt_conv_out_w(&d)));
                 /* weights of variance 1 / (9 C), as a trained layer's: outputs of the inputs' size
                  */
                 const double w_max = sqrt(3.0 / (9 * d.c));
@@ -304,7 +311,7 @@ Test(isa, winograd_matches_the_baseline)
                 base->forward(o[0], in, w, bias, &d, ws, ws_n);
                 base->backward(din[0], dw[0], db[0], dout, in, w, &d, ws, ws_n);
                 for (int p = 0; p < n_paths; p++) {
-                    const pt_winograd_kernels *k = PT_KERNELS_FOR(pt_winograd_kernels, paths[p]);
+                    const pt_winograd_kernels *k = tables[paths[p]];
                     memset(dw[1], 0, sizeof(float) * w_n);
                     memset(db[1], 0, sizeof(float) * d.k);
                     k->forward(o[1], in, w, bias, &d, ws, ws_n);
@@ -336,8 +343,8 @@ Test(isa, winograd_matches_the_baseline)
                 }
                 /* and the baseline against the direct convolution (the arithmetic is right) */
                 for (int i = 0; i < out_n; i++)
-                    cr_assert(fabsf(ref[i] - o[0][i]) < 1e-4f, "W=%d pad %d out %d: %g vs %g", d.w,
-                              pad, i, ref[i], o[0][i]);
+                    cr_assert(fabsf(ref[i] - o[0][i]) < 10 * tol, "%s W=%d pad %d out %d: %g vs %g",
+                              variant, d.w, pad, i, ref[i], o[0][i]);
                 free(ref);
                 free(ref_din);
                 free(ref_dw);
@@ -355,8 +362,30 @@ Test(isa, winograd_matches_the_baseline)
                 free(ws);
             }
     if (getenv("PTRAIN_WG_VERBOSE"))
-        fprintf(stderr, "test_isa: winograd: largest fraction of the tolerance used: %.3g\n",
+        fprintf(stderr, "test_isa: %s: largest fraction of the tolerance used: %.3g\n", variant,
                 worst);
+}
+
+Test(isa, winograd_matches_the_baseline)
+{
+    const pt_winograd_kernels *tables[PT_ISA_COUNT];
+    for (int isa = 0; isa < PT_ISA_COUNT; isa++)
+        tables[isa] = PT_KERNELS_FOR(pt_winograd_kernels, (pt_isa)isa);
+    check_winograd_paths("winograd", tables, pt_winograd_workspace_size, 1e-5, 5e-6);
+}
+
+/* test_winograd4.c's tolerances; largest fraction used here on avx512: 0.12 */
+#define WG4_ISA_TOL    1e-4
+#define WG4_ISA_TOL_DW 5e-5
+
+Test(isa, winograd4_matches_the_baseline)
+{
+    /* F(4x4,3x3) with test_winograd4's tolerances (its larger rounding is stated there) */
+    const pt_winograd_kernels *tables[PT_ISA_COUNT];
+    for (int isa = 0; isa < PT_ISA_COUNT; isa++)
+        tables[isa] = PT_KERNELS_FOR(pt_winograd4_kernels, (pt_isa)isa);
+    check_winograd_paths("winograd4", tables, pt_winograd4_workspace_size, WG4_ISA_TOL,
+                         WG4_ISA_TOL_DW);
 }
 
 Test(isa, fused_relu_mask_equals_relu_backward_then_batchnorm)

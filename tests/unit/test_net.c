@@ -290,25 +290,58 @@ Test(net, convolution_algorithms_agree)
     pt_net *net = build(small_text, 1, 1, 8, 8, 3, N);
     size_t np = pt_net_param_count(net);
     pt_net_free(net);
-    float logits[3][3 * N];
-    float *grads[3];
-    const pt_conv_algo algos[3] = {PT_CONV_AUTO, PT_CONV_GEMM, PT_CONV_WINOGRAD};
-    for (int a = 0; a < 3; a++) {
+    enum { ALGOS = 5 };
+    float logits[ALGOS][3 * N];
+    float *grads[ALGOS];
+    const pt_conv_algo algos[ALGOS] = {PT_CONV_AUTO, PT_CONV_GEMM, PT_CONV_WINOGRAD,
+                                       PT_CONV_WINOGRAD2, PT_CONV_WINOGRAD4};
+    for (int a = 0; a < ALGOS; a++) {
         grads[a] = malloc(np * sizeof(float));
         step_with(algos[a], logits[a], grads[a], np, N);
     }
-    for (int a = 1; a < 3; a++) {
+    for (int a = 1; a < ALGOS; a++) {
         cr_assert(gc_max_rel_diff(logits[a], logits[0], 3 * N) < 1e-4, "logits, algorithm %d", a);
         cr_assert(gc_max_rel_diff(grads[a], grads[0], np) < 1e-4, "gradients, algorithm %d", a);
     }
     cr_assert_neq(memcmp(grads[1], grads[0], np * sizeof(float)), 0,
                   "gemm and auto should not be the same computation");
-    for (int a = 0; a < 3; a++)
+    cr_assert_neq(memcmp(grads[4], grads[3], np * sizeof(float)), 0,
+                  "winograd4 and winograd2 should not be the same computation");
+    for (int a = 0; a < ALGOS; a++)
         free(grads[a]);
     pt_conv_algo algo;
     cr_assert_eq(pt_net_conv_algo_parse("winograd", &algo), PT_OK);
     cr_assert_eq(algo, PT_CONV_WINOGRAD);
+    cr_assert_eq(pt_net_conv_algo_parse("winograd2", &algo), PT_OK);
+    cr_assert_eq(algo, PT_CONV_WINOGRAD2);
+    cr_assert_eq(pt_net_conv_algo_parse("winograd4", &algo), PT_OK);
+    cr_assert_eq(algo, PT_CONV_WINOGRAD4);
     cr_assert_eq(pt_net_conv_algo_parse("fft", &algo), PT_ERR_INVALID);
+}
+
+/* The profile names the Winograd variant each layer runs: small_text's second conv (8x8 output) is
+ * F(4x4) under auto and winograd4, F(2x2) under winograd2; its first (one input channel) is direct
+ * under auto and, as with `winograd`, the forced variant otherwise; the third (stride 2) gemm. */
+Test(net, profile_names_the_winograd_variant)
+{
+    const pt_conv_algo algos[3] = {PT_CONV_AUTO, PT_CONV_WINOGRAD2, PT_CONV_WINOGRAD4};
+    const char *first[3] = {"direct", "winograd", "winograd4"};
+    const char *second[3] = {"winograd4", "winograd", "winograd4"};
+    for (int a = 0; a < 3; a++) {
+        pt_net *net = build(small_text, 1, 1, 8, 8, 3, 2);
+        pt_net_set_conv_algo(net, algos[a]);
+        pt_net_set_profiling(net, 1);
+        const char *got[3] = {"", "", ""};
+        for (int i = 0, conv = 0; i < pt_net_layer_count(net); i++) {
+            const pt_layer_profile *p = pt_net_layer_profile(net, i);
+            if (!strcmp(p->type, "conv") && conv < 3)
+                got[conv++] = p->algo;
+        }
+        cr_assert_str_eq(got[0], first[a], "algorithm %d", a);
+        cr_assert_str_eq(got[1], second[a], "algorithm %d", a);
+        cr_assert_str_eq(got[2], "gemm");
+        pt_net_free(net);
+    }
 }
 
 Test(net, every_instruction_set_trains_the_same_bits)
@@ -359,7 +392,7 @@ Test(net, profile_counts_training_steps_only)
     pt_net_forward(net, N, 0, NULL, 0); /* evaluation: not counted */
     pt_net_set_profiling(net, 0);
     pt_net_forward(net, N, 1, NULL, 0); /* profiling off: not counted */
-    const char *algo[3] = {"direct", "winograd", "gemm"};
+    const char *algo[3] = {"direct", "winograd4", "gemm"};
     int conv = 0;
     for (int i = 0; i < pt_net_layer_count(net); i++) {
         const pt_layer_profile *p = pt_net_layer_profile(net, i);

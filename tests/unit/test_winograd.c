@@ -11,6 +11,7 @@
 
 #include "gradcheck.h"
 #include "conv.h"
+#include "wg_check.h"
 #include "wg_gemm.h"
 #include "winograd.h"
 #include "ptrain/isa.h"
@@ -29,6 +30,14 @@
 #define WG_TOL                  1e-5
 #define WG_TOL_DW_PER_SQRT_TERM 5e-6
 
+static const wg_variant f2 = {"winograd",
+                              pt_winograd_forward,
+                              pt_winograd_backward,
+                              pt_winograd_workspace_size,
+                              pt_winograd_useful_images,
+                              WG_TOL,
+                              WG_TOL_DW_PER_SQRT_TERM};
+
 static void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size);
@@ -36,314 +45,44 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-static pt_conv_dims dims(int n, int c, int h, int w, int k, int pad)
-{
-    pt_conv_dims d = {
-        .n = n, .c = c, .h = h, .w = w, .k = k, .r = 3, .s = 3, .stride = 1, .pad = pad};
-    return d;
-}
-
-/* One layer's data: inputs, and the reference outputs and gradients from the direct code. */
-typedef struct wg_case {
-    pt_conv_dims d;
-    size_t n_in, n_w, n_out;
-    float *in, *w, *b, *dout;
-    float *ref_out[2]; /* without, with bias */
-    float *ref_din, *ref_dw, *ref_db;
-} wg_case;
-
-static void wg_case_init(wg_case *t, pt_conv_dims d, uint64_t seed)
-{
-    memset(t, 0, sizeof *t);
-    t->d = d;
-    cr_assert(pt_winograd_supported(&d), "shape not supported");
-    t->n_in = (size_t)d.n * d.c * d.h * d.w;
-    t->n_w = (size_t)d.k * d.c * 9;
-    t->n_out = (size_t)d.n * d.k * pt_conv_out_h(&d) * pt_conv_out_w(&d);
-    t->in = xcalloc(t->n_in, sizeof(float));
-    t->w = xcalloc(t->n_w, sizeof(float));
-    t->b = xcalloc((size_t)d.k, sizeof(float));
-    t->dout = xcalloc(t->n_out, sizeof(float));
-    for (int bias = 0; bias < 2; bias++)
-        t->ref_out[bias] = xcalloc(t->n_out, sizeof(float));
-    t->ref_din = xcalloc(t->n_in, sizeof(float));
-    t->ref_dw = xcalloc(t->n_w, sizeof(float));
-    t->ref_db = xcalloc((size_t)d.k, sizeof(float));
-    gc_fill_normal(t->in, t->n_in, seed, 1.0f);
-    gc_fill_normal(t->w, t->n_w, seed + 1, 1.0f / sqrtf((float)(d.c * 9)));
-    gc_fill_normal(t->b, (size_t)d.k, seed + 2, 0.5f);
-    gc_fill_normal(t->dout, t->n_out, seed + 3, 1.0f);
-    pt_conv_forward_naive(t->ref_out[0], t->in, t->w, NULL, &d);
-    pt_conv_forward_naive(t->ref_out[1], t->in, t->w, t->b, &d);
-    pt_conv_backward_naive(t->ref_din, t->ref_dw, t->ref_db, t->dout, t->in, t->w, &d);
-}
-
-static void wg_case_free(wg_case *t)
-{
-    free(t->in);
-    free(t->w);
-    free(t->b);
-    free(t->dout);
-    free(t->ref_out[0]);
-    free(t->ref_out[1]);
-    free(t->ref_din);
-    free(t->ref_dw);
-    free(t->ref_db);
-}
-
-static double worst[4]; /* fraction of the tolerance used: forward, din, dweight, dbias */
-
-static void check_close(int which, const char *name, const float *got, const float *ref, size_t n,
-                        double tol)
-{
-    static const char *what[4] = {"forward", "din", "dweight", "dbias"};
-    double e = gc_max_rel_diff(got, ref, n);
-    cr_assert(e <= tol, "%s: %s differs from the direct convolution by %.3g (tolerance %.3g)", name,
-              what[which], e, tol);
-    if (e / tol > worst[which])
-        worst[which] = e / tol;
-}
-
-static double dweight_tol(const pt_conv_dims *d)
-{
-    double terms = (double)d->n * pt_conv_out_h(d) * pt_conv_out_w(d);
-    return fmax(WG_TOL, WG_TOL_DW_PER_SQRT_TERM * sqrt(terms));
-}
-
-/* Runs forward and backward with a workspace of ws_floats (garbage-filled), with or without bias,
- * and checks every result against the reference. Backward starts from garbage gradients: din must
- * be overwritten, dweight and dbias accumulated into. */
-static void check_case(const wg_case *t, size_t ws_floats, int bias, const char *name)
-{
-    const pt_conv_dims *d = &t->d;
-    float *ws = xcalloc(ws_floats, sizeof(float));
-    for (size_t j = 0; j < ws_floats; j++)
-        ws[j] = NAN; /* nothing may be read before it is written */
-    float *out = xcalloc(t->n_out, sizeof(float));
-    for (size_t j = 0; j < t->n_out; j++)
-        out[j] = NAN;
-    pt_winograd_forward(out, t->in, t->w, bias ? t->b : NULL, d, ws, ws_floats);
-    check_close(0, name, out, t->ref_out[bias], t->n_out, WG_TOL);
-
-    float *din = xcalloc(t->n_in, sizeof(float));
-    float *dw = xcalloc(t->n_w, sizeof(float)), *dw_ref = xcalloc(t->n_w, sizeof(float));
-    float *db = xcalloc((size_t)d->k, sizeof(float)),
-          *db_ref = xcalloc((size_t)d->k, sizeof(float));
-    for (size_t j = 0; j < t->n_in; j++)
-        din[j] = NAN;
-    gc_fill_normal(dw, t->n_w, 99, 1.0f);
-    for (size_t j = 0; j < t->n_w; j++)
-        dw_ref[j] = dw[j] + t->ref_dw[j];
-    for (int k = 0; k < d->k; k++) {
-        db[k] = 10.0f;
-        db_ref[k] = 10.0f + t->ref_db[k];
-    }
-    pt_winograd_backward(din, dw, bias ? db : NULL, t->dout, t->in, t->w, d, ws, ws_floats);
-    check_close(1, name, din, t->ref_din, t->n_in, WG_TOL);
-    check_close(2, name, dw, dw_ref, t->n_w, dweight_tol(d));
-    if (bias)
-        check_close(3, name, db, db_ref, (size_t)d->k, WG_TOL);
-    else
-        for (int k = 0; k < d->k; k++)
-            cr_assert_eq(db[k], 10.0f);
-    free(ws);
-    free(out);
-    free(din);
-    free(dw);
-    free(dw_ref);
-    free(db);
-    free(db_ref);
-}
-
-/* Every chunking: the whole batch in one chunk, one image per chunk (the minimum), a workspace
- * of 1.5 images (chunks that start and end inside an image) and one far larger than the batch. */
-static void check_every_chunking(pt_conv_dims d, const char *name)
-{
-    wg_case t;
-    wg_case_init(&t, d, 7);
-    const size_t one = pt_winograd_workspace_size(&d, 1),
-                 per_image = one - pt_winograd_workspace_size(&d, 0);
-    char what[200];
-    for (int bias = 0; bias < 2; bias++) {
-        snprintf(what, sizeof what, "%s%s, whole batch", name, bias ? "" : ", no bias");
-        check_case(&t, pt_winograd_workspace_size(&d, d.n), bias, what);
-        snprintf(what, sizeof what, "%s%s, 1 image per chunk", name, bias ? "" : ", no bias");
-        check_case(&t, one, bias, what);
-    }
-    snprintf(what, sizeof what, "%s, 1.5 images per chunk", name);
-    check_case(&t, one + per_image / 2, 1, what);
-    snprintf(what, sizeof what, "%s, workspace for 64 more images than the batch", name);
-    check_case(&t, pt_winograd_workspace_size(&d, d.n + 64), 1, what);
-    wg_case_free(&t);
-}
-
-/* n, c, h, w, k, pad */
-static const struct {
-    const char *name;
-    int n, c, h, w, k, pad;
-} shapes[] = {
-    {"5x7 pad 1", 3, 2, 5, 7, 4, 1},
-    {"7x5 pad 1, one image", 1, 3, 7, 5, 2, 1},
-    {"8x8 pad 1", 3, 3, 8, 8, 5, 1},
-    {"13x13 pad 1", 3, 4, 13, 13, 3, 1},
-    {"1x1 pad 1 (one partial tile)", 3, 2, 1, 1, 3, 1},
-    {"2x3 pad 1", 1, 3, 2, 3, 2, 1},
-    {"3x2 pad 1", 3, 1, 3, 2, 1, 1},
-    {"C=1 K=1 8x8 pad 1", 3, 1, 8, 8, 1, 1},
-    {"C=1 K=6 13x13 pad 1", 1, 1, 13, 13, 6, 1},
-    {"K=1 C=5 6x9 pad 1", 3, 5, 6, 9, 1, 1},
-    {"row wider than 2 blocks: 3x40 pad 1", 2, 2, 3, 40, 3, 1},
-    {"5x7 pad 0", 3, 2, 5, 7, 4, 0},
-    {"8x8 pad 0", 1, 3, 8, 8, 5, 0},
-    {"13x13 pad 0", 3, 4, 13, 13, 3, 0},
-    {"3x3 pad 0 (one output)", 3, 2, 3, 3, 2, 0},
-    {"3x4 pad 0", 1, 1, 3, 4, 1, 0},
-    {"4x3 pad 0", 3, 2, 4, 3, 3, 0},
-    {"C=1 K=1 9x6 pad 0", 3, 1, 9, 6, 1, 0},
-    {"row wider than 2 blocks: 4x37 pad 0", 2, 3, 4, 37, 2, 0},
-};
-#define N_SHAPES (sizeof shapes / sizeof shapes[0])
-
-static void print_worst(void)
-{
-    if (getenv("PTRAIN_WG_VERBOSE"))
-        fprintf(stderr,
-                "winograd: largest fraction of the tolerance used: forward %.3g, din %.3g, "
-                "dweight %.3g, dbias %.3g\n",
-                worst[0], worst[1], worst[2], worst[3]);
-}
-
 Test(winograd, matches_direct_on_small_shapes)
 {
-    for (size_t i = 0; i < N_SHAPES; i++)
-        check_every_chunking(
-            dims(shapes[i].n, shapes[i].c, shapes[i].h, shapes[i].w, shapes[i].k, shapes[i].pad),
-            shapes[i].name);
-    print_worst();
+    wg_check_small_shapes(&f2);
+    wg_print_worst(&f2);
 }
 
 Test(winograd, matches_direct_on_realistic_layers)
 {
     /* Channel counts where OpenBLAS takes its blocked paths; 5 images so 2 per chunk leaves 1. */
-    check_every_chunking(dims(5, 16, 12, 10, 32, 1), "16->32 12x10 pad 1");
-    check_every_chunking(dims(2, 32, 14, 14, 64, 1), "32->64 14x14 pad 1 (fmnist conv2)");
-    check_every_chunking(dims(2, 8, 15, 11, 24, 0), "8->24 15x11 pad 0");
+    wg_check_every_chunking(&f2, wg_dims(5, 16, 12, 10, 32, 1), "16->32 12x10 pad 1");
+    wg_check_every_chunking(&f2, wg_dims(2, 32, 14, 14, 64, 1),
+                            "32->64 14x14 pad 1 (fmnist conv2)");
+    wg_check_every_chunking(&f2, wg_dims(2, 8, 15, 11, 24, 0), "8->24 15x11 pad 0");
     /* Large enough that the cache cap, not the workspace, cuts the chunks (in mid-image). */
-    pt_conv_dims big = dims(3, 32, 64, 32, 64, 1);
+    pt_conv_dims big = wg_dims(3, 32, 64, 32, 64, 1);
     cr_assert_lt(pt_winograd_useful_images(&big), big.n);
-    check_every_chunking(big, "32->64 64x32 pad 1, chunks capped");
-    print_worst();
+    wg_check_every_chunking(&f2, big, "32->64 64x32 pad 1, chunks capped");
+    wg_print_worst(&f2);
 }
 
 Test(winograd, backward_skips_null_gradients)
 {
-    pt_conv_dims d = dims(3, 3, 7, 5, 4, 1);
-    wg_case t;
-    wg_case_init(&t, d, 11);
-    size_t ws_floats = pt_winograd_workspace_size(&d, d.n);
-    float *ws = xcalloc(ws_floats, sizeof(float));
-    float *din = xcalloc(t.n_in, sizeof(float)), *dw = xcalloc(t.n_w, sizeof(float));
-    float *db = xcalloc((size_t)d.k, sizeof(float));
-    /* Only din. */
-    pt_winograd_backward(din, NULL, NULL, t.dout, t.in, t.w, &d, ws, ws_floats);
-    cr_assert_leq(gc_max_rel_diff(din, t.ref_din, t.n_in), WG_TOL);
-    /* Only dweight (the first layer); in is not even read for din. */
-    pt_winograd_backward(NULL, dw, NULL, t.dout, t.in, t.w, &d, ws, ws_floats);
-    cr_assert_leq(gc_max_rel_diff(dw, t.ref_dw, t.n_w), dweight_tol(&d));
-    /* Only dbias: nothing else is touched. */
-    pt_winograd_backward(NULL, NULL, db, t.dout, t.in, t.w, &d, ws, ws_floats);
-    cr_assert_leq(gc_max_rel_diff(db, t.ref_db, (size_t)d.k), WG_TOL);
-    cr_assert_leq(gc_max_rel_diff(dw, t.ref_dw, t.n_w), dweight_tol(&d));
-    /* Nothing at all. */
-    pt_winograd_backward(NULL, NULL, NULL, t.dout, t.in, t.w, &d, ws, ws_floats);
-    free(ws);
-    free(din);
-    free(dw);
-    free(db);
-    wg_case_free(&t);
+    wg_check_null_gradients(&f2);
 }
 
 Test(winograd, backward_accumulates_parameter_gradients_and_overwrites_din)
 {
-    pt_conv_dims d = dims(3, 2, 5, 7, 4, 1);
-    wg_case t;
-    wg_case_init(&t, d, 5);
-    size_t ws_floats = pt_winograd_workspace_size(&d, 1);
-    float *ws = xcalloc(ws_floats, sizeof(float));
-    float *din = xcalloc(t.n_in, sizeof(float)), *dw = xcalloc(t.n_w, sizeof(float));
-    float *db = xcalloc((size_t)d.k, sizeof(float));
-    pt_winograd_backward(din, dw, db, t.dout, t.in, t.w, &d, ws, ws_floats);
-    pt_winograd_backward(din, dw, db, t.dout, t.in, t.w, &d, ws, ws_floats);
-    /* Twice: parameter gradients doubled, din the same as once. */
-    for (size_t j = 0; j < t.n_w; j++)
-        cr_assert_float_eq(dw[j], 2.0f * t.ref_dw[j], 1e-4f * (1.0f + fabsf(t.ref_dw[j])),
-                           "dw[%zu]", j);
-    for (int k = 0; k < d.k; k++)
-        cr_assert_float_eq(db[k], 2.0f * t.ref_db[k], 1e-4f * (1.0f + fabsf(t.ref_db[k])));
-    cr_assert_leq(gc_max_rel_diff(din, t.ref_din, t.n_in), WG_TOL);
-    free(ws);
-    free(din);
-    free(dw);
-    free(db);
-    wg_case_free(&t);
-}
-
-/* The backward pass is the gradient of the Winograd forward itself: central differences of
- * L = sum(out * dout) (linear, so no truncation error; tolerances as test_conv's). */
-typedef struct fd_ctx {
-    const wg_case *t;
-    float *in, *w, *b, *out, *ws;
-    size_t ws_floats;
-} fd_ctx;
-
-static double fd_objective(void *ctx)
-{
-    fd_ctx *f = ctx;
-    pt_winograd_forward(f->out, f->in, f->w, f->b, &f->t->d, f->ws, f->ws_floats);
-    return gc_dot(f->out, f->t->dout, f->t->n_out);
+    wg_check_accumulate_overwrite(&f2);
 }
 
 Test(winograd, gradient_matches_finite_differences)
 {
-    for (int pad = 0; pad < 2; pad++) {
-        pt_conv_dims d = dims(2, 3, 7, 6, 4, pad);
-        wg_case t;
-        wg_case_init(&t, d, 21);
-        fd_ctx f = {.t = &t, .in = t.in, .w = t.w, .b = t.b};
-        f.ws_floats = pt_winograd_workspace_size(&d, 1);
-        f.ws = xcalloc(f.ws_floats, sizeof(float));
-        f.out = xcalloc(t.n_out, sizeof(float));
-        float *din = xcalloc(t.n_in, sizeof(float)), *dw = xcalloc(t.n_w, sizeof(float));
-        float *db = xcalloc((size_t)d.k, sizeof(float));
-        pt_winograd_backward(din, dw, db, t.dout, t.in, t.w, &d, f.ws, f.ws_floats);
-        const char *p = pad ? "pad 1" : "pad 0";
-        char what[64];
-        snprintf(what, sizeof what, "winograd %s: din", p);
-        gc_check(what, fd_objective, &f, t.in, din, t.n_in, 1e-2f, 2e-3, 1e-3, 100000);
-        snprintf(what, sizeof what, "winograd %s: dweight", p);
-        gc_check(what, fd_objective, &f, t.w, dw, t.n_w, 1e-2f, 2e-3, 1e-3, 100000);
-        snprintf(what, sizeof what, "winograd %s: dbias", p);
-        gc_check(what, fd_objective, &f, t.b, db, (size_t)d.k, 1e-2f, 2e-3, 1e-3, 100000);
-        free(f.ws);
-        free(f.out);
-        free(din);
-        free(dw);
-        free(db);
-        wg_case_free(&t);
-    }
+    wg_check_finite_differences(&f2);
 }
 
 Test(winograd, empty_batch_does_nothing)
 {
-    pt_conv_dims d = dims(0, 2, 5, 5, 3, 1);
-    float w[54], b[3] = {1, 2, 3}, dw[54] = {0}, db[3] = {0}, ws[1];
-    gc_fill_normal(w, 54, 1, 1.0f);
-    pt_winograd_forward(NULL, NULL, w, b, &d, ws, 0);
-    pt_winograd_backward(NULL, dw, db, NULL, NULL, w, &d, ws, 0);
-    for (int j = 0; j < 54; j++)
-        cr_assert_eq(dw[j], 0.0f);
-    for (int k = 0; k < 3; k++)
-        cr_assert_eq(db[k], 0.0f);
+    wg_check_empty_batch(&f2);
 }
 
 Test(winograd, supported_shapes)
@@ -364,7 +103,7 @@ Test(winograd, supported_shapes)
 Test(winograd, workspace_size)
 {
     /* 13x13 pad 1: 7x7 tiles; 5x7 pad 0: P=3, Q=5, 2x3 tiles. */
-    pt_conv_dims a = dims(4, 3, 13, 13, 5, 1), b = dims(4, 3, 5, 7, 5, 0);
+    pt_conv_dims a = wg_dims(4, 3, 13, 13, 5, 1), b = wg_dims(4, 3, 5, 7, 5, 0);
     size_t fa = pt_winograd_workspace_size(&a, 0), fb = pt_winograd_workspace_size(&b, 0);
     cr_assert_geq(fa, (size_t)32 * 5 * 3);
     cr_assert_eq(pt_winograd_workspace_size(&a, 1), fa + (size_t)49 * 16 * 8);
