@@ -1,9 +1,9 @@
 /* Small-map convolution (see smallconv.h), on the register blocks of smallconv_kernels.h.
  *
- * The blocks take the images in the vector lanes, so each pass first transposes its (N, J, 4)
- * input to t[(j*4 + l)*npad + n], npad the batch rounded up to whole vectors (zeros past N), and
- * the blocks' (rows, 4, lanes) results back to (N, O, 4). The weight gradient takes the input as
- * xq[(n*4 + q)*C + c], the input channels in the lanes. */
+ * With MM = M*M positions per map, the blocks take the images in the vector lanes, so each pass
+ * first transposes its (N, J, MM) input to t[(j*MM + l)*npad + n], npad the batch rounded up to
+ * whole vectors (zeros past N), and the blocks' (rows, MM, lanes) results back to (N, O, MM). The
+ * weight gradient takes the input as xq[(n*MM + q)*C + c], the input channels in the lanes. */
 #include "smallconv.h"
 #include "smallconv_kernels.h"
 
@@ -14,8 +14,15 @@
 
 int pt_smallconv_supported(const pt_conv_dims *d)
 {
-    return pt_conv_check(d, NULL) == PT_OK && d->h == 2 && d->w == 2 && d->r == 3 && d->s == 3 &&
-           d->stride == 1 && d->pad == 1 && d->c % 16 == 0 && d->k % 16 == 0;
+    return pt_conv_check(d, NULL) == PT_OK && (d->h == 2 || d->h == 4) && d->w == d->h &&
+           d->r == 3 && d->s == 3 && d->stride == 1 && d->pad == 1 && d->c % 16 == 0 &&
+           d->k % 16 == 0;
+}
+
+/* The kernels' index of the map: 0 for 2x2, 1 for 4x4. */
+static int map_index(const pt_conv_dims *d)
+{
+    return d->h == 4;
 }
 
 static size_t round_up(size_t n, size_t m)
@@ -27,32 +34,34 @@ size_t pt_smallconv_workspace_size(const pt_conv_dims *d)
 {
     const size_t j = (size_t)(d->c > d->k ? d->c : d->k);
     const size_t npad = round_up((size_t)(d->n > 0 ? d->n : 1), SC_MAX_LANES);
-    return 4 * j * npad + 4 * 4 * SC_MAX_LANES;
+    const size_t mm = (size_t)d->h * d->w;
+    /* the transposed input, one block (at most 16 accumulators of 16 lanes) */
+    return mm * j * npad + 16 * SC_MAX_LANES;
 }
 
-/* t[(j*4 + l)*npad + n] = x[(n*J + j)*4 + l]; zero for n >= N. */
-static void to_lanes(float *restrict t, const float *restrict x, int N, int J, size_t npad)
+/* t[(j*MM + l)*npad + n] = x[(n*J + j)*MM + l]; zero for n >= N. */
+static void to_lanes(float *restrict t, const float *restrict x, int N, int J, int MM, size_t npad)
 {
     for (int j = 0; j < J; j++)
-        for (int l = 0; l < 4; l++) {
-            float *row = t + ((size_t)j * 4 + l) * npad;
+        for (int l = 0; l < MM; l++) {
+            float *row = t + ((size_t)j * MM + l) * npad;
             for (int n = 0; n < N; n++)
-                row[n] = x[((size_t)n * J + j) * 4 + l];
+                row[n] = x[((size_t)n * J + j) * MM + l];
             memset(row + N, 0, (npad - (size_t)N) * sizeof(float));
         }
 }
 
-/* y[(n*O + o0 + o)*4 + i] = block[(o*4 + i)*lanes + n - n0] (+ bias[o0 + o]) for the block's
- * images n0.. below N. */
+/* y[(n*O + o0 + o)*MM + i] = block[(o*MM + i)*lanes + n - n0] (+ bias[o0 + o]) for the
+ * block's images n0.. below N. */
 static void from_lanes(float *restrict y, const float *restrict block, const float *bias, int N,
-                       int O, int o0, int rows, int n0, int lanes)
+                       int O, int MM, int o0, int rows, int n0, int lanes)
 {
     const int n1 = n0 + lanes < N ? n0 + lanes : N;
     for (int o = 0; o < rows; o++) {
         const float b = bias ? bias[o0 + o] : 0.0f;
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < MM; i++)
             for (int n = n0; n < n1; n++)
-                y[((size_t)n * O + o0 + o) * 4 + i] = block[(o * 4 + i) * lanes + n - n0] + b;
+                y[((size_t)n * O + o0 + o) * MM + i] = block[(o * MM + i) * lanes + n - n0] + b;
     }
 }
 
@@ -69,13 +78,14 @@ void pt_smallconv_forward_part(float *out, const float *in, const float *weight,
     const int N = d->n, C = d->c, K = d->k;
     if (N == 0 || k0 >= k1)
         return;
+    const int m = map_index(d), MM = d->h * d->w, rows = kern->rows[m];
     const size_t npad = round_up((size_t)N, (size_t)kern->lanes);
-    float *xt = ws, *block = ws + 4 * (size_t)C * npad;
-    to_lanes(xt, in, N, C, npad);
-    for (int k = k0; k < k1; k += kern->rows)
+    float *xt = ws, *block = ws + (size_t)MM * C * npad;
+    to_lanes(xt, in, N, C, MM, npad);
+    for (int k = k0; k < k1; k += rows)
         for (int n0 = 0; n0 < N; n0 += kern->lanes) {
-            kern->fwd(block, weight, C, k, xt + n0, npad);
-            from_lanes(out, block, bias, N, K, k, kern->rows, n0, kern->lanes);
+            kern->fwd[m](block, weight, C, k, xt + n0, npad);
+            from_lanes(out, block, bias, N, K, MM, k, rows, n0, kern->lanes);
         }
 }
 
@@ -85,13 +95,14 @@ static void input_gradient(float *din, const float *dout, const float *weight,
                            float *ws)
 {
     const int N = d->n, C = d->c, K = d->k;
+    const int m = map_index(d), MM = d->h * d->w, rows = kern->rows[m];
     const size_t npad = round_up((size_t)N, (size_t)kern->lanes);
-    float *dyt = ws, *block = ws + 4 * (size_t)K * npad;
-    to_lanes(dyt, dout, N, K, npad);
-    for (int c = c0; c < c1; c += kern->rows)
+    float *dyt = ws, *block = ws + (size_t)MM * K * npad;
+    to_lanes(dyt, dout, N, K, MM, npad);
+    for (int c = c0; c < c1; c += rows)
         for (int n0 = 0; n0 < N; n0 += kern->lanes) {
-            kern->din(block, weight, C, K, c, dyt + n0, npad);
-            from_lanes(din, block, NULL, N, C, c, kern->rows, n0, kern->lanes);
+            kern->din[m](block, weight, C, K, c, dyt + n0, npad);
+            from_lanes(din, block, NULL, N, C, MM, c, rows, n0, kern->lanes);
         }
 }
 
@@ -102,14 +113,15 @@ static void weight_gradient(float *dweight, const float *dout, const float *in,
                             float *ws)
 {
     const int N = d->n, C = d->c, K = d->k;
+    const int m = map_index(d), MM = d->h * d->w;
     float *xq = ws;
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++)
-            for (int q = 0; q < 4; q++)
-                xq[((size_t)n * 4 + q) * C + c] = in[((size_t)n * C + c) * 4 + q];
-    for (int k = k0; k < k1; k += kern->dw_k)
+            for (int q = 0; q < MM; q++)
+                xq[((size_t)n * MM + q) * C + c] = in[((size_t)n * C + c) * MM + q];
+    for (int k = k0; k < k1; k += kern->dw_k[m])
         for (int c0 = 0; c0 < C; c0 += kern->lanes)
-            kern->dw(dweight, dout, xq, C, K, k, c0, N);
+            kern->dw[m](dweight, dout, xq, C, K, k, c0, N);
 }
 
 void pt_smallconv_backward(float *din, float *dweight, float *dbias, const float *dout,
@@ -124,7 +136,7 @@ void pt_smallconv_backward_part(float *din, float *dweight, float *dbias, const 
 {
     const pt_smallconv_kernels *kern = PT_KERNELS_ACTIVE(pt_smallconv_kernels);
     if (dbias)
-        pt_conv_bias_backward_channels(dbias, dout, d->n, d->k, 4, k0, k1);
+        pt_conv_bias_backward_channels(dbias, dout, d->n, d->k, (size_t)d->h * d->w, k0, k1);
     if (d->n == 0)
         return;
     if (din && c0 < c1)

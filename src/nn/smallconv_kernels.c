@@ -1,10 +1,12 @@
-/* The small-map convolution's register blocks (smallconv_kernels.h).
- *   fwd, din  rows*4 accumulators, one vector of images each, in registers over the whole sum;
- *             each step loads one vector of the transposed input and multiplies it by rows*4
- *             weights broadcast straight from the (K,C,3,3) tensor.
- *   dw        9 accumulators (one per tap), one vector of input channels each; each image
- *             loads its 4 input positions and broadcasts its 4 output gradients for 16
- *             multiply-adds; the taps' lanes then go to dweight (stride 9). */
+/* The small-map convolution's register blocks (smallconv_kernels.h), written once for an MxM map
+ * and instantiated for M = 2 and 4 (every loop over positions then has constant bounds and every
+ * tap test a constant result: only the pairs inside the kernel remain, unrolled).
+ *   fwd, din  rows * M*M accumulators, one vector of images each, in registers over the whole
+ *             sum; each step loads one vector of the transposed input and multiplies it by the
+ *             weights of the pairs it is in, broadcast straight from the (K,C,3,3) tensor.
+ *   dw        9 accumulators (one per tap) per output channel, one vector of input channels
+ *             each; each image loads its M*M input positions and broadcasts its M*M output
+ *             gradients; the taps' lanes then go to dweight (stride 9). */
 #include "smallconv_kernels.h"
 
 #include <string.h>
@@ -15,18 +17,20 @@
 
 #include "simd.h"
 
+/* Lanes, and the accumulators of a fwd / din block: rows * M*M vectors, 16 on AVX-512 (of 32
+ * registers), 8 elsewhere at M = 2 (of 16); at M = 4 one channel's 16 positions on every path
+ * (AVX2 and the baseline spill some: correct, not tuned). */
 #if PT_ISA_VARIANT == 2
 #define SC_LANES 16
-#define SC_ROWS  4
+#define SC_ROWS2 4
 #elif PT_ISA_VARIANT == 1
 #define SC_LANES 8
-#define SC_ROWS  2
+#define SC_ROWS2 2
 #else
 #define SC_LANES 4
-#define SC_ROWS  2
+#define SC_ROWS2 2
 #endif
-#define SC_ACC (SC_ROWS * 4)
-#define TAP    PT_SC_TAP
+#define SC_ROWS4 1
 
 #define SC_INLINE static inline __attribute__((always_inline))
 
@@ -62,99 +66,158 @@ SC_INLINE scvec sc_fma(scvec a, scvec b, scvec acc)
 #endif
 }
 
-SC_INLINE void store_acc(float *out, const scvec *acc)
+/* The tap joining output position p to input position q on an MxM map, or -1 outside the kernel
+ * (constant wherever M, p and q are). */
+#define SC_TAP(M, p, q)                                                                            \
+    ((q) / (M) - (p) / (M) + 1 < 0 || (q) / (M) - (p) / (M) + 1 > 2 ||                             \
+             (q) % (M) - (p) % (M) + 1 < 0 || (q) % (M) - (p) % (M) + 1 > 2                        \
+         ? -1                                                                                      \
+         : ((q) / (M) - (p) / (M) + 1) * 3 + ((q) % (M) - (p) % (M) + 1))
+
+SC_INLINE void zero_acc(scvec *acc, const int n)
 {
 #pragma GCC unroll 16
-    for (int a = 0; a < SC_ACC; a++)
+    for (int a = 0; a < n; a++)
+        acc[a] = sc_set1(0.0f);
+}
+
+SC_INLINE void store_acc(float *out, const scvec *acc, const int n)
+{
+#pragma GCC unroll 16
+    for (int a = 0; a < n; a++)
         memcpy(out + (size_t)a * SC_LANES, &acc[a], sizeof acc[a]);
 }
 
-static void fwd(float *restrict out, const float *restrict weight, int C, int k0,
-                const float *restrict xt, size_t stride)
+/* fwd for an MxM map and ROWS output channels (both constants where it is inlined). */
+SC_INLINE void fwd_map(float *restrict out, const float *restrict weight, int C, int k0,
+                       const float *restrict xt, size_t stride, const int M, const int ROWS)
 {
-    scvec acc[SC_ACC];
-#pragma GCC unroll 16
-    for (int a = 0; a < SC_ACC; a++)
-        acc[a] = sc_set1(0.0f);
+    const int MM = M * M;
+    scvec acc[ROWS * MM];
+    zero_acc(acc, ROWS * MM);
     const size_t ostride = (size_t)C * 9;
     const float *w = weight + (size_t)k0 * ostride;
-    for (int c = 0; c < C; c++, w += 9, xt += 4 * stride)
-#pragma GCC unroll 4
-        for (int q = 0; q < 4; q++) {
+    for (int c = 0; c < C; c++, w += 9, xt += (size_t)MM * stride)
+#pragma GCC unroll 16
+        for (int q = 0; q < MM; q++) {
             const scvec x = sc_load(xt + (size_t)q * stride);
 #pragma GCC unroll 4
-            for (int o = 0; o < SC_ROWS; o++)
-#pragma GCC unroll 4
-                for (int p = 0; p < 4; p++)
-                    acc[o * 4 + p] = sc_fma(sc_set1(w[o * ostride + TAP(p, q)]), x, acc[o * 4 + p]);
+            for (int o = 0; o < ROWS; o++)
+#pragma GCC unroll 16
+                for (int p = 0; p < MM; p++)
+                    if (SC_TAP(M, p, q) >= 0)
+                        acc[o * MM + p] =
+                            sc_fma(sc_set1(w[o * ostride + SC_TAP(M, p, q)]), x, acc[o * MM + p]);
         }
-    store_acc(out, acc);
+    store_acc(out, acc, ROWS * MM);
 }
 
-static void din(float *restrict out, const float *restrict weight, int C, int K, int c0,
-                const float *restrict dyt, size_t stride)
+/* din for an MxM map and ROWS input channels. */
+SC_INLINE void din_map(float *restrict out, const float *restrict weight, int C, int K, int c0,
+                       const float *restrict dyt, size_t stride, const int M, const int ROWS)
 {
-    scvec acc[SC_ACC];
-#pragma GCC unroll 16
-    for (int a = 0; a < SC_ACC; a++)
-        acc[a] = sc_set1(0.0f);
+    const int MM = M * M;
+    scvec acc[ROWS * MM];
+    zero_acc(acc, ROWS * MM);
     const size_t kstride = (size_t)C * 9;
     const float *w = weight + (size_t)c0 * 9;
-    for (int k = 0; k < K; k++, w += kstride, dyt += 4 * stride)
-#pragma GCC unroll 4
-        for (int p = 0; p < 4; p++) {
+    for (int k = 0; k < K; k++, w += kstride, dyt += (size_t)MM * stride)
+#pragma GCC unroll 16
+        for (int p = 0; p < MM; p++) {
             const scvec g = sc_load(dyt + (size_t)p * stride);
 #pragma GCC unroll 4
-            for (int o = 0; o < SC_ROWS; o++)
-#pragma GCC unroll 4
-                for (int q = 0; q < 4; q++)
-                    acc[o * 4 + q] = sc_fma(sc_set1(w[o * 9 + TAP(p, q)]), g, acc[o * 4 + q]);
+            for (int o = 0; o < ROWS; o++)
+#pragma GCC unroll 16
+                for (int q = 0; q < MM; q++)
+                    if (SC_TAP(M, p, q) >= 0)
+                        acc[o * MM + q] =
+                            sc_fma(sc_set1(w[o * 9 + SC_TAP(M, p, q)]), g, acc[o * MM + q]);
         }
-    store_acc(out, acc);
+    store_acc(out, acc, ROWS * MM);
 }
 
-/* SC_DW_K output channels per call: two on AVX-512, so that the centre tap's chain of four
- * multiply-adds per image runs beside another; one where 18 accumulators would not fit the
- * registers. */
-#if PT_ISA_VARIANT == 2
-#define SC_DW_K 2
-#else
-#define SC_DW_K 1
-#endif
-
-static void dw(float *restrict dweight, const float *restrict dout, const float *restrict xq, int C,
-               int K, int k, int c0, int N)
+/* dw for an MxM map and KB output channels: 9 accumulators a channel, one per tap, each split in
+ * SPLIT by the parity of p (added at the end): at M = 4 the centre tap takes 16 multiply-adds an
+ * image and an edge tap 12, chains that would leave the FMA units waiting on their latency. */
+SC_INLINE void dw_map(float *restrict dweight, const float *restrict dout, const float *restrict xq,
+                      int C, int K, int k, int c0, int N, const int M, const int KB,
+                      const int SPLIT)
 {
-    scvec acc[SC_DW_K][9];
-#pragma GCC unroll 2
-    for (int b = 0; b < SC_DW_K; b++)
-#pragma GCC unroll 9
-        for (int t = 0; t < 9; t++)
-            acc[b][t] = sc_set1(0.0f);
+    const int MM = M * M;
+    scvec acc[KB * SPLIT * 9];
+    zero_acc(acc, KB * SPLIT * 9);
     for (int n = 0; n < N; n++) {
-        const float *g = dout + ((size_t)n * K + k) * 4;
-        const float *x = xq + (size_t)n * 4 * C + c0;
-        scvec xv[4];
-#pragma GCC unroll 4
-        for (int q = 0; q < 4; q++)
-            xv[q] = sc_load(x + (size_t)q * C);
+        const float *g = dout + ((size_t)n * K + k) * MM;
+        const float *x = xq + (size_t)n * MM * C + c0;
 #pragma GCC unroll 2
-        for (int b = 0; b < SC_DW_K; b++)
-#pragma GCC unroll 4
-            for (int p = 0; p < 4; p++) {
-                const scvec gp = sc_set1(g[b * 4 + p]);
-#pragma GCC unroll 4
-                for (int q = 0; q < 4; q++)
-                    acc[b][TAP(p, q)] = sc_fma(gp, xv[q], acc[b][TAP(p, q)]);
+        for (int b = 0; b < KB; b++)
+#pragma GCC unroll 16
+            for (int p = 0; p < MM; p++) {
+                const scvec gp = sc_set1(g[b * MM + p]);
+                scvec *a = acc + (b * SPLIT + p % SPLIT) * 9;
+#pragma GCC unroll 16
+                for (int q = 0; q < MM; q++)
+                    if (SC_TAP(M, p, q) >= 0)
+                        a[SC_TAP(M, p, q)] =
+                            sc_fma(gp, sc_load(x + (size_t)q * C), a[SC_TAP(M, p, q)]);
             }
     }
-    for (int b = 0; b < SC_DW_K; b++) {
+    for (int b = 0; b < KB; b++) {
         float *d = dweight + ((size_t)(k + b) * C + c0) * 9;
-        for (int t = 0; t < 9; t++)
+        for (int t = 0; t < 9; t++) {
+            scvec sum = acc[b * SPLIT * 9 + t];
+            for (int h = 1; h < SPLIT; h++)
+                sum += acc[(b * SPLIT + h) * 9 + t];
             for (int v = 0; v < SC_LANES; v++)
-                d[(size_t)v * 9 + t] += acc[b][t][v];
+                d[(size_t)v * 9 + t] += sum[v];
+        }
     }
 }
 
-const pt_smallconv_kernels PT_KERNELS(pt_smallconv_kernels) = {fwd,      din,     dw,
-                                                               SC_LANES, SC_ROWS, SC_DW_K};
+/* dw's output channels per call at M = 2: two on AVX-512, so that the centre tap's chain of four
+ * multiply-adds per image runs beside another; one where 18 accumulators would not fit the
+ * registers, and at M = 4 (9 accumulators and 16 input vectors). */
+#if PT_ISA_VARIANT == 2
+#define SC_DW_K2 2
+#else
+#define SC_DW_K2 1
+#endif
+
+static void fwd2(float *restrict out, const float *restrict weight, int C, int k0,
+                 const float *restrict xt, size_t stride)
+{
+    fwd_map(out, weight, C, k0, xt, stride, 2, SC_ROWS2);
+}
+
+static void fwd4(float *restrict out, const float *restrict weight, int C, int k0,
+                 const float *restrict xt, size_t stride)
+{
+    fwd_map(out, weight, C, k0, xt, stride, 4, SC_ROWS4);
+}
+
+static void din2(float *restrict out, const float *restrict weight, int C, int K, int c0,
+                 const float *restrict dyt, size_t stride)
+{
+    din_map(out, weight, C, K, c0, dyt, stride, 2, SC_ROWS2);
+}
+
+static void din4(float *restrict out, const float *restrict weight, int C, int K, int c0,
+                 const float *restrict dyt, size_t stride)
+{
+    din_map(out, weight, C, K, c0, dyt, stride, 4, SC_ROWS4);
+}
+
+static void dw2(float *restrict dweight, const float *restrict dout, const float *restrict xq,
+                int C, int K, int k, int c0, int N)
+{
+    dw_map(dweight, dout, xq, C, K, k, c0, N, 2, SC_DW_K2, 1);
+}
+
+static void dw4(float *restrict dweight, const float *restrict dout, const float *restrict xq,
+                int C, int K, int k, int c0, int N)
+{
+    dw_map(dweight, dout, xq, C, K, k, c0, N, 4, 1, 2);
+}
+
+const pt_smallconv_kernels PT_KERNELS(pt_smallconv_kernels) = {
+    {fwd2, fwd4}, {din2, din4}, {dw2, dw4}, SC_LANES, {SC_ROWS2, SC_ROWS4}, {SC_DW_K2, 1}};

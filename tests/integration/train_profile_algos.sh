@@ -22,7 +22,7 @@ expect_in "$csv" "name,type,algo,output,forward_ms,backward_ms,forward_gflops,ba
 expect_in "$csv" "conv1,conv,direct,16x32x32,"
 expect_in "$csv" "conv2,conv,winograd4,32x16x16," # F(4x4) from 8x8 outputs on
 expect_in "$csv" "conv3,conv,winograd4,64x8x8,"
-expect_in "$csv" "conv4,conv,winograd,128x4x4," # F(2x2) below
+expect_in "$csv" "conv4,conv,smallmap,128x4x4," # 3x3 pad 1 on a 4x4 map (smallconv.h)
 expect_in "$WORK/auto/log.txt" "profile over 6 steps"
 expect_in "$WORK/auto/log.txt" "gradient allreduce hidden behind backward"
 for row in batchnorm4 maxpool4 dense1 data optimizer allreduce_wait step allreduce_alone allreduce_exposed; do

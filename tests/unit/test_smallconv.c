@@ -13,12 +13,13 @@
 #include "smallconv.h"
 #include "ptrain/isa.h"
 
-/* Each output is a sum of 4*C products (forward), 4*K (din) or 4*N (dweight) in float against the
- * reference's double. With inputs ~N(0,1), He-scaled weights and dout ~N(0,1), the largest
- * |a - b| / (1 + |ref|) over the cases below (C, K up to 64, N up to 33): forward 7.9e-7,
- * din 1.0e-6, dbias 0 (double on both sides): tolerance 1e-5; dweight, whose sums grow with the
- * batch, 5.2e-6 at N = 33: tolerance 4e-6 * sqrt(4N) (4.4x at N = 33). An indexing mistake is
- * O(1). PTRAIN_SC_VERBOSE=1 prints the largest errors. */
+/* Each output is a sum of up to 4*C (2x2) or 9*C (4x4) products (forward; din likewise over K)
+ * or N*M*M (dweight) in float against the reference's double. With inputs ~N(0,1), He-scaled
+ * weights and dout ~N(0,1), the largest |a - b| / (1 + |ref|) over the cases below (C, K up to
+ * 64, N up to 33, both maps): forward 2.1e-6, din 2.4e-6, dbias 0 (double on both sides):
+ * tolerance 1e-5; dweight, whose sums grow with the batch, 2.1e-5 at N = 33 on 4x4 maps:
+ * tolerance 4e-6 * sqrt(N*M*M) (4.4x there). An indexing mistake is O(1). PTRAIN_SC_VERBOSE=1
+ * prints the largest errors. */
 #define SC_TOL                  1e-5
 #define SC_TOL_DW_PER_SQRT_TERM 4e-6
 
@@ -29,10 +30,10 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-static pt_conv_dims dims(int n, int c, int k)
+static pt_conv_dims dims(int n, int c, int k, int side)
 {
     pt_conv_dims d = {
-        .n = n, .c = c, .h = 2, .w = 2, .k = k, .r = 3, .s = 3, .stride = 1, .pad = 1};
+        .n = n, .c = c, .h = side, .w = side, .k = k, .r = 3, .s = 3, .stride = 1, .pad = 1};
     return d;
 }
 
@@ -43,7 +44,8 @@ static void check_close(const char *what, const char *isa, const pt_conv_dims *d
 {
     const double e = gc_max_rel_diff(got, ref, n);
     const double tol =
-        slot == 2 ? fmax(SC_TOL, SC_TOL_DW_PER_SQRT_TERM * sqrt(4.0 * d->n)) : SC_TOL;
+        slot == 2 ? fmax(SC_TOL, SC_TOL_DW_PER_SQRT_TERM * sqrt((double)d->n * d->h * d->w))
+                  : SC_TOL;
     cr_assert(e <= tol, "%s on %s, N=%d C=%d K=%d: off by %.3g (tolerance %.3g)", what, isa, d->n,
               d->c, d->k, e, tol);
     if (e > worst_seen[slot])
@@ -54,8 +56,8 @@ static void check_close(const char *what, const char *isa, const pt_conv_dims *d
  * and dbias accumulated), against the reference, on path isa. */
 static void check_shape(pt_isa isa, pt_conv_dims d, unsigned seed)
 {
-    const size_t n_in = (size_t)d.n * d.c * 4, n_w = (size_t)d.k * d.c * 9;
-    const size_t n_out = (size_t)d.n * d.k * 4;
+    const size_t n_in = (size_t)d.n * d.c * d.h * d.w, n_w = (size_t)d.k * d.c * 9;
+    const size_t n_out = (size_t)d.n * d.k * d.h * d.w;
     float *in = xcalloc(n_in, sizeof(float)), *w = xcalloc(n_w, sizeof(float));
     float *b = xcalloc((size_t)d.k, sizeof(float)), *dout = xcalloc(n_out, sizeof(float));
     gc_fill_normal(in, n_in, seed, 1.0f);
@@ -118,16 +120,19 @@ Test(smallconv, matches_the_direct_convolution_on_every_path)
     /* batches of whole vectors (16, 32) and of partial ones (1, 5, 17, 33) on every lane width */
     static const int batches[] = {1, 5, 16, 17, 32, 33};
     static const int channels[][2] = {{16, 16}, {16, 48}, {64, 32}};
+    static const int sides[] = {2, 4};
     for (int isa = 0; isa < PT_ISA_COUNT; isa++) {
         if (!pt_isa_supported((pt_isa)isa)) {
             fprintf(stderr, "test_smallconv: this CPU has no %s: that path was not tested\n",
                     pt_isa_name((pt_isa)isa));
             continue;
         }
-        for (size_t bi = 0; bi < sizeof batches / sizeof batches[0]; bi++)
-            for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
-                check_shape((pt_isa)isa, dims(batches[bi], channels[ci][0], channels[ci][1]),
-                            100u + (unsigned)(bi * 10 + ci));
+        for (size_t si = 0; si < sizeof sides / sizeof sides[0]; si++)
+            for (size_t bi = 0; bi < sizeof batches / sizeof batches[0]; bi++)
+                for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
+                    check_shape((pt_isa)isa,
+                                dims(batches[bi], channels[ci][0], channels[ci][1], sides[si]),
+                                100u + (unsigned)(si * 100 + bi * 10 + ci));
     }
     if (getenv("PTRAIN_SC_VERBOSE"))
         fprintf(stderr, "smallconv largest error: forward %.2g din %.2g dweight %.2g dbias %.2g\n",
@@ -136,7 +141,7 @@ Test(smallconv, matches_the_direct_convolution_on_every_path)
 
 Test(smallconv, null_gradients_are_skipped_and_an_empty_batch_does_nothing)
 {
-    pt_conv_dims d = dims(3, 16, 16);
+    pt_conv_dims d = dims(3, 16, 16, 2);
     const size_t n_in = (size_t)d.n * d.c * 4, n_w = (size_t)d.k * d.c * 9, n_out = 3 * 16 * 4;
     float *in = xcalloc(n_in, sizeof(float)), *w = xcalloc(n_w, sizeof(float));
     float *dout = xcalloc(n_out, sizeof(float)), *dw = xcalloc(n_w, sizeof(float));
@@ -166,16 +171,12 @@ Test(smallconv, null_gradients_are_skipped_and_an_empty_batch_does_nothing)
     free(ws);
 }
 
-Test(smallconv, gives_the_same_bits_on_avx2_and_avx512)
+/* One fused multiply-add per term, in the same order, on both (smallconv_kernels.h). */
+static void check_avx2_avx512_bits(int side)
 {
-    /* one fused multiply-add per term, in the same order, on both (smallconv_kernels.h) */
-    if (!pt_isa_supported(PT_ISA_AVX2) || !pt_isa_supported(PT_ISA_AVX512)) {
-        fprintf(stderr, "test_smallconv: this CPU lacks AVX2 or AVX-512: not compared\n");
-        return;
-    }
-    pt_conv_dims d = dims(21, 32, 48);
-    const size_t n_in = (size_t)d.n * d.c * 4, n_w = (size_t)d.k * d.c * 9;
-    const size_t n_out = (size_t)d.n * d.k * 4;
+    pt_conv_dims d = dims(21, 32, 48, side);
+    const size_t n_in = (size_t)d.n * d.c * d.h * d.w, n_w = (size_t)d.k * d.c * 9;
+    const size_t n_out = (size_t)d.n * d.k * d.h * d.w;
     float *in = xcalloc(n_in, sizeof(float)), *w = xcalloc(n_w, sizeof(float));
     float *dout = xcalloc(n_out, sizeof(float));
     float *ws = xcalloc(pt_smallconv_workspace_size(&d), sizeof(float));
@@ -193,9 +194,9 @@ Test(smallconv, gives_the_same_bits_on_avx2_and_avx512)
         pt_smallconv_backward(din[i], dw[i], NULL, dout, in, w, &d, ws);
     }
     pt_isa_force(pt_isa_best());
-    cr_assert(!memcmp(out[0], out[1], n_out * sizeof(float)), "forward differs");
-    cr_assert(!memcmp(din[0], din[1], n_in * sizeof(float)), "din differs");
-    cr_assert(!memcmp(dw[0], dw[1], n_w * sizeof(float)), "dweight differs");
+    cr_assert(!memcmp(out[0], out[1], n_out * sizeof(float)), "%dx%d: forward differs", side, side);
+    cr_assert(!memcmp(din[0], din[1], n_in * sizeof(float)), "%dx%d: din differs", side, side);
+    cr_assert(!memcmp(dw[0], dw[1], n_w * sizeof(float)), "%dx%d: dweight differs", side, side);
     for (int i = 0; i < 2; i++) {
         free(out[i]);
         free(din[i]);
@@ -207,12 +208,24 @@ Test(smallconv, gives_the_same_bits_on_avx2_and_avx512)
     free(ws);
 }
 
-Test(smallconv, takes_only_3x3_pad_1_on_2x2_maps_with_channels_in_sixteens)
+Test(smallconv, gives_the_same_bits_on_avx2_and_avx512)
 {
+    if (!pt_isa_supported(PT_ISA_AVX2) || !pt_isa_supported(PT_ISA_AVX512)) {
+        fprintf(stderr, "test_smallconv: this CPU lacks AVX2 or AVX-512: not compared\n");
+        return;
+    }
+    check_avx2_avx512_bits(2);
+    check_avx2_avx512_bits(4);
+}
+
+Test(smallconv, takes_only_3x3_pad_1_on_2x2_and_4x4_maps_with_channels_in_sixteens)
+{
+    cr_assert(pt_smallconv_supported(&(pt_conv_dims){32, 512, 4, 4, 512, 3, 3, 1, 1}));
+    cr_assert(!pt_smallconv_supported(&(pt_conv_dims){32, 512, 4, 2, 512, 3, 3, 1, 1}),
+              "maps not square");
+    cr_assert(!pt_smallconv_supported(&(pt_conv_dims){32, 512, 8, 8, 512, 3, 3, 1, 1}), "8x8");
     cr_assert(pt_smallconv_supported(&(pt_conv_dims){32, 512, 2, 2, 512, 3, 3, 1, 1}));
     cr_assert(pt_smallconv_supported(&(pt_conv_dims){1, 16, 2, 2, 32, 3, 3, 1, 1}));
-    cr_assert(!pt_smallconv_supported(&(pt_conv_dims){32, 512, 4, 4, 512, 3, 3, 1, 1}),
-              "4x4 maps: windows do not cover the map");
     cr_assert(!pt_smallconv_supported(&(pt_conv_dims){32, 512, 1, 1, 512, 3, 3, 1, 1}),
               "1x1 maps: one product per pair, im2col's GEMM is as good");
     cr_assert(!pt_smallconv_supported(&(pt_conv_dims){32, 24, 2, 2, 512, 3, 3, 1, 1}),
@@ -224,12 +237,12 @@ Test(smallconv, takes_only_3x3_pad_1_on_2x2_maps_with_channels_in_sixteens)
               "1x1 kernel");
 }
 
-Test(smallconv, channel_parts_give_the_bits_of_one_call)
+/* How threads share a layer (net.c): each part every image, disjoint channels. */
+static void check_parts(int side)
 {
-    /* how threads share a layer (net.c): each part every image, disjoint channels */
-    pt_conv_dims d = dims(19, 48, 64);
-    const size_t n_in = (size_t)d.n * d.c * 4, n_w = (size_t)d.k * d.c * 9;
-    const size_t n_out = (size_t)d.n * d.k * 4;
+    pt_conv_dims d = dims(19, 48, 64, side);
+    const size_t n_in = (size_t)d.n * d.c * d.h * d.w, n_w = (size_t)d.k * d.c * 9;
+    const size_t n_out = (size_t)d.n * d.k * d.h * d.w;
     float *in = xcalloc(n_in, sizeof(float)), *w = xcalloc(n_w, sizeof(float));
     float *b = xcalloc((size_t)d.k, sizeof(float)), *dout = xcalloc(n_out, sizeof(float));
     float *ws = xcalloc(pt_smallconv_workspace_size(&d), sizeof(float));
@@ -268,4 +281,10 @@ Test(smallconv, channel_parts_give_the_bits_of_one_call)
     free(b);
     free(dout);
     free(ws);
+}
+
+Test(smallconv, channel_parts_give_the_bits_of_one_call)
+{
+    check_parts(2);
+    check_parts(4);
 }
