@@ -191,6 +191,59 @@ static inline f32x16 f32x16_madd(f32x16 a, f32x16 w, f32x16 x)
 }
 #endif
 
+/* One register of floats on each path: 16 lanes on AVX-512, 8 on AVX2, 4 on the baseline, for
+ * the kernels whose register blocking follows the width (wg_gemm.c, smallconv_kernels.c). Unlike
+ * the fixed-width types above, the lanes differ by path, and so may the rounding of a sum that is
+ * split across them. */
+#if PT_ISA_VARIANT == 2
+#define PT_VL 16
+#elif PT_ISA_VARIANT == 1
+#define PT_VL 8
+#else
+#define PT_VL 4
+#endif
+#if PT_ISA_VARIANT > 0
+#include <immintrin.h>
+#endif
+
+typedef float ptvec __attribute__((vector_size(4 * PT_VL)));
+
+static inline __attribute__((always_inline)) ptvec ptvec_load(const float *p)
+{
+    ptvec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline __attribute__((always_inline)) void ptvec_store(float *p, ptvec v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline __attribute__((always_inline)) ptvec ptvec_set1(float x)
+{
+#if PT_VL == 16
+    return (ptvec){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+#elif PT_VL == 8
+    return (ptvec){x, x, x, x, x, x, x, x};
+#else
+    return (ptvec){x, x, x, x};
+#endif
+}
+
+/* acc + a * b: one fused multiply-add on AVX2 and AVX-512 (the project builds with
+ * -ffp-contract=off, so it is asked for by name); a multiply and an add on the baseline. */
+static inline __attribute__((always_inline)) ptvec ptvec_fma(ptvec a, ptvec b, ptvec acc)
+{
+#if PT_ISA_VARIANT == 2
+    return (ptvec)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)acc);
+#elif PT_ISA_VARIANT == 1
+    return (ptvec)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)acc);
+#else
+    return acc + a * b;
+#endif
+}
+
 /* Copies n 32-bit words (floats or int32) from src to dst, reading and writing nothing past them:
  * the short, odd-sized tails of the kernels' rows. A memcpy of a size the compiler cannot see is a
  * library call, which on Fashion-MNIST's 12-column tails cost more than the arithmetic; the wide

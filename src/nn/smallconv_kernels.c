@@ -11,60 +11,20 @@
 
 #include <string.h>
 
-#if PT_ISA_VARIANT > 0
-#include <immintrin.h>
-#endif
-
 #include "simd.h"
 
 /* Lanes, and the accumulators of a fwd / din block: rows * M*M vectors, 16 on AVX-512 (of 32
  * registers), 8 elsewhere at M = 2 (of 16); at M = 4 one channel's 16 positions on every path
  * (AVX2 and the baseline spill some: correct, not tuned). */
+#define SC_LANES PT_VL
 #if PT_ISA_VARIANT == 2
-#define SC_LANES 16
 #define SC_ROWS2 4
-#elif PT_ISA_VARIANT == 1
-#define SC_LANES 8
-#define SC_ROWS2 2
 #else
-#define SC_LANES 4
 #define SC_ROWS2 2
 #endif
 #define SC_ROWS4 1
 
 #define SC_INLINE static inline __attribute__((always_inline))
-
-typedef float scvec __attribute__((vector_size(4 * SC_LANES)));
-
-SC_INLINE scvec sc_load(const float *p)
-{
-    scvec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-SC_INLINE scvec sc_set1(float x)
-{
-#if SC_LANES == 16
-    return (scvec){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
-#elif SC_LANES == 8
-    return (scvec){x, x, x, x, x, x, x, x};
-#else
-    return (scvec){x, x, x, x};
-#endif
-}
-
-/* acc + a * b: fused on AVX2 and AVX-512 (the build says -ffp-contract=off, so by name). */
-SC_INLINE scvec sc_fma(scvec a, scvec b, scvec acc)
-{
-#if PT_ISA_VARIANT == 2
-    return (scvec)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)acc);
-#elif PT_ISA_VARIANT == 1
-    return (scvec)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)acc);
-#else
-    return acc + a * b;
-#endif
-}
 
 /* The tap joining output position p to input position q on an MxM map, or -1 outside the kernel
  * (constant wherever M, p and q are). */
@@ -74,14 +34,14 @@ SC_INLINE scvec sc_fma(scvec a, scvec b, scvec acc)
          ? -1                                                                                      \
          : ((q) / (M) - (p) / (M) + 1) * 3 + ((q) % (M) - (p) % (M) + 1))
 
-SC_INLINE void zero_acc(scvec *acc, const int n)
+SC_INLINE void zero_acc(ptvec *acc, const int n)
 {
 #pragma GCC unroll 16
     for (int a = 0; a < n; a++)
-        acc[a] = sc_set1(0.0f);
+        acc[a] = ptvec_set1(0.0f);
 }
 
-SC_INLINE void store_acc(float *out, const scvec *acc, const int n)
+SC_INLINE void store_acc(float *out, const ptvec *acc, const int n)
 {
 #pragma GCC unroll 16
     for (int a = 0; a < n; a++)
@@ -93,21 +53,21 @@ SC_INLINE void fwd_map(float *restrict out, const float *restrict weight, int C,
                        const float *restrict xt, size_t stride, const int M, const int ROWS)
 {
     const int MM = M * M;
-    scvec acc[ROWS * MM];
+    ptvec acc[ROWS * MM];
     zero_acc(acc, ROWS * MM);
     const size_t ostride = (size_t)C * 9;
     const float *w = weight + (size_t)k0 * ostride;
     for (int c = 0; c < C; c++, w += 9, xt += (size_t)MM * stride)
 #pragma GCC unroll 16
         for (int q = 0; q < MM; q++) {
-            const scvec x = sc_load(xt + (size_t)q * stride);
+            const ptvec x = ptvec_load(xt + (size_t)q * stride);
 #pragma GCC unroll 4
             for (int o = 0; o < ROWS; o++)
 #pragma GCC unroll 16
                 for (int p = 0; p < MM; p++)
                     if (SC_TAP(M, p, q) >= 0)
                         acc[o * MM + p] =
-                            sc_fma(sc_set1(w[o * ostride + SC_TAP(M, p, q)]), x, acc[o * MM + p]);
+                            ptvec_fma(ptvec_set1(w[o * ostride + SC_TAP(M, p, q)]), x, acc[o * MM + p]);
         }
     store_acc(out, acc, ROWS * MM);
 }
@@ -117,21 +77,21 @@ SC_INLINE void din_map(float *restrict out, const float *restrict weight, int C,
                        const float *restrict dyt, size_t stride, const int M, const int ROWS)
 {
     const int MM = M * M;
-    scvec acc[ROWS * MM];
+    ptvec acc[ROWS * MM];
     zero_acc(acc, ROWS * MM);
     const size_t kstride = (size_t)C * 9;
     const float *w = weight + (size_t)c0 * 9;
     for (int k = 0; k < K; k++, w += kstride, dyt += (size_t)MM * stride)
 #pragma GCC unroll 16
         for (int p = 0; p < MM; p++) {
-            const scvec g = sc_load(dyt + (size_t)p * stride);
+            const ptvec g = ptvec_load(dyt + (size_t)p * stride);
 #pragma GCC unroll 4
             for (int o = 0; o < ROWS; o++)
 #pragma GCC unroll 16
                 for (int q = 0; q < MM; q++)
                     if (SC_TAP(M, p, q) >= 0)
                         acc[o * MM + q] =
-                            sc_fma(sc_set1(w[o * 9 + SC_TAP(M, p, q)]), g, acc[o * MM + q]);
+                            ptvec_fma(ptvec_set1(w[o * 9 + SC_TAP(M, p, q)]), g, acc[o * MM + q]);
         }
     store_acc(out, acc, ROWS * MM);
 }
@@ -144,7 +104,7 @@ SC_INLINE void dw_map(float *restrict dweight, const float *restrict dout, const
                       const int SPLIT)
 {
     const int MM = M * M;
-    scvec acc[KB * SPLIT * 9];
+    ptvec acc[KB * SPLIT * 9];
     zero_acc(acc, KB * SPLIT * 9);
     for (int n = 0; n < N; n++) {
         const float *g = dout + ((size_t)n * K + k) * MM;
@@ -153,19 +113,19 @@ SC_INLINE void dw_map(float *restrict dweight, const float *restrict dout, const
         for (int b = 0; b < KB; b++)
 #pragma GCC unroll 16
             for (int p = 0; p < MM; p++) {
-                const scvec gp = sc_set1(g[b * MM + p]);
-                scvec *a = acc + (b * SPLIT + p % SPLIT) * 9;
+                const ptvec gp = ptvec_set1(g[b * MM + p]);
+                ptvec *a = acc + (b * SPLIT + p % SPLIT) * 9;
 #pragma GCC unroll 16
                 for (int q = 0; q < MM; q++)
                     if (SC_TAP(M, p, q) >= 0)
                         a[SC_TAP(M, p, q)] =
-                            sc_fma(gp, sc_load(x + (size_t)q * C), a[SC_TAP(M, p, q)]);
+                            ptvec_fma(gp, ptvec_load(x + (size_t)q * C), a[SC_TAP(M, p, q)]);
             }
     }
     for (int b = 0; b < KB; b++) {
         float *d = dweight + ((size_t)(k + b) * C + c0) * 9;
         for (int t = 0; t < 9; t++) {
-            scvec sum = acc[b * SPLIT * 9 + t];
+            ptvec sum = acc[b * SPLIT * 9 + t];
             for (int h = 1; h < SPLIT; h++)
                 sum += acc[(b * SPLIT + h) * 9 + t];
             for (int v = 0; v < SC_LANES; v++)

@@ -52,43 +52,9 @@
 
 #define WG_INLINE static inline __attribute__((always_inline))
 
-typedef float vec __attribute__((vector_size(4 * VL)));
-
-WG_INLINE vec vload(const float *p)
-{
-    vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-WG_INLINE void vstore(float *p, vec v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-WG_INLINE vec vset1(float x)
-{
-#if VL == 16
-    return (vec){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
-#elif VL == 8
-    return (vec){x, x, x, x, x, x, x, x};
-#else
-    return (vec){x, x, x, x};
+#if VL != PT_VL
+#error "the blocks are sized for one register of PT_VL lanes (simd.h)"
 #endif
-}
-
-/* acc + a * b: one fused multiply-add on AVX2 and AVX-512 (the project builds with
- * -ffp-contract=off, so it is asked for by name); a multiply and an add on the baseline. */
-WG_INLINE vec vfma(vec a, vec b, vec acc)
-{
-#if PT_ISA_VARIANT == 2
-    return (vec)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)acc);
-#elif PT_ISA_VARIANT == 1
-    return (vec)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)acc);
-#else
-    return acc + a * b;
-#endif
-}
 
 #if PT_ISA_VARIANT == 1
 /* lanes [0, n) set */
@@ -99,21 +65,21 @@ WG_INLINE __m256i lane_mask(int n)
 #endif
 
 /* The first n (< VL) floats at p, zeros in the other lanes; nothing past p + n is read. */
-WG_INLINE vec vload_part(const float *p, int n)
+WG_INLINE ptvec vload_part(const float *p, int n)
 {
 #if PT_ISA_VARIANT == 2
-    return (vec)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
+    return (ptvec)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
 #elif PT_ISA_VARIANT == 1
-    return (vec)_mm256_maskload_ps(p, lane_mask(n));
+    return (ptvec)_mm256_maskload_ps(p, lane_mask(n));
 #else
-    vec v = {0};
+    ptvec v = {0};
     memcpy(&v, p, (size_t)n * sizeof(float));
     return v;
 #endif
 }
 
 /* The first n (< VL) lanes of v to p; nothing past p + n is written. */
-WG_INLINE void vstore_part(float *p, vec v, int n)
+WG_INLINE void vstore_part(float *p, ptvec v, int n)
 {
 #if PT_ISA_VARIANT == 2
     _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
@@ -130,7 +96,7 @@ WG_INLINE void vstore_part(float *p, vec v, int n)
  * sums on AVX-512. */
 typedef float f4 __attribute__((vector_size(16)));
 
-WG_INLINE f4 vsum4(vec a0, vec a1, vec a2, vec a3)
+WG_INLINE f4 vsum4(ptvec a0, ptvec a1, ptvec a2, ptvec a3)
 {
 #if PT_ISA_VARIANT == 2
 #define WG_FOLD(z)                                                                                 \
@@ -175,24 +141,24 @@ static void pack_a(float *restrict pack, const float *restrict a, size_t lda, in
 WG_INLINE void mul_block(float *c, size_t ldc, const float *restrict ap, const float *b, size_t ldb,
                          int k, int rows, const int nv, int part)
 {
-    vec acc[MUL_ROWS][MUL_VECS];
+    ptvec acc[MUL_ROWS][MUL_VECS];
 #pragma GCC unroll 32
     for (int i = 0; i < MUL_ROWS; i++)
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++)
-            acc[i][v] = vset1(0.0f);
+            acc[i][v] = ptvec_set1(0.0f);
     for (int p = 0; p < k; p++) {
         const float *bp = b + (size_t)p * ldb;
-        vec bv[MUL_VECS];
+        ptvec bv[MUL_VECS];
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++)
-            bv[v] = part ? vload_part(bp, part) : vload(bp + v * VL);
+            bv[v] = part ? vload_part(bp, part) : ptvec_load(bp + v * VL);
 #pragma GCC unroll 32
         for (int i = 0; i < MUL_ROWS; i++) {
-            const vec av = vset1(ap[(size_t)p * MUL_ROWS + i]);
+            const ptvec av = ptvec_set1(ap[(size_t)p * MUL_ROWS + i]);
 #pragma GCC unroll 4
             for (int v = 0; v < nv; v++)
-                acc[i][v] = vfma(av, bv[v], acc[i][v]);
+                acc[i][v] = ptvec_fma(av, bv[v], acc[i][v]);
         }
     }
 #pragma GCC unroll 32
@@ -204,7 +170,7 @@ WG_INLINE void mul_block(float *c, size_t ldc, const float *restrict ap, const f
             if (part)
                 vstore_part(c + (size_t)i * ldc, acc[i][v], part);
             else
-                vstore(c + (size_t)i * ldc + v * VL, acc[i][v]);
+                ptvec_store(c + (size_t)i * ldc + v * VL, acc[i][v]);
         }
     }
 }
@@ -255,37 +221,37 @@ static void dot_block(float *c, size_t ldc, const float *a, size_t lda, const fl
         ar[i] = a + (size_t)(i0 + i < m ? i0 + i : m - 1) * lda;
     for (int j = 0; j < DOT_COLS; j++)
         br[j] = b + (size_t)(j0 + j < n ? j0 + j : n - 1) * ldb;
-    vec acc[DOT_ROWS][DOT_COLS];
+    ptvec acc[DOT_ROWS][DOT_COLS];
 #pragma GCC unroll 32
     for (int i = 0; i < DOT_ROWS; i++)
 #pragma GCC unroll 8
         for (int j = 0; j < DOT_COLS; j++)
-            acc[i][j] = vset1(0.0f);
+            acc[i][j] = ptvec_set1(0.0f);
     int p = 0;
     for (; p + VL <= k; p += VL) {
-        vec av[DOT_ROWS];
+        ptvec av[DOT_ROWS];
 #pragma GCC unroll 32
         for (int i = 0; i < DOT_ROWS; i++)
-            av[i] = vload(ar[i] + p);
+            av[i] = ptvec_load(ar[i] + p);
 #pragma GCC unroll 8
         for (int j = 0; j < DOT_COLS; j++) {
-            const vec bv = vload(br[j] + p);
+            const ptvec bv = ptvec_load(br[j] + p);
 #pragma GCC unroll 32
             for (int i = 0; i < DOT_ROWS; i++)
-                acc[i][j] = vfma(av[i], bv, acc[i][j]);
+                acc[i][j] = ptvec_fma(av[i], bv, acc[i][j]);
         }
     }
     if (p < k) {
-        vec av[DOT_ROWS];
+        ptvec av[DOT_ROWS];
 #pragma GCC unroll 32
         for (int i = 0; i < DOT_ROWS; i++)
             av[i] = vload_part(ar[i] + p, k - p);
 #pragma GCC unroll 8
         for (int j = 0; j < DOT_COLS; j++) {
-            const vec bv = vload_part(br[j] + p, k - p);
+            const ptvec bv = vload_part(br[j] + p, k - p);
 #pragma GCC unroll 32
             for (int i = 0; i < DOT_ROWS; i++)
-                acc[i][j] = vfma(av[i], bv, acc[i][j]);
+                acc[i][j] = ptvec_fma(av[i], bv, acc[i][j]);
         }
     }
     for (int i = 0; i < DOT_ROWS && i0 + i < m; i++) {
