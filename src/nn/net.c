@@ -24,6 +24,15 @@
  * beyond it the conv module processes the batch in chunks. */
 #define MAX_CONV_WORKSPACE_FLOATS ((size_t)256 << 20)
 
+/* How a conv layer is computed. IM2COL is conv.c's, which itself runs direct loops where
+ * pt_conv_direct says so. */
+typedef enum conv_impl {
+    CONV_IM2COL,
+    CONV_WINOGRAD2, /* Winograd F(2x2,3x3), winograd.h */
+    CONV_WINOGRAD4, /* Winograd F(4x4,3x3), winograd4.h */
+    CONV_SMALLMAP,  /* 3x3 pad 1 on 2x2 and 4x4 maps, smallconv.h */
+} conv_impl;
+
 typedef struct layer {
     pt_layer_spec spec;
     char name[32]; /* conv1, batchnorm12: short enough for "<name>.<field>" */
@@ -44,9 +53,7 @@ typedef struct layer {
     /* batch norm running statistics: offsets into the state buffer */
     size_t running_mean, running_var;
     pt_conv_dims conv;
-    int winograd;  /* conv: Winograd F(2x2,3x3) rather than im2col + GEMM */
-    int winograd4; /* conv with winograd: F(4x4,3x3) rather than F(2x2,3x3) */
-    int smallmap;  /* conv: every output sees the whole input map (smallconv.h): no im2col */
+    conv_impl impl; /* conv: how it is computed (pt_net_set_conv_algo) */
     pt_pool_dims pool;
     float *out;               /* (max_batch, size) */
     float *dout;              /* (max_batch, size) */
@@ -253,7 +260,7 @@ static void name_layers(pt_net *net)
 
 /* Workspace one conv layer can use with any algorithm (so that the choice can change after the
  * network is built): im2col for the whole local batch up to MAX_CONV_WORKSPACE_FLOATS, either
- * Winograd for as many images as it can use, the small-map weight matrix. */
+ * Winograd for as many images as it can use, the small-map kernel's transposed batch. */
 static size_t conv_workspace_floats(const pt_conv_dims *d)
 {
     int images = d->n;
@@ -664,7 +671,7 @@ static void slice_sixteens(const pt_net *net, int C, int k, int *c0, int *c1)
 
 static int splits_channels(const pt_net *net, const layer *l)
 {
-    return net->threads > 1 && l->spec.type == PT_LAYER_CONV && l->smallmap;
+    return net->threads > 1 && l->spec.type == PT_LAYER_CONV && l->impl == CONV_SMALLMAP;
 }
 
 /* ---- forward ------------------------------------------------------------------------------------
@@ -719,14 +726,20 @@ static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int trai
         pt_conv_dims d = l->conv;
         d.n = s->n;
         const float *bias = l->bias != SIZE_MAX ? p + l->bias : NULL;
-        if (l->winograd4)
+        switch (l->impl) {
+        case CONV_WINOGRAD4:
             pt_winograd4_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
-        else if (l->winograd)
+            break;
+        case CONV_WINOGRAD2:
             pt_winograd_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
-        else if (l->smallmap)
+            break;
+        case CONV_SMALLMAP:
             pt_smallconv_forward(y, x, p + l->weight, bias, &d, s->ws);
-        else
+            break;
+        case CONV_IM2COL:
             pt_conv_forward_timed(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats, s->gemm_s);
+            break;
+        }
         break;
     }
     case PT_LAYER_RELU:
@@ -902,17 +915,23 @@ static void backward_slice(pt_net *net, layer *l, const grad_plan *plan, const s
         pt_conv_dims d = l->conv;
         d.n = s->n;
         float *dbias = l->bias != SIZE_MAX ? g + l->bias : NULL;
-        if (l->winograd4)
+        switch (l->impl) {
+        case CONV_WINOGRAD4:
             pt_winograd4_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
                                   s->ws_floats);
-        else if (l->winograd)
+            break;
+        case CONV_WINOGRAD2:
             pt_winograd_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
                                  s->ws_floats);
-        else if (l->smallmap)
+            break;
+        case CONV_SMALLMAP:
             pt_smallconv_backward(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws);
-        else
+            break;
+        case CONV_IM2COL:
             pt_conv_backward_timed(din, g + l->weight, dbias, dy, x, p + l->weight, &d, s->ws,
                                    s->ws_floats, s->gemm_s);
+            break;
+        }
         break;
     }
     case PT_LAYER_RELU:
@@ -1116,11 +1135,11 @@ void pt_net_set_conv_algo(pt_net *net, pt_conv_algo algo)
 {
     for (int i = 0; i < net->n_layers; i++) {
         layer *l = &net->layers[i];
-        if (l->spec.type == PT_LAYER_CONV) {
-            l->smallmap = use_smallmap(&l->conv, algo);
-            l->winograd = !l->smallmap && use_winograd(&l->conv, algo);
-            l->winograd4 = l->winograd && use_winograd4(&l->conv, algo);
-        }
+        if (l->spec.type == PT_LAYER_CONV)
+            l->impl = use_smallmap(&l->conv, algo)    ? CONV_SMALLMAP
+                      : !use_winograd(&l->conv, algo) ? CONV_IM2COL
+                      : use_winograd4(&l->conv, algo) ? CONV_WINOGRAD4
+                                                      : CONV_WINOGRAD2;
     }
 }
 
@@ -1146,9 +1165,9 @@ void pt_net_set_profiling(pt_net *net, int on)
         pt_strlcpy(l->prof.name, l->name, sizeof l->prof.name);
         l->prof.type = pt_layer_type_name(l->spec.type);
         l->prof.algo = l->spec.type != PT_LAYER_CONV ? ""
-                       : l->winograd4                ? "winograd4"
-                       : l->winograd                 ? "winograd"
-                       : l->smallmap                 ? "smallmap"
+                       : l->impl == CONV_WINOGRAD4   ? "winograd4"
+                       : l->impl == CONV_WINOGRAD2   ? "winograd"
+                       : l->impl == CONV_SMALLMAP    ? "smallmap"
                        : pt_conv_direct(&l->conv)    ? "direct"
                                                      : "gemm";
         l->prof.forward_flops_per_sample = l->flops;

@@ -1,10 +1,11 @@
-/* Small-map convolution: a 3x3, stride-1, pad-1 convolution on 2x2 maps (ResNet-18's last stage
- * at 64x64 input), where every output position's window covers the whole input map:
- *   out[n, k, p] = bias[k] + sum over c, q of weight[k, c, tap(p, q)] * in[n, c, q]
- * so 4 products per output and channel pair, where im2col multiplies 9, 5 of them by padding. At
- * batch 32 and 512 channels the layer is also bound by reading its weights, which im2col +
- * OpenBLAS reads, packs and reads again; here every weight is broadcast from the tensor in place
- * (smallconv_kernels.h) and every product is one that counts.
+/* Small-map convolution: a 3x3, stride-1, pad-1 convolution on 2x2 or 4x4 maps (ResNet-18's last
+ * stages), computed pair by pair over positions:
+ *   out[n, k, p] = bias[k] + sum over c, q in p's window of weight[k, c, tap(p, q)] * in[n, c, q]
+ * so only the products inside the kernel: per channel pair 16 of im2col's 36 on a 2x2 map (every
+ * window covers the whole map, the rest is padding) and 100 of 144 on a 4x4. At batch 32 and 512
+ * channels such a layer is also bound by reading its weights, which im2col + OpenBLAS reads, packs
+ * and reads again; here every weight is broadcast from the tensor in place (smallconv_kernels.h)
+ * and every product is one that counts.
  *
  * Same shapes and gradient convention as conv.h: dweight and dbias ACCUMULATE (+=), din is
  * OVERWRITTEN, any may be NULL. No function allocates, prints or keeps state; forward and backward
@@ -17,12 +18,12 @@
 
 #include "conv.h"
 
-/* 1 if d is valid for pt_conv_check, 2x2 input, 3x3 kernel, stride 1, pad 1 (so 2x2 output),
- * and both channel counts are multiples of 16. 0 otherwise. */
+/* 1 if d is valid for pt_conv_check, a 2x2 or 4x4 input, 3x3 kernel, stride 1, pad 1 (so the
+ * output the same size), and both channel counts are multiples of 16. 0 otherwise. */
 int pt_smallconv_supported(const pt_conv_dims *d);
 
-/* Floats of workspace forward and backward need for d->n images: 4 * max(C, K) * d->n rounded up
- * to 16 images, and a block of 256. */
+/* Floats of workspace forward and backward need for d->n images: H*W * max(C, K) * d->n rounded
+ * up to 16 images, and a block of 256. */
 size_t pt_smallconv_workspace_size(const pt_conv_dims *d);
 
 /* out = conv(in, weight) + bias, as pt_conv_forward. ws holds at least
