@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "ptrain/threads.h" /* PT_OMP: the same OpenMP spelling as the network's own threads */
 #include "commands.h"
 #include "ptrain/cam.h"
@@ -113,9 +111,12 @@ static void cam_path(const char *dir, const char *image, char *out, size_t cap)
     snprintf(out, cap, "%s/%s.cam.png", dir, slash ? slash + 1 : image);
 }
 
-/* Writes the heat map of the image in the net's last forward (sample 0) over film. */
-static int write_cam(pt_net *net, const pt_model_meta *meta, const float *probs,
-                     const pt_image *film, const predict_opts *o, const char *image, pt_error *err)
+/* The heat map of the image in the net's last forward (sample 0) over film, as PNG bytes
+ * (malloc'd): rendered by the thread that predicted the image, written in input order (the
+ * printer), so that two images of the same base name never write one file at once. */
+static int render_cam(pt_net *net, const pt_model_meta *meta, const float *probs,
+                      const pt_image *film, const predict_opts *o, uint8_t **png, size_t *png_size,
+                      pt_error *err)
 {
     int mh, mw;
     int status = pt_net_cam_shape(net, &mh, &mw, err);
@@ -125,19 +126,11 @@ static int write_cam(pt_net *net, const pt_model_meta *meta, const float *probs,
     if (!map)
         return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
     int cls = pt_infer_cam_class(probs, meta->n_classes, meta->threshold, meta->multi_label);
-    uint8_t *png = NULL;
-    size_t png_size = 0;
     status = pt_net_cam(net, 0, cls, map, err);
     if (status == PT_OK) {
         pt_cam_geometry geo = {meta->width, meta->height, o->fit};
-        status = pt_cam_overlay_png(map, mh, mw, &geo, film, &png, &png_size, err);
+        status = pt_cam_overlay_png(map, mh, mw, &geo, film, png, png_size, err);
     }
-    if (status == PT_OK) {
-        char path[PT_PATH_MAX];
-        cam_path(o->cam_dir, image, path, sizeof path);
-        status = pt_fs_write_file(path, png, png_size, err);
-    }
-    free(png);
     free(map);
     return status;
 }
@@ -153,8 +146,10 @@ typedef struct predict_worker {
 enum { FILE_PENDING, FILE_PREDICTED, FILE_SKIPPED, FILE_FAILED };
 typedef struct file_result {
     int state;
-    int code;  /* FILE_FAILED: the error's code */
-    char *msg; /* FILE_SKIPPED / FILE_FAILED: the reason (malloc'd; NULL if that failed too) */
+    int code;     /* FILE_FAILED: the error's code */
+    char *msg;    /* FILE_SKIPPED / FILE_FAILED: the reason (malloc'd; NULL if that failed too) */
+    uint8_t *png; /* FILE_PREDICTED with --cam: the heat map to write (malloc'd) */
+    size_t png_size;
 } file_result;
 
 /* What the threads share: the results of the current block of files and where printing is. The
@@ -189,8 +184,8 @@ static void result_set(file_result *r, int state, int code, const char *msg)
     r->msg = msg ? strdup(msg) : NULL;
 }
 
-/* Decodes, predicts and (with --cam) writes the heat map of file i, into its result and its row
- * of probabilities; prints nothing. */
+/* Decodes, predicts and (with --cam) renders the heat map of file i, into its result and its row
+ * of probabilities; prints and writes nothing. */
 static void predict_file(const predict_run *run, const predict_worker *w, int i, file_result *r,
                          float *probs)
 {
@@ -207,8 +202,8 @@ static void predict_file(const predict_run *run, const predict_worker *w, int i,
         /* a broken model: no probability is printed for this image or any later one */
         pt_error_set(&ferr, ierr.code, "%s on %s: %s", o->model, o->files[i], ierr.msg);
         result_set(r, FILE_FAILED, ferr.code, ferr.msg);
-    } else if (o->cam_dir &&
-               write_cam(w->net, run->meta, probs, &film, o, o->files[i], &ferr) != PT_OK) {
+    } else if (o->cam_dir && render_cam(w->net, run->meta, probs, &film, o, &r->png, &r->png_size,
+                                        &ferr) != PT_OK) {
         result_set(r, FILE_FAILED, ferr.code, ferr.msg);
     } else {
         result_set(r, FILE_PREDICTED, PT_OK, NULL);
@@ -228,9 +223,22 @@ static void print_line(const predict_run *run, int i, const float *probs)
     putchar('\n');
 }
 
+/* Writes file i's heat map, DIR/<image's base name>.cam.png; a later image of the same base name,
+ * from another folder, replaces it. */
+static int write_cam(const predict_run *run, int i, file_result *r, pt_error *err)
+{
+    char path[PT_PATH_MAX];
+    cam_path(run->o->cam_dir, run->o->files[i], path, sizeof path);
+    int status = pt_fs_write_file(path, r->png, r->png_size, err);
+    free(r->png);
+    r->png = NULL;
+    return status;
+}
+
 /* Prints, in input order, every file of the block that is done and has all earlier files printed:
- * a CSV line, or the skip on stderr; at the first failure printing stops for good, so the output
- * is what one thread going through the files in order prints. Called inside "predict_print". */
+ * its heat map written (--cam) and a CSV line, or the skip on stderr; at the first failure
+ * printing stops for good, so the output is what one thread going through the files in order
+ * prints and writes. Called inside "predict_print". */
 static void print_ready(predict_run *run)
 {
     int k = run->meta->n_classes;
@@ -245,6 +253,9 @@ static void print_ready(predict_run *run)
             run->skipped++;
         } else if (r->state == FILE_FAILED) {
             pt_error_set(run->err, r->msg ? r->code : PT_ERR_NOMEM, "%s", msg);
+            run->status = run->err->code;
+            return;
+        } else if (r->png && write_cam(run, run->next, r, run->err) != PT_OK) {
             run->status = run->err->code;
             return;
         } else {
@@ -267,7 +278,7 @@ static void predict_block(predict_run *run, const predict_worker *workers, int t
         stopped = i > run->first_failed; /* after a failure in input order: never printed */
         if (stopped)
             continue;
-        file_result r = {FILE_PENDING, PT_OK, NULL};
+        file_result r = {FILE_PENDING, PT_OK, NULL, NULL, 0};
         predict_file(run, &workers[pt_thread_id()], i, &r, run->probs + (size_t)j * (size_t)k);
         PT_OMP(omp critical(predict_print))
         {
@@ -356,10 +367,12 @@ static int predict_all(predict_run *run, const predict_worker *workers, int thre
         run->block_start = start;
         run->block_end = n - start < PREDICT_BLOCK ? n : start + PREDICT_BLOCK;
         for (int j = 0; j < run->block_end - start; j++)
-            run->results[j] = (file_result){FILE_PENDING, PT_OK, NULL};
+            run->results[j] = (file_result){FILE_PENDING, PT_OK, NULL, NULL, 0};
         predict_block(run, workers, threads);
-        for (int j = 0; j < run->block_end - start; j++)
+        for (int j = 0; j < run->block_end - start; j++) { /* what a failure left unprinted too */
             free(run->results[j].msg);
+            free(run->results[j].png);
+        }
     }
     return run->status;
 }
@@ -397,8 +410,6 @@ static int run_predict(const predict_opts *o, pt_error *err)
         status = prepare_cam(o, net, err);
     if (status != PT_OK)
         goto done;
-    if (threads > 1)
-        openblas_set_num_threads(1); /* one pool owns the cores, as pt_net_set_threads does */
     print_header(&meta);
     status = predict_all(&run, workers, threads);
     fflush(stdout);

@@ -57,6 +57,19 @@ for t in 1 3; do
 done
 [ "$(ls "$WORK/cam3" | wc -l)" -eq 12 ] || fail "--cam on 3 threads: $(ls "$WORK/cam3" | wc -l) maps, not 12"
 diff -r "$WORK/cam1" "$WORK/cam3" || fail "--cam on 3 threads wrote other heat maps"
+# 12 different films under one base name (12 folders): on 3 threads the one map left is the last
+# film's, as on one thread, and no temporary file is left
+same=()
+for i in $(seq 0 11); do
+    mkdir -p "$WORK/same/$i"
+    cp "${films[$i]}" "$WORK/same/$i/film.jpeg"
+    same+=("$WORK/same/$i/film.jpeg")
+done
+expect_exit 0 "$BIN/ptrain" predict --model "$model" --threads 3 --cam "$WORK/camsame" "${same[@]}"
+expect_exit 0 "$BIN/ptrain" predict --model "$model" --threads 1 --cam "$WORK/camlast" "${same[11]}"
+[ "$(ls -A "$WORK/camsame")" = "film.jpeg.cam.png" ] || fail "--cam, one base name: $(ls -A "$WORK/camsame")"
+cmp "$WORK/camsame/film.jpeg.cam.png" "$WORK/camlast/film.jpeg.cam.png" ||
+    fail "--cam, one base name on 3 threads: the map is not the last film's"
 
 # A model that breaks down on some images only: every convolution weight set to one value v, the
 # smallest v (by factors of 1.25) at which one of the films overflows. The films that overflow
