@@ -68,4 +68,7 @@ int pt_cli_rank0_result(const pt_comm *comm, int status, const pt_error *err, co
 /* The default of a --threads option: every CPU this process may run on, 1 to PT_NET_MAX_THREADS. */
 int pt_cli_default_threads(void);
 
+/* A --threads value, 1 to PT_NET_MAX_THREADS, to *threads; PT_ERR_USAGE saying so otherwise. */
+int pt_cli_threads_option(const char *value, int *threads, pt_error *err);
+
 #endif

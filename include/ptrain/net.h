@@ -56,6 +56,10 @@ const pt_tensor_info *pt_net_param_table(const pt_net *net, int *n);
 const pt_tensor_info *pt_net_state_table(const pt_net *net, int *n);
 /* 1 byte per parameter: 1 where weight decay applies. */
 const uint8_t *pt_net_decay_mask(const pt_net *net);
+/* Copies src's parameters and batch-norm statistics into dst (another net of the same
+ * architecture, at any batch size): the same numbers. PT_ERR_INVALID, nothing copied, if their
+ * counts differ. */
+int pt_net_copy_weights(pt_net *dst, const pt_net *src);
 
 /* The input buffer to fill: (max_batch, C, H, W). */
 float *pt_net_input(pt_net *net);
@@ -75,10 +79,11 @@ void pt_net_backward(pt_net *net, const float *dlogits, pt_grad_ready_fn ready, 
 void pt_net_zero_grads(pt_net *net);
 
 /* The threads of a rank: every layer of forward and backward runs on `threads` threads (OpenMP),
- * each on its slice of the local batch (a batch norm: its share of the channels), calling
+ * each on its slice of the local batch (a batch norm and a small-map convolution: their share of
+ * the channels), calling
  * OpenBLAS on one thread: this sets OpenBLAS to one thread (openblas_set_num_threads(1),
- * process-wide, for any count: 1 thread means one core), so that one pool owns the cores. Each thread gets
- * its own convolution workspace and gradient buffer (parameters' size), allocated here;
+ * process-wide, for any count: 1 thread means one core), so that one pool owns the cores. Each
+ * thread gets its own convolution workspace and gradient buffer (parameters' size), allocated here;
  * PT_ERR_NOMEM leaves one thread. Results: the same threads give the same bits, on any machine with
  * the same instruction-set path (the slices' gradients are added in slice order, never atomically),
  * and a build without OpenMP runs the same slices one after another with the same bits. Another
@@ -116,10 +121,10 @@ double pt_net_flops_per_sample(const pt_net *net);
  * Times are accumulated over training forwards (train = 1) and backwards while profiling is on;
  * evaluation forwards are not counted. */
 typedef struct pt_layer_profile {
-    char name[32];                   /* conv1 */
-    const char *type;                /* "conv" */
-    const char *algo;                /* conv: "gemm", "direct", "winograd" or "winograd4"; "" */
-    char output[32];                 /* output shape per sample, "32x28x28" */
+    char name[32];    /* conv1 */
+    const char *type; /* "conv" */
+    const char *algo; /* conv: "gemm", "direct", "winograd", "winograd4" or "smallmap"; "" */
+    char output[32];  /* output shape per sample, "32x28x28" */
     double forward_flops_per_sample; /* multiply-add = 2 */
     double forward_s, backward_s;    /* seconds in this layer's forward / backward */
     double gemm_s;  /* of which inside the convolution's sgemm calls (im2col + GEMM conv layers;

@@ -162,3 +162,13 @@ int pt_cli_default_threads(void)
     int cpus = pt_cpus_allowed();
     return cpus < 1 ? 1 : cpus > PT_NET_MAX_THREADS ? PT_NET_MAX_THREADS : cpus;
 }
+
+int pt_cli_threads_option(const char *value, int *threads, pt_error *err)
+{
+    long long v;
+    if (pt_cli_long(value, 1, PT_NET_MAX_THREADS, &v))
+        return pt_error_set(err, PT_ERR_USAGE, "--threads: '%s' is not 1..%d", value,
+                            PT_NET_MAX_THREADS);
+    *threads = (int)v;
+    return 0;
+}

@@ -65,14 +65,8 @@ static int on_option(void *ctx, int id, const char *value, pt_error *err)
         if (pt_cli_double(value, 0, 1, &o->threshold))
             return pt_error_set(err, PT_ERR_USAGE, "--threshold: '%s' is not in [0, 1]", value);
         return 0;
-    case O_THREADS: {
-        long long v;
-        if (pt_cli_long(value, 1, PT_NET_MAX_THREADS, &v))
-            return pt_error_set(err, PT_ERR_USAGE, "--threads: '%s' is not 1..%d", value,
-                                PT_NET_MAX_THREADS);
-        o->threads = (int)v;
-        return 0;
-    }
+    case O_THREADS:
+        return pt_cli_threads_option(value, &o->threads, err);
     }
     return -1;
 }

@@ -72,11 +72,7 @@ static int on_option(void *ctx, int id, const char *value, pt_error *err)
         o->cam_dir = value;
         return 0;
     case O_THREADS:
-        if (pt_cli_long(value, 1, PT_NET_MAX_THREADS, &v))
-            return pt_error_set(err, PT_ERR_USAGE, "--threads: '%s' is not 1..%d", value,
-                                PT_NET_MAX_THREADS);
-        o->threads = (int)v;
-        return 0;
+        return pt_cli_threads_option(value, &o->threads, err);
     }
     return -1;
 }
@@ -312,10 +308,9 @@ static int workers_create(pt_net *loaded, const pt_arch *arch, const pt_model_me
                                        meta->n_classes, 1, &w->net, err);
             if (status != PT_OK)
                 return status;
-            memcpy(pt_net_params(w->net), pt_net_params(loaded),
-                   pt_net_param_count(loaded) * sizeof(float));
-            memcpy(pt_net_state(w->net), pt_net_state(loaded),
-                   pt_net_state_count(loaded) * sizeof(float));
+            if (pt_net_copy_weights(w->net, loaded) != PT_OK) /* the same architecture: never */
+                return pt_error_set(err, PT_ERR_INVALID, "%s: a copy of the network differs",
+                                    meta->arch_name);
         }
         w->pixels = malloc(image);
         if (!w->pixels)

@@ -1441,14 +1441,8 @@ static int restore_best_model(trainer *t, pt_error *err)
         pt_net *best = NULL;
         pt_model_meta meta;
         status = pt_model_load(path, &arch, &best, &meta, 1, err);
-        if (status == PT_OK && pt_net_param_count(best) != pt_net_param_count(t->net))
+        if (status == PT_OK && pt_net_copy_weights(t->net, best) != PT_OK)
             status = pt_error_set(err, PT_ERR_FORMAT, "%s: not this run's network", path);
-        if (status == PT_OK) {
-            memcpy(pt_net_params(t->net), pt_net_params(best),
-                   pt_net_param_count(best) * sizeof(float));
-            memcpy(pt_net_state(t->net), pt_net_state(best),
-                   pt_net_state_count(best) * sizeof(float));
-        }
         if (best) {
             pt_net_free(best);
             pt_arch_free(&arch);

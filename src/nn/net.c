@@ -570,6 +570,15 @@ size_t pt_net_state_count(const pt_net *net)
 {
     return net->n_state;
 }
+
+int pt_net_copy_weights(pt_net *dst, const pt_net *src)
+{
+    if (dst->n_params != src->n_params || dst->n_state != src->n_state)
+        return PT_ERR_INVALID;
+    memcpy(dst->params, src->params, src->n_params * sizeof(float));
+    memcpy(dst->state, src->state, src->n_state * sizeof(float));
+    return PT_OK;
+}
 const uint8_t *pt_net_decay_mask(const pt_net *net)
 {
     return net->decay_mask;
