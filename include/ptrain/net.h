@@ -82,8 +82,8 @@ void pt_net_zero_grads(pt_net *net);
  * each on its slice of the local batch (a batch norm and a small-map convolution: their share of
  * the channels), calling OpenBLAS on one thread: this sets OpenBLAS to one thread
  * (openblas_set_num_threads(1), process-wide, for any count: 1 thread means one core), so that one
- * pool owns the cores. Each
- * thread gets its own convolution workspace and gradient buffer (parameters' size), allocated here;
+ * pool owns the cores. Each thread gets its own convolution workspace and gradient buffer
+ * (parameters' size), allocated here;
  * PT_ERR_NOMEM leaves one thread. Results: the same threads give the same bits, on any machine with
  * the same instruction-set path (the slices' gradients are added in slice order, never atomically),
  * and a build without OpenMP runs the same slices one after another with the same bits. Another
