@@ -88,6 +88,22 @@ int pt_comm_shared_alloc(const pt_comm *comm, size_t bytes, void **ptr, pt_share
 void pt_comm_shared_free(pt_shared *handle);
 void pt_comm_node_barrier(const pt_comm *comm);
 
+/* ---- sums of one slice across nodes (the node-sharded gradient sums, dist/shard.h) ---- */
+
+typedef struct pt_slice_sum pt_slice_sum;
+
+/* Groups every node's rank r with rank r of the other nodes. Collective. Fails alike on every
+ * rank with PT_ERR_UNSUPPORTED when the nodes hold different numbers of ranks. */
+int pt_slice_sum_create(const pt_comm *comm, pt_slice_sum **out, pt_error *err);
+void pt_slice_sum_free(pt_slice_sum *s);
+
+/* How many nodes (one rank each) take part in a sum. */
+int pt_slice_sum_nodes(const pt_slice_sum *s);
+
+/* In-place sum of values[0..count) over the ranks of this node rank on every node; nothing with
+ * one node. Collective over those ranks, with the group's stall watchdog. */
+void pt_slice_sum_run(pt_slice_sum *s, float *values, size_t count);
+
 /* ---- non-blocking sums of float slices (gradient buckets) ---- */
 
 typedef struct pt_allreduce pt_allreduce;

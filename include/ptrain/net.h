@@ -49,6 +49,11 @@ void pt_net_init_params(pt_net *net, uint64_t seed);
 
 float *pt_net_params(pt_net *net);
 float *pt_net_grads(pt_net *net);
+/* Makes grads (pt_net_param_count floats, caller-owned, outliving the net's use of it) the buffer
+ * backward accumulates into, with the current gradients copied in; NULL goes back to the net's
+ * own buffer (without copying). For a buffer other ranks read: node shared memory (dist/shard.h).
+ */
+void pt_net_use_grad_buffer(pt_net *net, float *grads);
 float *pt_net_state(pt_net *net);
 size_t pt_net_param_count(const pt_net *net);
 size_t pt_net_state_count(const pt_net *net);

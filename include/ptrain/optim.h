@@ -108,6 +108,15 @@ int pt_optim_step(const pt_optim_config *cfg, pt_optim_state *state, float *para
                   const float *grads, const uint8_t *decay_mask, size_t n, double lr,
                   pt_error *err);
 
+/* pt_optim_step on parameters [begin, end) of the n only: params, grads, decay_mask and the state
+ * are indexed over all n as there, and nothing outside the range is read or written. Ranks that
+ * share out the update (dist/shard.h) each call it on their own range; together they give the
+ * bits of one pt_optim_step. state->step still counts one update. PT_ERR_INVALID also for a range
+ * outside [0, n). */
+int pt_optim_step_range(const pt_optim_config *cfg, pt_optim_state *state, float *params,
+                        const float *grads, const uint8_t *decay_mask, size_t n, size_t begin,
+                        size_t end, double lr, pt_error *err);
+
 /* ---- learning-rate schedules ---- */
 
 typedef enum pt_lr_kind {

@@ -14,12 +14,14 @@ typedef struct pt_step_profile {
     double steps;
     double data_s;              /* loading and augmenting the local batch */
     double loss_s;              /* the loss and its gradient */
-    double allreduce_wait_s;    /* waiting for gradient buckets backward did not hide */
+    double allreduce_wait_s;    /* the gradient sums backward did not hide: waiting for the
+                                   allreduce's buckets, or the whole sharded sum (dist/shard.h) */
     double small_reduce_s;      /* the per-step allreduce of loss and counts */
-    double optim_s;             /* the optimizer step */
+    double optim_s;             /* the optimizer step (sharded: this rank's slice, and the new
+                                   slices passed round the node) */
     double step_s;              /* whole steps */
     double allreduce_alone_s;   /* one blocking allreduce of every gradient, measured apart; 0 if
-                                   not measured (a single rank) */
+                                   not measured (a single rank, or sharded sums) */
     double allreduce_exposed_s; /* the smallest allreduce_wait_s of all ranks: the rank that ends
                                    backward last waits for communication alone, the others also
                                    for it (imbalance, not communication) */

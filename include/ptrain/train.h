@@ -1,10 +1,12 @@
 /* The data-parallel training run: `ptrain train`.
  *
  * Every rank holds the whole model. Each step, rank r takes slice r of the global batch (see
- * sampler.h), computes forward and backward on it, the gradients are summed across ranks in
- * buckets that start while backward is still running (reducer.h), and every rank applies the
- * same optimizer step. Rank 0 evaluates (with the other ranks' help), logs, and writes the
- * checkpoints and the run directory. */
+ * sampler.h) and computes forward and backward on it. With several ranks the gradients are then
+ * summed and the optimizer applied either sharded over each node's ranks, each rank summing and
+ * updating its own slice of the parameters in node shared memory (shard.h, the default), or by an
+ * allreduce of every gradient in buckets that start while backward is still running
+ * (reducer.h), after which every rank applies the whole update. Rank 0 evaluates (with the other
+ * ranks' help), logs, and writes the checkpoints and the run directory. */
 #ifndef PTRAIN_TRAIN_H
 #define PTRAIN_TRAIN_H
 
@@ -45,6 +47,7 @@ typedef struct pt_train_config {
     int64_t stop_after_steps; /* simulate preemption: exit after this global step, after its
                                  checkpoint (0: off); for tests */
     size_t bucket_floats;
+    const char *grad_sum; /* "sharded" or "allreduce" (train.h's first comment) */
     int quiet;
     const char *conv_algo;    /* "auto", "gemm", "winograd", "winograd2", "winograd4" (net.h) */
     int profile;              /* time every layer and part of the step: profile.csv, log table */

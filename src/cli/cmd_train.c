@@ -45,6 +45,10 @@ static void usage(FILE *to)
             "  --threads N           threads per rank (cores on the node / ranks)\n"
             "  --log-seconds X       seconds between progress lines (10)\n"
             "  --max-steps N         stop after N steps in total, then evaluate as usual\n"
+            "  --grad-sum M          sharded | allreduce: how several ranks sum their gradients\n"
+            "                        (sharded: each rank of a node sums and updates 1/L of the\n"
+            "                        parameters in node shared memory; allreduce: every rank\n"
+            "                        all of them, in buckets overlapping backward)\n"
             "  --bucket-mb X         gradient allreduce bucket size in MiB (4)\n"
             "  --quiet               no progress lines\n"
             "  --conv-algo A         auto | gemm | winograd | winograd2 | winograd4: how 3x3\n"
@@ -106,6 +110,7 @@ enum {
     O_LOGS,
     O_MAXSTEPS,
     O_BUCKET,
+    O_GRADSUM,
     O_QUIET,
     O_PROFILE,
     O_CONVALGO,
@@ -139,6 +144,7 @@ static const pt_cli_option options[] = {{"data", 1, O_DATA},
                                         {"log-seconds", 1, O_LOGS},
                                         {"max-steps", 1, O_MAXSTEPS},
                                         {"bucket-mb", 1, O_BUCKET},
+                                        {"grad-sum", 1, O_GRADSUM},
                                         {"quiet", 0, O_QUIET},
                                         {"profile", 0, O_PROFILE},
                                         {"conv-algo", 1, O_CONVALGO},
@@ -253,6 +259,10 @@ static int on_option(void *ctx, int id, const char *a, pt_error *err)
     case O_BUCKET:
         bad = pt_cli_double(a, 0.001, 4096, &d);
         c->bucket_floats = (size_t)(d * 1024 * 1024 / 4);
+        break;
+    case O_GRADSUM:
+        bad = strcmp(a, "sharded") && strcmp(a, "allreduce");
+        c->grad_sum = a;
         break;
     case O_QUIET:
         c->quiet = 1;

@@ -58,6 +58,26 @@ MPI_Comm pt_comm_mpi(const pt_comm *comm)
     return comm->impl->comm;
 }
 
+/* The ranks of c that share this node's memory. PTRAIN_RANKS_PER_NODE=N cuts every node into
+ * groups of N consecutive node ranks, each then treated as a node of its own: the multi-node paths
+ * (the gradient sums across nodes, one image copy per node) run and are tested on one machine.
+ * Every rank of a node must see the same value (mpirun passes the environment on). */
+static MPI_Comm node_communicator(MPI_Comm c, int rank)
+{
+    MPI_Comm node;
+    PT_MPI_CHECK(MPI_Comm_split_type(c, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
+    const char *env = getenv("PTRAIN_RANKS_PER_NODE");
+    long per_node = env ? strtol(env, NULL, 10) : 0;
+    if (per_node <= 0 || per_node > INT_MAX)
+        return node;
+    int node_rank;
+    PT_MPI_CHECK(MPI_Comm_rank(node, &node_rank));
+    MPI_Comm part;
+    PT_MPI_CHECK(MPI_Comm_split(node, node_rank / (int)per_node, node_rank, &part));
+    MPI_Comm_free(&node);
+    return part;
+}
+
 /* Fills comm for the communicator c (taking ownership when owns is set). Collective over c. */
 static int comm_attach(MPI_Comm c, int owns, pt_comm *comm, pt_error *err)
 {
@@ -75,8 +95,7 @@ static int comm_attach(MPI_Comm c, int owns, pt_comm *comm, pt_error *err)
     comm->impl->owns_comm = owns;
     PT_MPI_CHECK(MPI_Comm_rank(c, &comm->rank));
     PT_MPI_CHECK(MPI_Comm_size(c, &comm->size));
-    PT_MPI_CHECK(
-        MPI_Comm_split_type(c, MPI_COMM_TYPE_SHARED, comm->rank, MPI_INFO_NULL, &comm->impl->node));
+    comm->impl->node = node_communicator(c, comm->rank);
     PT_MPI_CHECK(MPI_Comm_rank(comm->impl->node, &comm->node_rank));
     PT_MPI_CHECK(MPI_Comm_size(comm->impl->node, &comm->node_size));
     pt_comm_impl *impl = comm->impl;
@@ -599,4 +618,62 @@ void pt_allreduce_wait(pt_allreduce *ar)
         return;
     comm_wait(ar->group, ar->pending, ar->requests);
     ar->pending = 0;
+}
+
+/* ---- sums of one gradient slice across nodes ---------------------------------------------------
+ */
+
+struct pt_slice_sum {
+    pt_comm_impl *group; /* whose watchdog guards the waits */
+    MPI_Comm across;     /* the group's ranks with this rank's node rank, one per node */
+    int nodes;
+};
+
+int pt_slice_sum_create(const pt_comm *comm, pt_slice_sum **out, pt_error *err)
+{
+    *out = NULL;
+    /* the largest and (negated) smallest number of ranks on a node */
+    int64_t sizes[2] = {comm->node_size, -(int64_t)comm->node_size};
+    pt_comm_allreduce_max_i64(comm, sizes, 2);
+    if (sizes[0] != -sizes[1])
+        return pt_error_set(err, PT_ERR_UNSUPPORTED,
+                            "the nodes hold different numbers of ranks (%lld to %lld)",
+                            (long long)-sizes[1], (long long)sizes[0]);
+    pt_slice_sum *s = calloc(1, sizeof *s);
+    if (pt_comm_agree_status(comm, s ? PT_OK : PT_ERR_NOMEM) != PT_OK) {
+        free(s);
+        return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+    }
+    s->group = comm->impl;
+    PT_MPI_CHECK(MPI_Comm_split(comm->impl->comm, comm->node_rank, comm->rank, &s->across));
+    PT_MPI_CHECK(MPI_Comm_size(s->across, &s->nodes));
+    *out = s;
+    return PT_OK;
+}
+
+void pt_slice_sum_free(pt_slice_sum *s)
+{
+    if (!s)
+        return;
+    MPI_Comm_free(&s->across);
+    free(s);
+}
+
+int pt_slice_sum_nodes(const pt_slice_sum *s)
+{
+    return s->nodes;
+}
+
+void pt_slice_sum_run(pt_slice_sum *s, float *values, size_t count)
+{
+    if (s->nodes < 2)
+        return;
+    const size_t piece = 1u << 28; /* MPI counts are int */
+    for (size_t off = 0; off < count; off += piece) {
+        int n = (int)(count - off < piece ? count - off : piece);
+        MPI_Request req;
+        PT_MPI_CHECK(
+            MPI_Iallreduce(MPI_IN_PLACE, values + off, n, MPI_FLOAT, MPI_SUM, s->across, &req));
+        comm_wait(s->group, 1, &req);
+    }
 }

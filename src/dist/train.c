@@ -33,6 +33,7 @@
 #include "ptrain/sampler.h"
 #include "dataset.h"
 #include "reducer.h"
+#include "shard.h"
 
 /* Set by SIGUSR1 / SIGTERM (SLURM's warning before preemption or the time limit): the run
  * finishes the current step, writes a checkpoint and stops. The only global: a signal handler
@@ -76,6 +77,7 @@ void pt_train_config_default(pt_train_config *cfg)
     cfg->drop_last = 1;
     cfg->log_seconds = 10.0;
     cfg->bucket_floats = (size_t)1 << 20;
+    cfg->grad_sum = "sharded";
     cfg->conv_algo = "auto";
 }
 
@@ -92,7 +94,9 @@ typedef struct trainer {
     pt_optim_state opt_state;
     float *opt_buf;
     pt_lr_schedule schedule;
-    pt_reducer *reducer;
+    pt_reducer *reducer;                        /* the gradient sums: the allreduce, or */
+    pt_shard *shard;                            /* sharded over the node's ranks (NULL: not) */
+    char grad_sum_note[PT_ERROR_MSG_MAX + 128]; /* how the gradients are summed, for the log */
     pt_augment augment;
     float class_weights[PT_CACHE_MAX_CLASSES];
     int use_class_weights;
@@ -218,6 +222,35 @@ static int choose_class_weights(trainer *t, pt_error *err)
 }
 
 static int choose_threads(const trainer *t);
+
+/* With several ranks and --grad-sum sharded, the node-sharded sums (shard.h) when the layout
+ * allows them; else, or when they cannot be had (say why in the log), the bucketed allreduce. */
+static int setup_gradient_sums(trainer *t, pt_error *err)
+{
+    const pt_train_config *cfg = t->cfg;
+    size_t n = pt_net_param_count(t->net);
+    if (t->comm->size > 1 && !strcmp(cfg->grad_sum, "sharded")) {
+        pt_error why = {0};
+        if (pt_shard_create(t->comm, n, &t->shard, &why) == PT_OK) {
+            pt_net_use_grad_buffer(t->net, pt_shard_grads(t->shard));
+            snprintf(t->grad_sum_note, sizeof t->grad_sum_note,
+                     "sharded: each of a node's %d rank(s) sums and updates 1/%d of the "
+                     "parameters in node shared memory; %d node(s)",
+                     pt_shard_node_ranks(t->shard), pt_shard_node_ranks(t->shard),
+                     pt_shard_nodes(t->shard));
+            return PT_OK;
+        }
+        snprintf(t->grad_sum_note, sizeof t->grad_sum_note,
+                 "allreduce in %.3g MiB buckets during backward, not sharded: %s",
+                 (double)cfg->bucket_floats * 4 / (1024 * 1024), why.msg);
+    } else {
+        snprintf(t->grad_sum_note, sizeof t->grad_sum_note,
+                 "allreduce in %.3g MiB buckets during backward",
+                 (double)cfg->bucket_floats * 4 / (1024 * 1024));
+    }
+    return pt_reducer_create(t->comm, pt_net_grads(t->net), n, cfg->bucket_floats, &t->reducer,
+                             err);
+}
 
 static int setup_optimizer(trainer *t, pt_error *err)
 {
@@ -462,6 +495,7 @@ static int write_config_json(trainer *t, pt_error *err)
     pt_json_string(&j, "isa", pt_isa_name(pt_isa_active()));
     pt_json_string(&j, "blas_core", pt_isa_blas_core());
     pt_json_int(&j, "bucket_floats", (int64_t)c->bucket_floats);
+    pt_json_string(&j, "grad_sum", c->grad_sum);
     pt_json_string(&j, "conv_algo", c->conv_algo);
     json_write_runs(&j, t);
     pt_json_end_object(&j);
@@ -706,6 +740,23 @@ static int explosion_error(const trainer *t, double loss, pt_error *err)
                         what, path, after, path);
 }
 
+/* The optimizer step: on every parameter, or with shards on this rank's slice, then the slices
+ * passed round the node. */
+static int update_parameters(trainer *t, double lr, pt_error *err)
+{
+    float *params = pt_net_params(t->net);
+    size_t n = pt_net_param_count(t->net);
+    size_t begin = 0, end = n;
+    if (t->shard)
+        pt_shard_slice(t->shard, &begin, &end);
+    int status = pt_optim_step_range(&t->opt, &t->opt_state, params, pt_net_grads(t->net),
+                                     pt_net_decay_mask(t->net), n, begin, end, lr, err);
+    /* every rank has the same settings, so all fail here or none does */
+    if (status == PT_OK && t->shard)
+        pt_shard_share_params(t->shard, params);
+    return status;
+}
+
 static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
 {
     int k = pt_net_outputs(t->net);
@@ -726,9 +777,15 @@ static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
     double correct = count_correct(t, logits, n);
     t_loss = pt_now_seconds() - t_loss;
     pt_net_zero_grads(t->net);
-    pt_net_backward(t->net, t->dlogits, pt_reducer_ready, t->reducer);
+    pt_net_backward(t->net, t->dlogits, t->shard ? NULL : pt_reducer_ready, t->reducer);
     double t2 = pt_now_seconds();
-    double waited = pt_reducer_finish(t->reducer);
+    double waited; /* the gradient sums not hidden behind backward: with shards, all of them */
+    if (t->shard) {
+        pt_shard_reduce(t->shard);
+        waited = pt_now_seconds() - t2;
+    } else {
+        waited = pt_reducer_finish(t->reducer);
+    }
     /* one small allreduce: the loss, the correct count, the samples, and whether any rank was
      * told to stop (so that every rank stops after the same step) */
     double sums[4] = {n > 0 ? loss_sum : 0.0, correct, (double)n, stop_signal ? 1.0 : 0.0};
@@ -742,8 +799,7 @@ static int train_step(trainer *t, int64_t b, double *step_loss, pt_error *err)
     t->ckpt_loss_sum += sums[0];
     t->ckpt_loss_norm += normalizer;
     double lr = pt_lr_at(&t->schedule, t->opt_state.step);
-    int status = pt_optim_step(&t->opt, &t->opt_state, pt_net_params(t->net), pt_net_grads(t->net),
-                               pt_net_decay_mask(t->net), pt_net_param_count(t->net), lr, err);
+    int status = update_parameters(t, lr, err);
     double t4 = pt_now_seconds();
     t->t_data += t1 - t0;
     t->t_compute += (t2 - t1) + (t3 - t2 - waited);
@@ -982,7 +1038,7 @@ static int time_allreduce_alone(trainer *t, double *seconds, pt_error *err)
 {
     enum { REPEATS = 5 };
     *seconds = 0.0;
-    if (t->comm->size < 2)
+    if (t->comm->size < 2 || t->shard) /* shards: nothing hides behind backward */
         return PT_OK;
     pt_allreduce *ar = NULL;
     int status = pt_comm_agree_status(t->comm, pt_allreduce_create(t->comm, 1, &ar, err));
@@ -1149,6 +1205,8 @@ static void describe_checkpoint(trainer *t, pt_ckpt *ck)
 static int save_checkpoint(trainer *t, pt_error *err)
 {
     int status = PT_OK;
+    if (t->shard) /* each rank kept its own slice of the optimizer state up to date */
+        pt_shard_gather_state(t->shard, t->opt_buf, pt_optim_state_buffers(t->opt_state.kind));
     if (t->comm->rank == 0) {
         char dir[PT_PATH_MAX];
         snprintf(dir, sizeof dir, "%s/checkpoints", t->cfg->run_dir);
@@ -1165,11 +1223,11 @@ static int save_checkpoint(trainer *t, pt_error *err)
 /* ---- resume: what may change, and which checkpoint ------------------------------------------
  *
  * A resumed run continues the run that wrote the checkpoint. What may differ (README,
- * "Checkpoints"): the ranks and threads, the convolution algorithm and bucket size (float
- * summation order only, as for a different -np), checkpoint and logging settings, the threshold
- * rule (used at the end), --epochs, and the learning rate and its schedule (a deliberate change,
- * e.g. a lower --lr after the loss exploded: printed, and recorded in config.json's runs). What
- * may not: anything that decides which images each step sees or what the checkpoint's numbers
+ * "Checkpoints"): the ranks and threads, the convolution algorithm, the gradient sum and bucket
+ * size (float summation order only, as for a different -np), checkpoint and logging settings, the
+ * threshold rule (used at the end), --epochs, and the learning rate and its schedule (a deliberate
+ * change, e.g. a lower --lr after the loss exploded: printed, and recorded in config.json's runs).
+ * What may not: anything that decides which images each step sees or what the checkpoint's numbers
  * mean. */
 typedef struct resume_rule {
     const char *key;    /* in config.json */
@@ -1206,6 +1264,7 @@ static const resume_rule resume_rules[] = {
     {"threads_per_rank", "--threads", NULL},
     {"conv_algo", "--conv-algo", NULL},
     {"bucket_floats", "--bucket-mb", NULL},
+    {"grad_sum", "--grad-sum", NULL},
     {"ckpt_every", "--ckpt-every", NULL},
     {"keep_ckpts", "--keep-ckpts", NULL},
     {"threshold", "--threshold", NULL},
@@ -1267,9 +1326,9 @@ static int resume_check_options(trainer *t, const char *path, const char *config
         lr_changed |= strcmp(r->key, "data") && strcmp(r->key, "epochs") &&
                       strcmp(r->key, "ranks") && strcmp(r->key, "threads_per_rank") &&
                       strcmp(r->key, "conv_algo") && strcmp(r->key, "bucket_floats") &&
-                      strcmp(r->key, "ckpt_every") && strcmp(r->key, "keep_ckpts") &&
-                      strcmp(r->key, "threshold") && strcmp(r->key, "isa") &&
-                      strcmp(r->key, "blas_core");
+                      strcmp(r->key, "grad_sum") && strcmp(r->key, "ckpt_every") &&
+                      strcmp(r->key, "keep_ckpts") && strcmp(r->key, "threshold") &&
+                      strcmp(r->key, "isa") && strcmp(r->key, "blas_core");
     }
     if (lr_changed)
         say(t, "resume: the optimizer settings changed, so from here on this run differs from "
@@ -1512,6 +1571,7 @@ static int write_summary(trainer *t, const pt_metrics *test, double test_loss, d
     pt_json_int(&j, "threads_per_rank", choose_threads(t));
     pt_json_string(&j, "isa", pt_isa_name(pt_isa_active()));
     pt_json_string(&j, "blas_core", pt_isa_blas_core());
+    pt_json_string(&j, "grad_sum", t->shard ? "sharded" : "allreduce");
     pt_json_int(&j, "epochs", t->epoch);
     pt_json_int(&j, "steps", t->global_step);
     pt_json_int(&j, "best_epoch", t->best_epoch);
@@ -1777,8 +1837,7 @@ static int setup(trainer *t, pt_error *err)
     if (status == PT_OK)
         status = allocate_step_buffers(t, err);
     if (status == PT_OK)
-        status = pt_reducer_create(t->comm, pt_net_grads(t->net), pt_net_param_count(t->net),
-                                   cfg->bucket_floats, &t->reducer, err);
+        status = setup_gradient_sums(t, err);
     t->augment = pt_augment_default();
     t->augment.enabled = cfg->augment;
     t->best_score = -INFINITY;
@@ -1805,6 +1864,9 @@ static int setup(trainer *t, pt_error *err)
 static void teardown(trainer *t)
 {
     pt_reducer_free(t->reducer);
+    if (t->net)
+        pt_net_use_grad_buffer(t->net, NULL); /* its own again: the shared slot goes next */
+    pt_shard_free(t->shard);
     pt_dataset_free(&t->train);
     pt_dataset_free(&t->val);
     pt_dataset_free(&t->test);
@@ -1838,6 +1900,8 @@ static void log_start(trainer *t)
         (long long)t->steps_per_epoch, pt_net_flops_per_sample(t->net) / 1e9);
     say(t, "kernels: %s (the widest this CPU runs: %s); OpenBLAS core: %s\n",
         pt_isa_name(pt_isa_active()), pt_isa_name(pt_isa_best()), pt_isa_blas_core());
+    if (t->comm->size > 1)
+        say(t, "gradient sums: %s\n", t->grad_sum_note);
     if (t->use_class_weights) {
         say(t, "class weights:");
         for (int c = 0; c < t->info->n_classes; c++)

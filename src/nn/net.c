@@ -77,6 +77,8 @@ struct pt_net {
     uint64_t dropout_key;
     float *input;
     float *params, *grads, *state;
+    float *own_grads; /* the gradient buffer allocated here (grads points elsewhere after
+                       * pt_net_use_grad_buffer) */
     uint8_t *decay_mask;
     size_t n_params, n_state;
     pt_tensor_info *param_table, *state_table;
@@ -285,7 +287,7 @@ static int allocate_buffers(pt_net *net, pt_error *err)
     size_t B = (size_t)net->max_batch;
     net->input = calloc(B * (size_t)net->in_c * net->in_h * net->in_w, sizeof(float));
     net->params = calloc(net->n_params ? net->n_params : 1, sizeof(float));
-    net->grads = calloc(net->n_params ? net->n_params : 1, sizeof(float));
+    net->grads = net->own_grads = calloc(net->n_params ? net->n_params : 1, sizeof(float));
     net->state = calloc(net->n_state ? net->n_state : 1, sizeof(float));
     net->decay_mask = calloc(net->n_params ? net->n_params : 1, 1);
     if (!net->input || !net->params || !net->grads || !net->state || !net->decay_mask)
@@ -507,7 +509,7 @@ void pt_net_free(pt_net *net)
     free(net->layers);
     free(net->input);
     free(net->params);
-    free(net->grads);
+    free(net->own_grads);
     free(net->state);
     free(net->decay_mask);
     free(net->param_table);
@@ -557,6 +559,14 @@ float *pt_net_params(pt_net *net)
 float *pt_net_grads(pt_net *net)
 {
     return net->grads;
+}
+
+void pt_net_use_grad_buffer(pt_net *net, float *grads)
+{
+    if (grads && grads != net->grads)
+        memcpy(grads, net->grads, net->n_params * sizeof(float));
+    net->grads = grads ? grads : net->own_grads;
+    net->slice_grads[0] = net->grads;
 }
 float *pt_net_state(pt_net *net)
 {

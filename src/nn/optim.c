@@ -162,6 +162,26 @@ static pt_adamw_scalars adamw_scalars(const pt_optim_config *cfg, int64_t t, dou
 int pt_optim_step(const pt_optim_config *cfg, pt_optim_state *state, float *params,
                   const float *grads, const uint8_t *decay_mask, size_t n, double lr, pt_error *err)
 {
+    return pt_optim_step_range(cfg, state, params, grads, decay_mask, n, 0, n, lr, err);
+}
+
+/* Where thread k of T starts in parameters [begin, end): at a multiple of 16 floats (whole cache
+ * lines, so that no two threads write one line), never outside the range. The update is
+ * element-wise, so the cuts never change a bit. */
+static size_t thread_cut(size_t begin, size_t end, int k, int T)
+{
+    if (k == 0)
+        return begin;
+    if (k == T)
+        return end;
+    size_t cut = (begin + (size_t)((double)(end - begin) * k / T)) & ~(size_t)15;
+    return cut < begin ? begin : cut;
+}
+
+int pt_optim_step_range(const pt_optim_config *cfg, pt_optim_state *state, float *params,
+                        const float *grads, const uint8_t *decay_mask, size_t n, size_t begin,
+                        size_t end, double lr, pt_error *err)
+{
     int rc = pt_optim_config_check(cfg, err);
     if (rc != PT_OK)
         return rc;
@@ -174,6 +194,9 @@ int pt_optim_step(const pt_optim_config *cfg, pt_optim_state *state, float *para
                             state->n);
     if (!isfinite(lr) || lr < 0)
         return pt_error_set(err, PT_ERR_INVALID, "%s: learning rate %g must be >= 0", name, lr);
+    if (begin > end || end > n)
+        return pt_error_set(err, PT_ERR_INVALID, "%s: range [%zu, %zu) of %zu parameters", name,
+                            begin, end, n);
     if (state->step < 0)
         return pt_error_set(err, PT_ERR_INVALID, "%s: negative step count %lld", name,
                             (long long)state->step);
@@ -185,9 +208,9 @@ int pt_optim_step(const pt_optim_config *cfg, pt_optim_state *state, float *para
     PT_OMP(omp parallel num_threads(T) if (T > 1))
     PT_FOR_MY_SLICES(k, T)
     {
-        /* parameters [i0, i1), cut at multiples of 16 floats (whole cache lines) */
-        const size_t i0 = (size_t)((double)n * k / T) & ~(size_t)15;
-        const size_t i1 = k == T - 1 ? n : (size_t)((double)n * (k + 1) / T) & ~(size_t)15;
+        const size_t i0 = thread_cut(begin, end, k, T), i1 = thread_cut(begin, end, k + 1, T);
+        if (i1 <= i0)
+            continue;
         const uint8_t *mask = decay_mask ? decay_mask + i0 : NULL;
         if (cfg->kind == PT_OPTIM_SGD)
             kern->sgd(&sgd, params + i0, grads + i0, mask, state->buf + i0, i1 - i0);

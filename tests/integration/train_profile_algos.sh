@@ -1,5 +1,6 @@
 # ptrain train --profile on 2 ranks: profile.csv names every layer with its algorithm, the parts
-# of a step add up, the allreduce rows are there; the log has the table. --conv-algo: auto, gemm,
+# of a step add up, the gradient-sum rows are there (with --grad-sum allreduce also the allreduce
+# timed apart); the log has the table. --conv-algo: auto, gemm,
 # winograd, winograd2 and winograd4 train to the same model up to float rounding, the same algorithm twice to the same
 # bits, and an unknown algorithm is a usage error.
 source "$(dirname "$0")/lib.sh"
@@ -24,9 +25,17 @@ expect_in "$csv" "conv2,conv,winograd4,32x16x16," # F(4x4) from 8x8 outputs on
 expect_in "$csv" "conv3,conv,winograd4,64x8x8,"
 expect_in "$csv" "conv4,conv,smallmap,128x4x4," # 3x3 pad 1 on a 4x4 map (smallconv.h)
 expect_in "$WORK/auto/log.txt" "profile over 6 steps"
-expect_in "$WORK/auto/log.txt" "gradient allreduce hidden behind backward"
-for row in batchnorm4 maxpool4 dense1 data optimizer allreduce_wait step allreduce_alone allreduce_exposed; do
+for row in batchnorm4 maxpool4 dense1 data optimizer allreduce_wait step; do
     grep -q "^$row," "$csv" || fail "profile.csv lacks the $row row"
+done
+# the sharded sums (the default) run after backward: nothing to hide, no allreduce timed apart
+expect_in "$WORK/auto/log.txt" "gradient sums: sharded"
+! grep -q "^allreduce_alone," "$csv" || fail "sharded sums, yet an allreduce_alone row"
+# the bucketed allreduce: timed apart, and how much of it backward hid
+train_run bucketed --profile --grad-sum allreduce
+expect_in "$WORK/bucketed/log.txt" "gradient allreduce hidden behind backward"
+for row in allreduce_wait allreduce_alone allreduce_exposed; do
+    grep -q "^$row," "$WORK/bucketed/profile.csv" || fail "--grad-sum allreduce: no $row row"
 done
 # every time is a number >= 0; the layers and step parts take at most the whole step
 awk -F, 'NR > 1 {

@@ -446,6 +446,93 @@ Test(resume, adamw_step_count_matters)
     cr_assert(fabsf(a.params[0] - b.params[0]) > 1e-3, "%g vs %g", a.params[0], b.params[0]);
 }
 
+/* ---- ranges: the update shared out among ranks (dist/shard.h) ---- */
+
+/* Ranks that each update their own range of the parameters, in turn, one state step per round,
+ * end with the bits of one process updating them all, and a range leaves everything outside it
+ * alone. Uneven cuts (not at multiples of 16) and 3 threads inside each range. */
+static void check_ranges_compose(pt_optim_kind kind)
+{
+    enum { STEPS = 4 };
+    static const size_t cuts[] = {0, 37, 38, 500, RESUME_N};
+    const int parts = (int)(sizeof cuts / sizeof cuts[0]) - 1;
+    pt_error err;
+    pt_optim_config cfg;
+    pt_optim_config_default(kind, &cfg);
+    cfg.weight_decay = 1e-2;
+    if (kind == PT_OPTIM_SGD)
+        cfg.momentum = 0.9;
+    cfg.threads = 3;
+    size_t sf = pt_optim_state_floats(kind, RESUME_N);
+    float *p_one = malloc(RESUME_N * sizeof(float)), *p_parts = malloc(RESUME_N * sizeof(float));
+    float *s_one = malloc(sf * sizeof(float)), *s_parts = malloc(sf * sizeof(float));
+    float *g = malloc(RESUME_N * sizeof(float)), *before = malloc(RESUME_N * sizeof(float));
+    uint8_t *mask = malloc(RESUME_N);
+    cr_assert(p_one && p_parts && s_one && s_parts && g && before && mask);
+    pt_rng rng;
+    pt_rng_init(&rng, 5, 0);
+    for (size_t i = 0; i < RESUME_N; i++) {
+        p_one[i] = p_parts[i] = (float)pt_rng_normal(&rng);
+        mask[i] = i % 5 != 0;
+    }
+    pt_optim_state one, shared;
+    cr_assert_eq(pt_optim_state_init(&one, kind, RESUME_N, s_one, &err), PT_OK);
+    cr_assert_eq(pt_optim_state_init(&shared, kind, RESUME_N, s_parts, &err), PT_OK);
+    for (int step = 0; step < STEPS; step++) {
+        make_grads(g, RESUME_N, step);
+        cr_assert_eq(pt_optim_step(&cfg, &one, p_one, g, mask, RESUME_N, 0.05, &err), PT_OK);
+        int64_t step_before = shared.step;
+        for (int r = 0; r < parts; r++) {
+            memcpy(before, p_parts, RESUME_N * sizeof(float));
+            shared.step = step_before; /* each rank's own copy of the count */
+            cr_assert_eq(pt_optim_step_range(&cfg, &shared, p_parts, g, mask, RESUME_N, cuts[r],
+                                             cuts[r + 1], 0.05, &err),
+                         PT_OK, "%s", err.msg);
+            cr_assert_eq(memcmp(before, p_parts, cuts[r] * sizeof(float)), 0,
+                         "range %d wrote before its start", r);
+            cr_assert_eq(memcmp(before + cuts[r + 1], p_parts + cuts[r + 1],
+                                (RESUME_N - cuts[r + 1]) * sizeof(float)),
+                         0, "range %d wrote after its end", r);
+        }
+        cr_assert_eq(shared.step, one.step);
+    }
+    cr_assert_eq(memcmp(p_one, p_parts, RESUME_N * sizeof(float)), 0,
+                 "%s: the ranges' parameters differ from one whole step's", pt_optim_name(kind));
+    cr_assert_eq(memcmp(s_one, s_parts, sf * sizeof(float)), 0,
+                 "%s: the ranges' state differs from one whole step's", pt_optim_name(kind));
+    free(p_one);
+    free(p_parts);
+    free(s_one);
+    free(s_parts);
+    free(g);
+    free(before);
+    free(mask);
+}
+
+Test(ranges, sgd_ranges_compose_to_one_step)
+{
+    check_ranges_compose(PT_OPTIM_SGD);
+}
+
+Test(ranges, adamw_ranges_compose_to_one_step)
+{
+    check_ranges_compose(PT_OPTIM_ADAMW);
+}
+
+Test(ranges, a_range_outside_the_parameters_is_refused)
+{
+    rig r;
+    rig_init(&r, PT_OPTIM_SGD, 4, 1.0f);
+    float g[4] = {1, 1, 1, 1};
+    pt_error err;
+    cr_assert_eq(pt_optim_step_range(&r.cfg, &r.st, r.params, g, NULL, 4, 2, 5, 0.1, &err),
+                 PT_ERR_INVALID);
+    cr_assert_eq(pt_optim_step_range(&r.cfg, &r.st, r.params, g, NULL, 4, 3, 2, 0.1, &err),
+                 PT_ERR_INVALID);
+    cr_assert_eq(r.params[0], 1.0f);
+    cr_assert_eq(r.st.step, 0);
+}
+
 /* ---- schedules ---- */
 
 Test(schedule, constant_with_warmup)
