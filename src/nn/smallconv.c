@@ -11,6 +11,12 @@
 
 /* The widest vector any path's blocks use: workspace sizes hold for all paths. */
 #define SC_MAX_LANES 16
+/* Output channels per pass of the input gradient: each pass reads a contiguous band of the
+ * weights, KCHUNK rows of C*9 floats (295 KB at C = 512), that stays in cache while every input
+ * channel block takes its part. One pass over all K would read each block's weights C*9 floats
+ * apart, a stride no hardware prefetcher follows: 4.8 against 2.0 ms for a 512-channel 2x2
+ * layer at 16 images, with the weights out of cache as in a net's backward. */
+#define SC_DIN_KCHUNK 16
 
 int pt_smallconv_supported(const pt_conv_dims *d)
 {
@@ -35,8 +41,9 @@ size_t pt_smallconv_workspace_size(const pt_conv_dims *d)
     const size_t j = (size_t)(d->c > d->k ? d->c : d->k);
     const size_t npad = round_up((size_t)(d->n > 0 ? d->n : 1), SC_MAX_LANES);
     const size_t mm = (size_t)d->h * d->w;
-    /* the transposed input, one block (at most 16 accumulators of 16 lanes) */
-    return mm * j * npad + 16 * SC_MAX_LANES;
+    /* the transposed input or output gradient, the input gradient's blocks (din), one block of
+     * the forward (at most 16 accumulators of 16 lanes) */
+    return mm * (j + (size_t)d->c) * npad + 16 * SC_MAX_LANES;
 }
 
 /* t[(j*MM + l)*npad + n] = x[(n*J + j)*MM + l]; zero for n >= N. */
@@ -89,21 +96,33 @@ void pt_smallconv_forward_part(float *out, const float *in, const float *weight,
         }
 }
 
-/* din (N, C, 2, 2) from dout, input channels [c0, c1): the blocks over input channels. */
+/* din (N, C, M, M) from dout, input channels [c0, c1): every block of input channels and images
+ * sums a band of SC_DIN_KCHUNK output channels at a time, its partial sums kept in its own place
+ * of the workspace (C*MM*npad floats in all) between bands. */
 static void input_gradient(float *din, const float *dout, const float *weight,
                            const pt_conv_dims *d, int c0, int c1, const pt_smallconv_kernels *kern,
                            float *ws)
 {
-    const int N = d->n, C = d->c, K = d->k;
+    const int N = d->n, C = d->c, K = d->k, lanes = kern->lanes;
     const int m = map_index(d), MM = d->h * d->w, rows = kern->rows[m];
-    const size_t npad = round_up((size_t)N, (size_t)kern->lanes);
-    float *dyt = ws, *block = ws + (size_t)MM * K * npad;
+    const size_t npad = round_up((size_t)N, (size_t)lanes);
+    const size_t block_floats = (size_t)rows * MM * lanes;
+    float *dyt = ws, *blocks = ws + (size_t)MM * K * npad;
     to_lanes(dyt, dout, N, K, MM, npad);
+    for (int k0 = 0; k0 < K; k0 += SC_DIN_KCHUNK) {
+        const int k1 = k0 + SC_DIN_KCHUNK < K ? k0 + SC_DIN_KCHUNK : K;
+        for (int c = c0; c < c1; c += rows)
+            for (int n0 = 0; n0 < N; n0 += lanes) {
+                float *block =
+                    blocks + ((size_t)c / rows * (npad / lanes) + n0 / lanes) * block_floats;
+                kern->din[m](block, weight, C, k0, k1, c, dyt + n0, npad, k0 > 0);
+            }
+    }
     for (int c = c0; c < c1; c += rows)
-        for (int n0 = 0; n0 < N; n0 += kern->lanes) {
-            kern->din[m](block, weight, C, K, c, dyt + n0, npad);
-            from_lanes(din, block, NULL, N, C, MM, c, rows, n0, kern->lanes);
-        }
+        for (int n0 = 0; n0 < N; n0 += lanes)
+            from_lanes(din,
+                       blocks + ((size_t)c / rows * (npad / lanes) + n0 / lanes) * block_floats,
+                       NULL, N, C, MM, c, rows, n0, lanes);
 }
 
 /* dweight += the weight gradient of output channels [k0, k1): in to xq (input channels in the

@@ -2,11 +2,11 @@
  * and instantiated for M = 2 and 4 (every loop over positions then has constant bounds and every
  * tap test a constant result: only the pairs inside the kernel remain, unrolled).
  *   fwd, din  rows * M*M accumulators, one vector of images each, in registers over the whole
- *             sum; each step loads one vector of the transposed input and multiplies it by the
- *             weights of the pairs it is in, broadcast straight from the (K,C,3,3) tensor.
- *   dw        9 accumulators (one per tap) per output channel, one vector of input channels
- *             each; each image loads its M*M input positions and broadcasts its M*M output
- *             gradients; the taps' lanes then go to dweight (stride 9). */
+ *             sum (din: over a band of output channels, carried between bands through out); each
+ * step loads one vector of the transposed input and multiplies it by the weights of the pairs it is
+ * in, broadcast straight from the (K,C,3,3) tensor. dw        9 accumulators (one per tap) per
+ * output channel, one vector of input channels each; each image loads its M*M input positions and
+ * broadcasts its M*M output gradients; the taps' lanes then go to dweight (stride 9). */
 #include "smallconv_kernels.h"
 
 #include <string.h>
@@ -41,6 +41,13 @@ SC_INLINE void zero_acc(ptvec *acc, const int n)
         acc[a] = ptvec_set1(0.0f);
 }
 
+SC_INLINE void load_acc(ptvec *acc, const float *in, const int n)
+{
+#pragma GCC unroll 16
+    for (int a = 0; a < n; a++)
+        acc[a] = ptvec_load(in + (size_t)a * SC_LANES);
+}
+
 SC_INLINE void store_acc(float *out, const ptvec *acc, const int n)
 {
 #pragma GCC unroll 16
@@ -66,22 +73,27 @@ SC_INLINE void fwd_map(float *restrict out, const float *restrict weight, int C,
 #pragma GCC unroll 16
                 for (int p = 0; p < MM; p++)
                     if (SC_TAP(M, p, q) >= 0)
-                        acc[o * MM + p] =
-                            ptvec_fma(ptvec_set1(w[o * ostride + SC_TAP(M, p, q)]), x, acc[o * MM + p]);
+                        acc[o * MM + p] = ptvec_fma(ptvec_set1(w[o * ostride + SC_TAP(M, p, q)]), x,
+                                                    acc[o * MM + p]);
         }
     store_acc(out, acc, ROWS * MM);
 }
 
-/* din for an MxM map and ROWS input channels. */
-SC_INLINE void din_map(float *restrict out, const float *restrict weight, int C, int K, int c0,
-                       const float *restrict dyt, size_t stride, const int M, const int ROWS)
+/* din for an MxM map and ROWS input channels, output channels [k0, k1). */
+SC_INLINE void din_map(float *restrict out, const float *restrict weight, int C, int k0, int k1,
+                       int c0, const float *restrict dyt, size_t stride, int accumulate,
+                       const int M, const int ROWS)
 {
     const int MM = M * M;
     ptvec acc[ROWS * MM];
-    zero_acc(acc, ROWS * MM);
+    if (accumulate)
+        load_acc(acc, out, ROWS * MM);
+    else
+        zero_acc(acc, ROWS * MM);
     const size_t kstride = (size_t)C * 9;
-    const float *w = weight + (size_t)c0 * 9;
-    for (int k = 0; k < K; k++, w += kstride, dyt += (size_t)MM * stride)
+    const float *w = weight + (size_t)k0 * kstride + (size_t)c0 * 9;
+    dyt += (size_t)k0 * MM * stride;
+    for (int k = k0; k < k1; k++, w += kstride, dyt += (size_t)MM * stride)
 #pragma GCC unroll 16
         for (int p = 0; p < MM; p++) {
             const ptvec g = ptvec_load(dyt + (size_t)p * stride);
@@ -155,16 +167,16 @@ static void fwd4(float *restrict out, const float *restrict weight, int C, int k
     fwd_map(out, weight, C, k0, xt, stride, 4, SC_ROWS4);
 }
 
-static void din2(float *restrict out, const float *restrict weight, int C, int K, int c0,
-                 const float *restrict dyt, size_t stride)
+static void din2(float *restrict out, const float *restrict weight, int C, int k0, int k1, int c0,
+                 const float *restrict dyt, size_t stride, int accumulate)
 {
-    din_map(out, weight, C, K, c0, dyt, stride, 2, SC_ROWS2);
+    din_map(out, weight, C, k0, k1, c0, dyt, stride, accumulate, 2, SC_ROWS2);
 }
 
-static void din4(float *restrict out, const float *restrict weight, int C, int K, int c0,
-                 const float *restrict dyt, size_t stride)
+static void din4(float *restrict out, const float *restrict weight, int C, int k0, int k1, int c0,
+                 const float *restrict dyt, size_t stride, int accumulate)
 {
-    din_map(out, weight, C, K, c0, dyt, stride, 4, SC_ROWS4);
+    din_map(out, weight, C, k0, k1, c0, dyt, stride, accumulate, 4, SC_ROWS4);
 }
 
 static void dw2(float *restrict dweight, const float *restrict dout, const float *restrict xq,

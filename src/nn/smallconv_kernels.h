@@ -6,7 +6,8 @@
  * (K,C,3,3), never packed, and only the pairs inside the kernel are multiplied (16 of 36 at
  * M = 2, 100 of 256 at M = 4). The channel counts are multiples of 16 (pt_smallconv_supported).
  *
- * Rounding: every output is one sum in a fixed order (fwd, din: over j, then l; dw: over n, then
+ * Rounding: every output is one sum in a fixed order (fwd, din: over j, then l, din's sum carried
+ * from one call to the next through out; dw: over n, then
  * p, then q, at M = 4 in two partial sums, even and odd p, added at the end), one fused
  * multiply-add per term on AVX2 and AVX-512 (the same bits on both), a multiply then an add on the
  * baseline. */
@@ -23,10 +24,11 @@ typedef struct pt_smallconv_kernels {
      *   weight[((k0 + o)*C + c)*9 + tap(p, q)] * xt[(c*MM + q)*stride + v]. Overwritten. */
     void (*fwd[2])(float *restrict out, const float *restrict weight, int C, int k0,
                    const float *restrict xt, size_t stride);
-    /* For o < rows[m] (a block of input channels): out[(o*MM + q)*lanes + v] = sum over k < K,
-     * p < MM of weight[(k*C + c0 + o)*9 + tap(p, q)] * dyt[(k*MM + p)*stride + v]. */
-    void (*din[2])(float *restrict out, const float *restrict weight, int C, int K, int c0,
-                   const float *restrict dyt, size_t stride);
+    /* For o < rows[m] (a block of input channels): out[(o*MM + q)*lanes + v] = (out's value if
+     * accumulate, else 0) + the sum over k in [k0, k1), p < MM of
+     * weight[(k*C + c0 + o)*9 + tap(p, q)] * dyt[(k*MM + p)*stride + v]. */
+    void (*din[2])(float *restrict out, const float *restrict weight, int C, int k0, int k1, int c0,
+                   const float *restrict dyt, size_t stride, int accumulate);
     /* For dw_k[m] output channels k.. and v < lanes: dweight[(k*C + c0 + v)*9 + t] += sum over
      * n < N, then p, q with tap(p, q) = t, of dout[(n*K + k)*MM + p] * xq[(n*MM + q)*C + c0 + v].
      */
