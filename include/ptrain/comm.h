@@ -88,21 +88,24 @@ int pt_comm_shared_alloc(const pt_comm *comm, size_t bytes, void **ptr, pt_share
 void pt_comm_shared_free(pt_shared *handle);
 void pt_comm_node_barrier(const pt_comm *comm);
 
-/* ---- sums of one slice across nodes (the node-sharded gradient sums, dist/shard.h) ---- */
+/* ---- peers: the ranks of one node rank, one on every node (dist/shard.h) ---- */
 
-typedef struct pt_slice_sum pt_slice_sum;
+typedef struct pt_peers pt_peers;
 
 /* Groups every node's rank r with rank r of the other nodes. Collective. Fails alike on every
  * rank with PT_ERR_UNSUPPORTED when the nodes hold different numbers of ranks. */
-int pt_slice_sum_create(const pt_comm *comm, pt_slice_sum **out, pt_error *err);
-void pt_slice_sum_free(pt_slice_sum *s);
+int pt_peers_create(const pt_comm *comm, pt_peers **out, pt_error *err);
+void pt_peers_free(pt_peers *p);
 
-/* How many nodes (one rank each) take part in a sum. */
-int pt_slice_sum_nodes(const pt_slice_sum *s);
+/* How many peers (nodes) there are. */
+int pt_peers_count(const pt_peers *p);
 
-/* In-place sum of values[0..count) over the ranks of this node rank on every node; nothing with
- * one node. Collective over those ranks, with the group's stall watchdog. */
-void pt_slice_sum_run(pt_slice_sum *s, float *values, size_t count);
+/* In-place sum of values[0..count) over this rank's peers; nothing with one node. Collective over
+ * the peers, with the group's stall watchdog (as the next one). */
+void pt_peers_sum_f32(pt_peers *p, float *values, size_t count);
+
+/* Broadcasts values[0..count) in place from the lowest-ranked peer (for node rank 0: rank 0). */
+void pt_peers_bcast_f32(pt_peers *p, float *values, size_t count);
 
 /* ---- non-blocking sums of float slices (gradient buckets) ---- */
 

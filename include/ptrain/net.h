@@ -49,6 +49,10 @@ void pt_net_init_params(pt_net *net, uint64_t seed);
 
 float *pt_net_params(pt_net *net);
 float *pt_net_grads(pt_net *net);
+/* Makes params (pt_net_param_count floats, caller-owned, outliving the net's use of it, filled by
+ * the caller) the net's parameters; NULL goes back to the net's own buffer, with the current
+ * values copied in. For parameters that several ranks share: node shared memory (dist/shard.h). */
+void pt_net_use_param_buffer(pt_net *net, float *params);
 /* Makes grads (pt_net_param_count floats, caller-owned, outliving the net's use of it) the buffer
  * backward accumulates into, with the current gradients copied in; NULL goes back to the net's
  * own buffer (without copying). For a buffer other ranks read: node shared memory (dist/shard.h).

@@ -620,16 +620,16 @@ void pt_allreduce_wait(pt_allreduce *ar)
     ar->pending = 0;
 }
 
-/* ---- sums of one gradient slice across nodes ---------------------------------------------------
+/* ---- peers: the ranks of one node rank, one on every node ------------------------------------
  */
 
-struct pt_slice_sum {
+struct pt_peers {
     pt_comm_impl *group; /* whose watchdog guards the waits */
     MPI_Comm across;     /* the group's ranks with this rank's node rank, one per node */
-    int nodes;
+    int count;
 };
 
-int pt_slice_sum_create(const pt_comm *comm, pt_slice_sum **out, pt_error *err)
+int pt_peers_create(const pt_comm *comm, pt_peers **out, pt_error *err)
 {
     *out = NULL;
     /* the largest and (negated) smallest number of ranks on a node */
@@ -639,41 +639,55 @@ int pt_slice_sum_create(const pt_comm *comm, pt_slice_sum **out, pt_error *err)
         return pt_error_set(err, PT_ERR_UNSUPPORTED,
                             "the nodes hold different numbers of ranks (%lld to %lld)",
                             (long long)-sizes[1], (long long)sizes[0]);
-    pt_slice_sum *s = calloc(1, sizeof *s);
-    if (pt_comm_agree_status(comm, s ? PT_OK : PT_ERR_NOMEM) != PT_OK) {
-        free(s);
+    pt_peers *p = calloc(1, sizeof *p);
+    if (pt_comm_agree_status(comm, p ? PT_OK : PT_ERR_NOMEM) != PT_OK) {
+        free(p);
         return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
     }
-    s->group = comm->impl;
-    PT_MPI_CHECK(MPI_Comm_split(comm->impl->comm, comm->node_rank, comm->rank, &s->across));
-    PT_MPI_CHECK(MPI_Comm_size(s->across, &s->nodes));
-    *out = s;
+    p->group = comm->impl;
+    PT_MPI_CHECK(MPI_Comm_split(comm->impl->comm, comm->node_rank, comm->rank, &p->across));
+    PT_MPI_CHECK(MPI_Comm_size(p->across, &p->count));
+    *out = p;
     return PT_OK;
 }
 
-void pt_slice_sum_free(pt_slice_sum *s)
+void pt_peers_free(pt_peers *p)
 {
-    if (!s)
+    if (!p)
         return;
-    MPI_Comm_free(&s->across);
-    free(s);
+    MPI_Comm_free(&p->across);
+    free(p);
 }
 
-int pt_slice_sum_nodes(const pt_slice_sum *s)
+int pt_peers_count(const pt_peers *p)
 {
-    return s->nodes;
+    return p->count;
 }
 
-void pt_slice_sum_run(pt_slice_sum *s, float *values, size_t count)
+/* MPI counts are int: collectives over float vectors go in pieces of 2^28 floats. */
+#define F32_PIECE ((size_t)1 << 28)
+
+void pt_peers_sum_f32(pt_peers *p, float *values, size_t count)
 {
-    if (s->nodes < 2)
+    if (p->count < 2)
         return;
-    const size_t piece = 1u << 28; /* MPI counts are int */
-    for (size_t off = 0; off < count; off += piece) {
-        int n = (int)(count - off < piece ? count - off : piece);
+    for (size_t off = 0; off < count; off += F32_PIECE) {
+        int n = (int)(count - off < F32_PIECE ? count - off : F32_PIECE);
         MPI_Request req;
         PT_MPI_CHECK(
-            MPI_Iallreduce(MPI_IN_PLACE, values + off, n, MPI_FLOAT, MPI_SUM, s->across, &req));
-        comm_wait(s->group, 1, &req);
+            MPI_Iallreduce(MPI_IN_PLACE, values + off, n, MPI_FLOAT, MPI_SUM, p->across, &req));
+        comm_wait(p->group, 1, &req);
+    }
+}
+
+void pt_peers_bcast_f32(pt_peers *p, float *values, size_t count)
+{
+    if (p->count < 2)
+        return;
+    for (size_t off = 0; off < count; off += F32_PIECE) {
+        int n = (int)(count - off < F32_PIECE ? count - off : F32_PIECE);
+        MPI_Request req;
+        PT_MPI_CHECK(MPI_Ibcast(values + off, n, MPI_FLOAT, 0, p->across, &req));
+        comm_wait(p->group, 1, &req);
     }
 }

@@ -13,11 +13,11 @@ struct pt_shard {
     const pt_comm *comm;
     pt_shared *memory;    /* node shared: ranks slots of stride floats, then the parameters */
     float *slots;         /* node rank j's gradients at slots + j * stride */
-    float *shared_params; /* where each rank puts its updated slice for the others */
+    float *shared_params; /* the node's one copy of the parameters */
     size_t n, stride;
-    int ranks, me;        /* ranks on the node, this one's node rank */
-    size_t *cuts;         /* ranks + 1: slice j is [cuts[j], cuts[j + 1]) */
-    pt_slice_sum *across; /* the sums of this slice across nodes */
+    int ranks, me;   /* ranks on the node, this one's node rank */
+    size_t *cuts;    /* ranks + 1: slice j is [cuts[j], cuts[j + 1]) */
+    pt_peers *peers; /* this node rank on the other nodes */
 };
 
 int pt_shard_create(const pt_comm *comm, size_t n, pt_shard **out, pt_error *err)
@@ -39,7 +39,7 @@ int pt_shard_create(const pt_comm *comm, size_t n, pt_shard **out, pt_error *err
         size_t cut = (size_t)((double)n * j / s->ranks) / LINE_FLOATS * LINE_FLOATS;
         s->cuts[j] = j == s->ranks ? n : cut;
     }
-    int status = pt_slice_sum_create(comm, &s->across, err);
+    int status = pt_peers_create(comm, &s->peers, err);
     if (status != PT_OK) {
         pt_shard_free(s);
         return status;
@@ -65,7 +65,7 @@ void pt_shard_free(pt_shard *s)
     if (!s)
         return;
     pt_comm_shared_free(s->memory);
-    pt_slice_sum_free(s->across);
+    pt_peers_free(s->peers);
     free(s->cuts);
     free(s);
 }
@@ -88,7 +88,7 @@ int pt_shard_node_ranks(const pt_shard *s)
 
 int pt_shard_nodes(const pt_shard *s)
 {
-    return pt_slice_sum_nodes(s->across);
+    return pt_peers_count(s->peers);
 }
 
 /* sum[i] = slot 0 [i] + slot 1 [i] + ... in that order, for i in [begin, end). sum may be one of
@@ -109,18 +109,35 @@ static void sum_slots(const float *slots, size_t stride, int ranks, size_t begin
     }
 }
 
-double pt_shard_reduce(pt_shard *s)
+float *pt_shard_adopt_params(pt_shard *s, const float *params)
 {
-    double t0 = pt_now_seconds();
+    if (s->me == 0)
+        memcpy(s->shared_params, params, s->n * sizeof(float));
+    pt_comm_node_barrier(s->comm);
+    return s->shared_params;
+}
+
+void pt_shard_reduce(pt_shard *s)
+{
     pt_comm_node_barrier(s->comm); /* every slot holds its rank's whole gradient */
-    double waited = pt_now_seconds() - t0;
     size_t begin, end;
     pt_shard_slice(s, &begin, &end);
     /* Slice r of every slot is read by node rank r alone, so writing the sum over its own slot's
      * slice disturbs no other rank. */
     sum_slots(s->slots, s->stride, s->ranks, begin, end, pt_shard_grads(s));
-    pt_slice_sum_run(s->across, pt_shard_grads(s) + begin, end - begin);
-    return waited;
+    pt_peers_sum_f32(s->peers, pt_shard_grads(s) + begin, end - begin);
+}
+
+void pt_shard_finish_update(pt_shard *s)
+{
+    pt_comm_node_barrier(s->comm);
+}
+
+void pt_shard_bcast_params(pt_shard *s)
+{
+    if (s->me == 0)
+        pt_peers_bcast_f32(s->peers, s->shared_params, s->n);
+    pt_comm_node_barrier(s->comm);
 }
 
 /* Copies every slice but this rank's from the shared vector into dst. */
@@ -130,19 +147,6 @@ static void copy_other_slices(const pt_shard *s, const float *shared, float *dst
     pt_shard_slice(s, &begin, &end);
     memcpy(dst, shared, begin * sizeof(float));
     memcpy(dst + end, shared + end, (s->n - end) * sizeof(float));
-}
-
-void pt_shard_share_params(pt_shard *s, float *params)
-{
-    if (s->ranks == 1)
-        return;
-    size_t begin, end;
-    pt_shard_slice(s, &begin, &end);
-    memcpy(s->shared_params + begin, params + begin, (end - begin) * sizeof(float));
-    pt_comm_node_barrier(s->comm);
-    copy_other_slices(s, s->shared_params, params);
-    /* No barrier after the copy: a rank writes shared_params again only after the next step's
-     * reduce barrier, which every rank reaches after its copy. */
 }
 
 void pt_shard_gather_state(pt_shard *s, float *state, int buffers)

@@ -740,8 +740,8 @@ static int explosion_error(const trainer *t, double loss, pt_error *err)
                         what, path, after, path);
 }
 
-/* The optimizer step: on every parameter, or with shards on this rank's slice, then the slices
- * passed round the node. */
+/* The optimizer step: on every parameter, or with shards on this rank's slice of the node's
+ * shared parameters, the other ranks updating theirs. */
 static int update_parameters(trainer *t, double lr, pt_error *err)
 {
     float *params = pt_net_params(t->net);
@@ -753,7 +753,7 @@ static int update_parameters(trainer *t, double lr, pt_error *err)
                                      pt_net_decay_mask(t->net), n, begin, end, lr, err);
     /* every rank has the same settings, so all fail here or none does */
     if (status == PT_OK && t->shard)
-        pt_shard_share_params(t->shard, params);
+        pt_shard_finish_update(t->shard);
     return status;
 }
 
@@ -1220,6 +1220,15 @@ static int save_checkpoint(trainer *t, pt_error *err)
     return pt_comm_agree_status(t->comm, status);
 }
 
+/* Rank 0's parameters to every rank: with shards, to the one copy of every other node. */
+static void broadcast_params(trainer *t)
+{
+    if (t->shard)
+        pt_shard_bcast_params(t->shard);
+    else
+        pt_comm_bcast_f32(t->comm, pt_net_params(t->net), pt_net_param_count(t->net), 0);
+}
+
 /* ---- resume: what may change, and which checkpoint ------------------------------------------
  *
  * A resumed run continues the run that wrote the checkpoint. What may differ (README,
@@ -1477,7 +1486,7 @@ static int resume(trainer *t, pt_error *err)
     t->best_epoch = scalars[4];
     memcpy(&t->best_score, &scalars[5], sizeof t->best_score);
     t->opt_state.step = scalars[6];
-    pt_comm_bcast_f32(t->comm, pt_net_params(t->net), pt_net_param_count(t->net), 0);
+    broadcast_params(t);
     pt_comm_bcast_f32(t->comm, pt_net_state(t->net), pt_net_state_count(t->net), 0);
     pt_comm_bcast_f32(t->comm, t->opt_buf, pt_optim_state_floats(t->opt_state.kind, t->opt_state.n),
                       0);
@@ -1509,7 +1518,7 @@ static int restore_best_model(trainer *t, pt_error *err)
     }
     status = pt_comm_agree_status(t->comm, status);
     if (status == PT_OK) {
-        pt_comm_bcast_f32(t->comm, pt_net_params(t->net), pt_net_param_count(t->net), 0);
+        broadcast_params(t);
         pt_comm_bcast_f32(t->comm, pt_net_state(t->net), pt_net_state_count(t->net), 0);
     }
     return status;
@@ -1858,14 +1867,18 @@ static int setup(trainer *t, pt_error *err)
     /* Same seed gives the same initial weights everywhere; the broadcast makes it a rule. */
     pt_net_init_params(t->net, cfg->seed);
     pt_comm_bcast_f32(t->comm, pt_net_params(t->net), pt_net_param_count(t->net), 0);
+    if (t->shard) /* from here one copy per node (shard.h) */
+        pt_net_use_param_buffer(t->net, pt_shard_adopt_params(t->shard, pt_net_params(t->net)));
     return PT_OK;
 }
 
 static void teardown(trainer *t)
 {
     pt_reducer_free(t->reducer);
-    if (t->net)
-        pt_net_use_grad_buffer(t->net, NULL); /* its own again: the shared slot goes next */
+    if (t->net) { /* its own buffers again: the shared memory goes next */
+        pt_net_use_grad_buffer(t->net, NULL);
+        pt_net_use_param_buffer(t->net, NULL);
+    }
     pt_shard_free(t->shard);
     pt_dataset_free(&t->train);
     pt_dataset_free(&t->val);

@@ -77,8 +77,8 @@ struct pt_net {
     uint64_t dropout_key;
     float *input;
     float *params, *grads, *state;
-    float *own_grads; /* the gradient buffer allocated here (grads points elsewhere after
-                       * pt_net_use_grad_buffer) */
+    /* the buffers allocated here (params and grads point elsewhere after pt_net_use_*_buffer) */
+    float *own_params, *own_grads;
     uint8_t *decay_mask;
     size_t n_params, n_state;
     pt_tensor_info *param_table, *state_table;
@@ -286,7 +286,7 @@ static int allocate_buffers(pt_net *net, pt_error *err)
 {
     size_t B = (size_t)net->max_batch;
     net->input = calloc(B * (size_t)net->in_c * net->in_h * net->in_w, sizeof(float));
-    net->params = calloc(net->n_params ? net->n_params : 1, sizeof(float));
+    net->params = net->own_params = calloc(net->n_params ? net->n_params : 1, sizeof(float));
     net->grads = net->own_grads = calloc(net->n_params ? net->n_params : 1, sizeof(float));
     net->state = calloc(net->n_state ? net->n_state : 1, sizeof(float));
     net->decay_mask = calloc(net->n_params ? net->n_params : 1, 1);
@@ -508,7 +508,7 @@ void pt_net_free(pt_net *net)
     }
     free(net->layers);
     free(net->input);
-    free(net->params);
+    free(net->own_params);
     free(net->own_grads);
     free(net->state);
     free(net->decay_mask);
@@ -559,6 +559,13 @@ float *pt_net_params(pt_net *net)
 float *pt_net_grads(pt_net *net)
 {
     return net->grads;
+}
+
+void pt_net_use_param_buffer(pt_net *net, float *params)
+{
+    if (!params && net->params != net->own_params)
+        memcpy(net->own_params, net->params, net->n_params * sizeof(float));
+    net->params = params ? params : net->own_params;
 }
 
 void pt_net_use_grad_buffer(pt_net *net, float *grads)

@@ -3,7 +3,8 @@
 # within float tolerance with 3 (another summation order); on nodes simulated by
 # PTRAIN_RANKS_PER_NODE the sums across nodes run, and uneven nodes fall back to the allreduce,
 # saying why. A sharded run with AdamW (two state buffers, each rank keeping a third of them)
-# stopped after a checkpoint and resumed ends bit-identical to one that never stopped.
+# stopped after a checkpoint and resumed ends bit-identical to one that never stopped, and the best
+# epoch's model reaches every node's copy of the parameters.
 source "$(dirname "$0")/lib.sh"
 
 synth "$WORK/chest_xray" --count 160 --min-size 64 --max-size 96 --seed 8
@@ -63,4 +64,16 @@ mpi 3 "$BIN/ptrain" train "${adam[@]}" --run-dir "$WORK/cut" --resume auto
 expect_in "$WORK/cut/log.txt" "resume: $WORK/cut/checkpoints/ckpt-000000010.h5"
 "$PTRAIN_TEST_BIN/model_diff" "$WORK/whole/model.h5" "$WORK/cut/model.h5" ||
     fail "sharded AdamW: the resumed run differs"
+# with validation the best epoch (the first of 3 here) is restored at the end: rank 0 loads it
+# into its node's copy and the other node gets it by broadcast; the test set, scored by both
+# ranks, then gives one node's numbers
+mpi 2 "$BIN/ptrain-prep" --src "$WORK/chest_xray" --out "$WORK/v.h5" --size 32 --quiet >/dev/null
+val=(--data "$WORK/v.h5" --arch cxr --epochs 3 --batch 16 --lr 0.05 --quiet --threads 1)
+mpi 2 "$BIN/ptrain" train "${val[@]}" --run-dir "$WORK/v1"
+PTRAIN_RANKS_PER_NODE=1 mpi 2 "$BIN/ptrain" train "${val[@]}" --run-dir "$WORK/v2"
+expect_in "$WORK/v2/summary.json" '"best_epoch": 1,'
+test_block() { sed -n '/"test": {/,/}/p' "$1/summary.json"; }
+[ -n "$(test_block "$WORK/v1")" ] || fail "no test metrics in summary.json"
+[ "$(test_block "$WORK/v1")" = "$(test_block "$WORK/v2")" ] ||
+    fail "2 nodes: the restored best model scored the test set otherwise than on one node"
 echo "train_grad_sum: ok"
