@@ -28,6 +28,9 @@
         }                                                                                          \
     } while (0)
 
+/* MPI counts are int: collectives over float vectors go in pieces of 2^28 floats. */
+#define F32_PIECE ((size_t)1 << 28)
+
 /* Longest a roll call waits for the answers: a rank waiting in comm_wait answers within
  * milliseconds, so one that has not after this is not waiting anywhere. */
 #define ROLL_CALL_SECONDS 3.0
@@ -489,9 +492,8 @@ int pt_comm_agree_status(const pt_comm *comm, int status)
 
 void pt_comm_bcast_f32(const pt_comm *comm, float *values, size_t count, int root)
 {
-    const size_t piece = 1u << 28;
-    for (size_t off = 0; off < count; off += piece) {
-        int n = (int)(count - off < piece ? count - off : piece);
+    for (size_t off = 0; off < count; off += F32_PIECE) {
+        int n = (int)(count - off < F32_PIECE ? count - off : F32_PIECE);
         MPI_Request req;
         PT_MPI_CHECK(MPI_Ibcast(values + off, n, MPI_FLOAT, root, comm->impl->comm, &req));
         wait_one(comm, &req);
@@ -663,9 +665,6 @@ int pt_peers_count(const pt_peers *p)
 {
     return p->count;
 }
-
-/* MPI counts are int: collectives over float vectors go in pieces of 2^28 floats. */
-#define F32_PIECE ((size_t)1 << 28)
 
 void pt_peers_sum_f32(pt_peers *p, float *values, size_t count)
 {

@@ -1580,7 +1580,7 @@ static int write_summary(trainer *t, const pt_metrics *test, double test_loss, d
     pt_json_int(&j, "threads_per_rank", choose_threads(t));
     pt_json_string(&j, "isa", pt_isa_name(pt_isa_active()));
     pt_json_string(&j, "blas_core", pt_isa_blas_core());
-    pt_json_string(&j, "grad_sum", t->shard ? "sharded" : "allreduce");
+    pt_json_string(&j, "grad_sum", t->comm->size < 2 ? "none" : t->shard ? "sharded" : "allreduce");
     pt_json_int(&j, "epochs", t->epoch);
     pt_json_int(&j, "steps", t->global_step);
     pt_json_int(&j, "best_epoch", t->best_epoch);
@@ -1845,6 +1845,8 @@ static int setup(trainer *t, pt_error *err)
         status = setup_optimizer(t, err);
     if (status == PT_OK)
         status = allocate_step_buffers(t, err);
+    /* the gradient sums are set up collectively: every rank must get there, or none */
+    status = pt_comm_agree_status(t->comm, status);
     if (status == PT_OK)
         status = setup_gradient_sums(t, err);
     t->augment = pt_augment_default();

@@ -121,3 +121,23 @@ wait_job() {
     set -e
     echo "    ended $(($(date +%s) - start)) s later"
 }
+
+# nobn_arch FILE: a small network without batch norm (per-rank batch statistics differ by
+# design), for comparing runs that sum their gradients in another order.
+nobn_arch() {
+    cat >"$1" <<'CFG'
+[conv]
+filters=8
+[relu]
+[maxpool]
+[conv]
+filters=16
+[relu]
+[maxpool]
+[dense]
+outputs=32
+[relu]
+[dense]
+outputs=classes
+CFG
+}

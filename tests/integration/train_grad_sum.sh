@@ -10,24 +10,13 @@ source "$(dirname "$0")/lib.sh"
 synth "$WORK/chest_xray" --count 160 --min-size 64 --max-size 96 --seed 8
 mpi 2 "$BIN/ptrain-prep" --src "$WORK/chest_xray" --out "$WORK/c.h5" --size 32 --val-frac 0 \
     --quiet >/dev/null
-cat >"$WORK/nobn.cfg" <<'CFG'
-[conv]
-filters=8
-[relu]
-[maxpool]
-[conv]
-filters=16
-[relu]
-[maxpool]
-[dense]
-outputs=32
-[relu]
-[dense]
-outputs=classes
-CFG
+nobn_arch "$WORK/nobn.cfg"
 common=(--data "$WORK/c.h5" --arch "$WORK/nobn.cfg" --epochs 2 --batch 16 --lr 0.02 --quiet
     --threads 1)
 
+mpi 1 "$BIN/ptrain" train "${common[@]}" --run-dir "$WORK/one"
+expect_in "$WORK/one/summary.json" '"grad_sum": "none"'
+! grep -q "gradient sums:" "$WORK/one/log.txt" || fail "one rank: the log speaks of gradient sums"
 mpi 2 "$BIN/ptrain" train "${common[@]}" --run-dir "$WORK/s2"
 expect_in "$WORK/s2/log.txt" "gradient sums: sharded: each of a node's 2 rank(s)"
 expect_in "$WORK/s2/summary.json" '"grad_sum": "sharded"'

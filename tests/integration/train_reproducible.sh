@@ -47,21 +47,7 @@ mpi 2 "$BIN/ptrain" train "${long[@]}" --run-dir "$WORK/p" --resume auto
 
 # -np 1 vs -np 2, no batch norm (per-rank statistics differ by design): float tolerance 1e-3 of
 # each tensor's largest magnitude after 3 epochs (30 steps) of summation-order differences
-cat >"$WORK/nobn.cfg" <<'CFG'
-[conv]
-filters=8
-[relu]
-[maxpool]
-[conv]
-filters=16
-[relu]
-[maxpool]
-[dense]
-outputs=32
-[relu]
-[dense]
-outputs=classes
-CFG
+nobn_arch "$WORK/nobn.cfg"
 # without a validation split the model kept is the last one, whatever tiny differences do to
 # the choice of a best epoch
 mpi 2 "$BIN/ptrain-prep" --src "$WORK/chest_xray" --out "$WORK/noval.h5" --size 32 --val-frac 0 \
