@@ -22,11 +22,12 @@ bench_caches "$build" "$data" "$tmp"
 peak=$(awk '$1 == "square-2048" {print $5}' "$tmp/sgemm1")
 
 # profile NAME ARCH CACHE BATCH STEPS NP [ALGO] -> $tmp/NAME.csv
+# (the -np 2 run studies the bucketed allreduce: --grad-sum allreduce)
 profile() {
     local name=$1 arch=$2 cache=$3 batch=$4 steps=$5 np=$6 algo=${7:-auto}
     mpirun -np "$np" "$build/bin/ptrain" train --data "$cache" --arch "$arch" --batch "$batch" \
         --epochs 1 --max-steps "$steps" --threads 1 --no-augment --quiet --profile \
-        --conv-algo "$algo" --run-dir "$tmp/run" >/dev/null
+        --conv-algo "$algo" --grad-sum allreduce --run-dir "$tmp/run" >/dev/null
     cp "$tmp/run/profile.csv" "$tmp/$name.csv"
     rm -rf "$tmp/run"
 }

@@ -58,11 +58,13 @@ prof_sum() { awk -F, -v c="$1" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) 
     $2 != "step" {s += $k} END {print s}' "$tmp/run/profile.csv"; }
 
 # train NP ARCH CACHE GLOBAL_BATCH STEPS: one profiled run into $tmp/run
+# The projection models the allreduce between nodes, so the 2-rank runs measure the bucketed
+# allreduce (--grad-sum allreduce), not the sums shared out in one node's memory.
 train() {
     rm -rf "$tmp/run"
     cpu mpirun -np "$1" "$build/bin/ptrain" train --data "$3" --arch "$2" --batch "$4" \
         --epochs 1 --max-steps "$5" --threads 1 --no-augment --quiet --profile \
-        --run-dir "$tmp/run" >/dev/null
+        --grad-sum allreduce --run-dir "$tmp/run" >/dev/null
 }
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -11,8 +11,8 @@ synth "$WORK/chest_xray" --count 160 --min-size 64 --max-size 96 --seed 8
 mpi 2 "$BIN/ptrain-prep" --src "$WORK/chest_xray" --out "$WORK/c.h5" --size 32 --val-frac 0 \
     --quiet >/dev/null
 nobn_arch "$WORK/nobn.cfg"
-common=(--data "$WORK/c.h5" --arch "$WORK/nobn.cfg" --epochs 2 --batch 16 --lr 0.02 --quiet
-    --threads 1)
+base=(--data "$WORK/c.h5" --arch "$WORK/nobn.cfg" --epochs 2 --batch 16 --lr 0.02 --quiet)
+common=("${base[@]}" --threads 1)
 
 mpi 1 "$BIN/ptrain" train "${common[@]}" --run-dir "$WORK/one"
 expect_in "$WORK/one/summary.json" '"grad_sum": "none"'
@@ -25,6 +25,14 @@ expect_in "$WORK/a2/log.txt" "gradient sums: allreduce in 4 MiB buckets during b
 expect_in "$WORK/a2/summary.json" '"grad_sum": "allreduce"'
 "$PTRAIN_TEST_BIN/model_diff" "$WORK/s2/model.h5" "$WORK/a2/model.h5" ||
     fail "2 ranks: sharded and allreduce sums gave different models"
+
+# 2 threads per rank: the threads' gradients land in the shared slot, as one thread's do
+mpi 2 --bind-to none "$BIN/ptrain" train "${base[@]}" --threads 2 --run-dir "$WORK/t2s"
+mpi 2 --bind-to none "$BIN/ptrain" train "${base[@]}" --threads 2 --grad-sum allreduce \
+    --run-dir "$WORK/t2a"
+expect_in "$WORK/t2s/log.txt" "2 rank(s) x 2 thread(s)"
+"$PTRAIN_TEST_BIN/model_diff" "$WORK/t2s/model.h5" "$WORK/t2a/model.h5" ||
+    fail "2 ranks x 2 threads: sharded and allreduce sums gave different models"
 
 # two simulated nodes of one rank: the slice is summed across them, the same a + b
 PTRAIN_RANKS_PER_NODE=1 mpi 2 "$BIN/ptrain" train "${common[@]}" --run-dir "$WORK/n2"
