@@ -49,14 +49,12 @@ void pt_net_init_params(pt_net *net, uint64_t seed);
 
 float *pt_net_params(pt_net *net);
 float *pt_net_grads(pt_net *net);
-/* Makes params (pt_net_param_count floats, caller-owned, outliving the net's use of it, filled by
- * the caller) the net's parameters; NULL goes back to the net's own buffer, with the current
- * values copied in. For parameters that several ranks share: node shared memory (dist/shard.h). */
+/* Makes params (pt_net_param_count floats, filled by the caller) the net's parameters from now on,
+ * and frees the net's own: for parameters several ranks share, in node shared memory
+ * (dist/shard.h). The buffer stays the caller's and must outlive the net: free the net first. */
 void pt_net_use_param_buffer(pt_net *net, float *params);
-/* Makes grads (pt_net_param_count floats, caller-owned, outliving the net's use of it) the buffer
- * backward accumulates into, with the current gradients copied in; NULL goes back to the net's
- * own buffer (without copying). For a buffer other ranks read: node shared memory (dist/shard.h).
- */
+/* The same for the gradient buffer backward accumulates into, with the current gradients copied
+ * in. */
 void pt_net_use_grad_buffer(pt_net *net, float *grads);
 float *pt_net_state(pt_net *net);
 size_t pt_net_param_count(const pt_net *net);

@@ -1877,15 +1877,11 @@ static int setup(trainer *t, pt_error *err)
 static void teardown(trainer *t)
 {
     pt_reducer_free(t->reducer);
-    if (t->net) { /* its own buffers again: the shared memory goes next */
-        pt_net_use_grad_buffer(t->net, NULL);
-        pt_net_use_param_buffer(t->net, NULL);
-    }
-    pt_shard_free(t->shard);
     pt_dataset_free(&t->train);
     pt_dataset_free(&t->val);
     pt_dataset_free(&t->test);
     pt_net_free(t->net);
+    pt_shard_free(t->shard); /* after the net, which had its parameters and gradients there */
     pt_arch_free(&t->arch);
     pt_cache_close(t->cache);
     free(t->opt_buf);

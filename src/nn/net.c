@@ -77,7 +77,8 @@ struct pt_net {
     uint64_t dropout_key;
     float *input;
     float *params, *grads, *state;
-    /* the buffers allocated here (params and grads point elsewhere after pt_net_use_*_buffer) */
+    /* the buffers allocated here; NULL after pt_net_use_*_buffer, params and grads then point at
+     * the caller's */
     float *own_params, *own_grads;
     uint8_t *decay_mask;
     size_t n_params, n_state;
@@ -563,17 +564,18 @@ float *pt_net_grads(pt_net *net)
 
 void pt_net_use_param_buffer(pt_net *net, float *params)
 {
-    if (!params && net->params != net->own_params)
-        memcpy(net->own_params, net->params, net->n_params * sizeof(float));
-    net->params = params ? params : net->own_params;
+    free(net->own_params);
+    net->own_params = NULL;
+    net->params = params;
 }
 
 void pt_net_use_grad_buffer(pt_net *net, float *grads)
 {
-    if (grads && grads != net->grads)
-        memcpy(grads, net->grads, net->n_params * sizeof(float));
-    net->grads = grads ? grads : net->own_grads;
-    net->slice_grads[0] = net->grads;
+    memcpy(grads, net->grads, net->n_params * sizeof(float));
+    free(net->own_grads);
+    net->own_grads = NULL;
+    net->grads = grads;
+    net->slice_grads[0] = grads;
 }
 float *pt_net_state(pt_net *net)
 {

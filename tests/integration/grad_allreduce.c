@@ -123,10 +123,9 @@ int main(int argc, char **argv)
     int64_t verdict = failures;
     pt_comm_bcast_i64(&comm, &verdict, 1, 0);
     pt_reducer_free(reducer);
-    pt_net_use_grad_buffer(net, NULL);
-    pt_shard_free(shard);
     free(sums);
     pt_net_free(net);
+    pt_shard_free(shard); /* after the net, whose gradient buffer it holds */
     pt_net_free(whole);
     pt_arch_free(&arch);
     pt_comm_finalize(&comm);
