@@ -11,7 +11,8 @@
  * partial sums), so they give the same bits, with two exceptions, which fuse multiply and add:
  * on AVX-512 most of the Winograd layers' tile products run on the project's own GEMM kernels
  * (wg_gemm.h), and on AVX2 and AVX-512 the small-map convolutions (smallconv_kernels.h: 3x3 on
- * 2x2 maps, ResNet-18's last stage at 64x64 input) do. So a model trained on avx512 differs in
+ * 2x2 and 4x4 maps, ResNet-18's last stages; their 4x4 weight gradient also sums in another order
+ * on AVX2 than on AVX-512) do. So a model trained on avx512 differs in
  * rounding from one trained on sse2 or avx2, and those two are bit-identical unless the network
  * has a small-map layer; the same path, ranks and threads always give the same bits. The unit
  * tests check every path the CPU has against the baseline, bit for bit or, for those products,

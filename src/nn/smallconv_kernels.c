@@ -110,7 +110,8 @@ SC_INLINE void din_map(float *restrict out, const float *restrict weight, int C,
 
 /* dw for an MxM map and KB output channels: 9 accumulators a channel, one per tap, each split in
  * SPLIT by the parity of p (added at the end): at M = 4 the centre tap takes 16 multiply-adds an
- * image and an edge tap 12, chains that would leave the FMA units waiting on their latency. */
+ * image and an edge tap 12, chains that would leave the FMA units waiting on their latency
+ * (SC_DW_SPLIT4). */
 SC_INLINE void dw_map(float *restrict dweight, const float *restrict dout, const float *restrict xq,
                       int C, int K, int k, int c0, int N, const int M, const int KB,
                       const int SPLIT)
@@ -155,6 +156,16 @@ SC_INLINE void dw_map(float *restrict dweight, const float *restrict dout, const
 #define SC_DW_K2 1
 #endif
 
+/* dw's partial sums per tap at M = 4: two on AVX-512 (18 accumulators of 32 registers); one
+ * elsewhere, where 18 would spill from 16 registers: at N = 32, C = K = 256 on AVX2, 8.9 ms with
+ * two (spilled, or in two passes over the images: 10.4 ms) against 6.5 ms with one. So at 4x4 the
+ * weight gradient sums in another order on AVX2 than on AVX-512. */
+#if PT_ISA_VARIANT == 2
+#define SC_DW_SPLIT4 2
+#else
+#define SC_DW_SPLIT4 1
+#endif
+
 static void fwd2(float *restrict out, const float *restrict weight, int C, int k0,
                  const float *restrict xt, size_t stride)
 {
@@ -188,7 +199,7 @@ static void dw2(float *restrict dweight, const float *restrict dout, const float
 static void dw4(float *restrict dweight, const float *restrict dout, const float *restrict xq,
                 int C, int K, int k, int c0, int N)
 {
-    dw_map(dweight, dout, xq, C, K, k, c0, N, 4, 1, 2);
+    dw_map(dweight, dout, xq, C, K, k, c0, N, 4, 1, SC_DW_SPLIT4);
 }
 
 const pt_smallconv_kernels PT_KERNELS(pt_smallconv_kernels) = {

@@ -7,10 +7,10 @@
  * M = 2, 100 of 256 at M = 4). The channel counts are multiples of 16 (pt_smallconv_supported).
  *
  * Rounding: every output is one sum in a fixed order (fwd, din: over j, then l, din's sum carried
- * from one call to the next through out; dw: over n, then
- * p, then q, at M = 4 in two partial sums, even and odd p, added at the end), one fused
- * multiply-add per term on AVX2 and AVX-512 (the same bits on both), a multiply then an add on the
- * baseline. */
+ * from one call to the next through out; dw: over n, then p, then q, on AVX-512 at M = 4 in two
+ * partial sums, even and odd p, added at the end, elsewhere in one), one fused multiply-add per
+ * term on AVX2 and AVX-512, a multiply then an add on the baseline. AVX2 and AVX-512 give the
+ * same bits except dw at M = 4. */
 #ifndef PTRAIN_SMALLCONV_KERNELS_H
 #define PTRAIN_SMALLCONV_KERNELS_H
 

@@ -1,7 +1,7 @@
 /* Small-map convolution (smallconv.h) against the direct reference (pt_conv_*_naive, in double):
  * forward, din, dweight and dbias on every instruction-set path this CPU has, batches that fill
  * the vector lanes and batches that do not, the gradient conventions, the same bits on AVX2 and
- * AVX-512, and which layers it takes. */
+ * AVX-512 (but the 4x4 weight gradient, summed in another order), and which layers it takes. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -171,7 +171,8 @@ Test(smallconv, null_gradients_are_skipped_and_an_empty_batch_does_nothing)
     free(ws);
 }
 
-/* One fused multiply-add per term, in the same order, on both (smallconv_kernels.h). */
+/* One fused multiply-add per term, in the same order, on both (smallconv_kernels.h); at 4x4 the
+ * weight gradient in two partial sums on AVX-512 and one on AVX2, so only close. */
 static void check_avx2_avx512_bits(int side)
 {
     pt_conv_dims d = dims(21, 32, 48, side);
@@ -196,7 +197,18 @@ static void check_avx2_avx512_bits(int side)
     pt_isa_force(pt_isa_best());
     cr_assert(!memcmp(out[0], out[1], n_out * sizeof(float)), "%dx%d: forward differs", side, side);
     cr_assert(!memcmp(din[0], din[1], n_in * sizeof(float)), "%dx%d: din differs", side, side);
-    cr_assert(!memcmp(dw[0], dw[1], n_w * sizeof(float)), "%dx%d: dweight differs", side, side);
+    if (side == 2) {
+        cr_assert(!memcmp(dw[0], dw[1], n_w * sizeof(float)), "%dx%d: dweight differs", side, side);
+    } else {
+        const double tol = SC_TOL_DW_PER_SQRT_TERM * sqrt((double)d.n * side * side);
+        int same = 1;
+        for (size_t i = 0; i < n_w; i++) {
+            cr_assert(fabs((double)dw[0][i] - dw[1][i]) <= tol * (1.0 + fabs((double)dw[1][i])),
+                      "4x4 dweight[%zu]: avx2 %.9g, avx512 %.9g", i, dw[0][i], dw[1][i]);
+            same &= dw[0][i] == dw[1][i];
+        }
+        cr_assert(!same, "4x4 dweight: the same bits, though summed in another order");
+    }
     for (int i = 0; i < 2; i++) {
         free(out[i]);
         free(din[i]);
@@ -208,7 +220,7 @@ static void check_avx2_avx512_bits(int side)
     free(ws);
 }
 
-Test(smallconv, gives_the_same_bits_on_avx2_and_avx512)
+Test(smallconv, gives_the_same_bits_on_avx2_and_avx512_but_the_4x4_weight_gradient)
 {
     if (!pt_isa_supported(PT_ISA_AVX2) || !pt_isa_supported(PT_ISA_AVX512)) {
         fprintf(stderr, "test_smallconv: this CPU lacks AVX2 or AVX-512: not compared\n");
