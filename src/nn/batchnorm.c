@@ -41,14 +41,22 @@ static void channel_moments(float *mean, float *rstd, float *running_mean, float
     }
 }
 
+/* (x - mean) * rstd * gamma + beta as x * scale + shift: one multiply-add per value. The one
+ * place the two are formed, so that training and inference normalise with the same bits. */
+static void affine_form(float mean, float rstd, float gamma, float beta, float *scale, float *shift)
+{
+    *scale = gamma * rstd;
+    *shift = beta - mean * *scale;
+}
+
 /* relu = 1 applies max(0, .) on the way out: a ReLU after the batch norm then costs no pass of
  * its own over the activations. */
 static void channel_normalize(float *out, const float *in, int c, float mean, float rstd,
                               float gamma, float beta, int N, int C, int HW, int relu)
 {
-    /* out = x * scale + shift, one multiply-add per value. */
     const pt_bn_kernels *k = PT_KERNELS_ACTIVE(pt_bn_kernels);
-    const float scale = gamma * rstd, shift = beta - mean * scale;
+    float scale, shift;
+    affine_form(mean, rstd, gamma, beta, &scale, &shift);
     for (int n = 0; n < N; n++) {
         size_t off = ((size_t)n * C + c) * HW;
         k->scale_shift(out + off, in + off, HW, scale, shift, relu);
@@ -109,7 +117,7 @@ void pt_batchnorm_forward_eval_range(float *out, const float *in, const float *g
     /* In memory order, image by image: with no statistics to gather, nothing ties the loop to
      * one channel at a time, and a channel's planes lie C*HW floats apart (a stride that leaves
      * the hardware prefetcher behind at every plane). Each value is still x * scale + shift with
-     * its channel's scale and shift, as in training's channel_normalize. */
+     * its channel's affine_form, as in training's channel_normalize. */
     enum { CHANNELS = 64 };
     const pt_bn_kernels *k = PT_KERNELS_ACTIVE(pt_bn_kernels);
     for (int cb = c0; cb < c1; cb += CHANNELS) {
@@ -117,8 +125,7 @@ void pt_batchnorm_forward_eval_range(float *out, const float *in, const float *g
         float scale[CHANNELS], shift[CHANNELS];
         for (int c = cb; c < ce; c++) {
             float rstd = (float)(1.0 / sqrt((double)running_var[c] + eps));
-            scale[c - cb] = gamma[c] * rstd;
-            shift[c - cb] = beta[c] - running_mean[c] * scale[c - cb];
+            affine_form(running_mean[c], rstd, gamma[c], beta[c], &scale[c - cb], &shift[c - cb]);
         }
         for (int n = 0; n < N; n++)
             for (int c = cb; c < ce; c++) {
