@@ -270,43 +270,179 @@ static void general_one(float *o, int32_t *am, const float *x, int h0, int h1, i
         *am = best;
 }
 
-/* Outputs [q0, q1) of one output row whose windows lie inside the row (columns q*stride - pad
- * .. + kernel - 1 all in the image), a block of at most GENERAL_BLOCK: the windows' candidates
- * are taken tap by tap across the block, so the outputs' comparison chains run side by side (one
- * output at a time waits on each compare and select, 10 ms of a ResNet-18 step) and the compiler
- * can vectorise across them. The same candidates in the same order as general_one. */
-#define GENERAL_BLOCK 64
-static void general_interior(float *o, int32_t *am, const float *x, int h0, int h1, int W,
-                             int kernel, int stride, int pad, int q0, int q1)
+/* The general pool is separable: a window's first maximum in row-major order is the first maximum,
+ * down the window's rows, of each row's first maximum across its columns (a NaN winning over
+ * numbers at both steps, the first NaN among NaNs), so the same value and argmax as general_one.
+ * Each output row takes every row of its window across (row_max), then the rows down (down_max):
+ * k + k candidates an output instead of k * k, GL outputs at a time in vectors, the same compares
+ * lane by lane on every path. One output at a time, or the window tap by tap across outputs with
+ * loads of a runtime stride that the compiler left scalar, took 12.5 ms for ResNet-18's stem pool
+ * over 64 images at 64x64 (3x3, stride 2) on AVX-512. */
+#if PT_ISA_VARIANT == 2
+#define GL     16
+#define G_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define G_LANE 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+#elif PT_ISA_VARIANT == 1
+#define GL     8
+#define G_EVEN 0, 2, 4, 6, 8, 10, 12, 14
+#define G_LANE 0, 1, 2, 3, 4, 5, 6, 7
+#else
+#define GL     4
+#define G_EVEN 0, 2, 4, 6
+#define G_LANE 0, 1, 2, 3
+#endif
+typedef float gfv __attribute__((vector_size(GL * sizeof(float))));
+typedef int32_t giv __attribute__((vector_size(GL * sizeof(int32_t))));
+
+/* Outputs a row's maxima may have, rows a window may have, floats a copied row may have: planes
+ * wider or windows taller go one output at a time (general_row). */
+#define ROW_MAX_Q    512
+#define ROW_MAX_ROWS 8
+#define ROW_BUF      2048
+/* Floats from one row's maxima to the next: room for a block past Q, and not a multiple of 4 KiB
+ * (rows that far apart would alias in the caches' store forwarding). */
+#define H_STRIDE (ROW_MAX_Q + 16)
+
+static inline gfv gfv_load(const float *p)
 {
-    float v[GENERAL_BLOCK];
-    int32_t best[GENERAL_BLOCK];
-    const int n = q1 - q0;
-    for (int j = 0; j < n; j++) {
-        best[j] = h0 * W + (q0 + j) * stride - pad;
-        v[j] = x[best[j]];
-    }
-    for (int ih = h0; ih < h1; ih++)
-        for (int kw = ih == h0 ? 1 : 0; kw < kernel; kw++) {
-            const float *row = x + (size_t)ih * W + (size_t)q0 * stride - pad + kw;
-            const int32_t at = ih * W + q0 * stride - pad + kw;
-            for (int j = 0; j < n; j++) {
-                const float u = row[(size_t)j * stride];
-                const int32_t win = (u > v[j]) | ((u != u) & (v[j] == v[j]));
-                v[j] = win ? u : v[j];
-                best[j] = win ? at + j * stride : best[j];
-            }
-        }
-    pt_copy32(o, v, n);
-    if (am)
-        pt_copy32(am, best, n);
+    gfv v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
-/* Outputs [q0, q1) of one output row, one at a time (windows that cross the row's edges). */
-static void general_edge(float *o, int32_t *am, const float *x, int h0, int h1, int W, int kernel,
-                         int stride, int pad, int q0, int q1)
+static inline giv giv_load(const int32_t *p)
 {
-    for (int q = q0; q < q1; q++) {
+    giv v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* p[j * stride] for the GL lanes j: one load at stride 1, two and the even lanes at stride 2. */
+static inline gfv candidates(const float *p, int stride)
+{
+    if (stride == 1)
+        return gfv_load(p);
+    if (stride == 2)
+        return __builtin_shufflevector(gfv_load(p), gfv_load(p + GL), G_EVEN);
+    gfv v;
+    for (int j = 0; j < GL; j++)
+        v[j] = p[(size_t)j * stride];
+    return v;
+}
+
+/* v, best = x, idx in the lanes where x wins over v (general_one's rule, lane by lane). */
+static inline void gtake(gfv *v, giv *best, gfv x, giv idx)
+{
+    const giv w = (x > *v) | ((x != x) & (*v == *v));
+    giv xb, vb;
+    memcpy(&xb, &x, sizeof xb);
+    memcpy(&vb, v, sizeof vb);
+    vb = (xb & w) | (vb & ~w);
+    memcpy(v, &vb, sizeof vb);
+    *best = (idx & w) | (*best & ~w);
+}
+
+/* The scalar rule for one candidate, as gtake's lanes. */
+static inline void take1(float *v, int32_t *best, float u, int32_t at)
+{
+    if (u > *v || (u != u && *v == *v)) {
+        *v = u;
+        *best = at;
+    }
+}
+
+/* The last float past a block's first candidate that candidates() reads. */
+static inline int block_reach(int stride)
+{
+    return stride == 2 ? 2 * GL - 1 : (GL - 1) * stride;
+}
+
+/* hv[q], hi[q] for the Q outputs of one row (at: the plane index of row[0]): the first maximum of
+ * the row's columns q*stride - pad .. + kernel - 1 and its index. The outputs [q_lo, q_hi), whose
+ * columns lie inside the row, go GL at a time; a block's last lanes may read past the row (their
+ * results are overwritten or never read): from the row itself where what follows it is the
+ * plane's next row (readable = 1), else from a copy with room past its end. The edges, clipped,
+ * go one at a time. */
+static void row_max(float *hv, int32_t *hi, const float *row, int32_t at, int W, int Q, int kernel,
+                    int stride, int pad, int q_lo, int q_hi, int readable)
+{
+    float buf[ROW_BUF];
+    const float *src = row;
+    if (q_lo < q_hi) {
+        const int last_base = (q_lo + (q_hi - 1 - q_lo) / GL * GL) * stride - pad;
+        const int reach = last_base + kernel + block_reach(stride); /* floats read, from row[0] */
+        if (reach > W && !(readable && reach <= 2 * W)) {
+            memcpy(buf, row, (size_t)W * sizeof(float));
+            memset(buf + W, 0, (size_t)(reach - W) * sizeof(float));
+            src = buf;
+        }
+    }
+    const giv lane = {G_LANE};
+    for (int q = q_lo; q < q_hi; q += GL) {
+        const int base = q * stride - pad;
+        const giv idx = lane * stride + (at + base);
+        gfv v = candidates(src + base, stride);
+        giv best = idx;
+        for (int kw = 1; kw < kernel; kw++)
+            gtake(&v, &best, candidates(src + base + kw, stride), idx + kw);
+        memcpy(hv + q, &v, sizeof v);
+        memcpy(hi + q, &best, sizeof best);
+    }
+    for (int q = 0; q < Q; q++) {
+        if (q == q_lo)
+            q = q_hi > q_lo ? q_hi : q_lo;
+        if (q >= Q)
+            break;
+        int w0 = q * stride - pad, w1 = w0 + kernel;
+        w0 = w0 < 0 ? 0 : w0;
+        w1 = w1 > W ? W : w1;
+        hv[q] = row[w0];
+        hi[q] = at + w0;
+        for (int iw = w0 + 1; iw < w1; iw++)
+            take1(&hv[q], &hi[q], row[iw], at + iw);
+    }
+}
+
+/* The ring slot of input row ih's maxima: a window's rows, at most ROW_MAX_ROWS in a row, never
+ * share one. */
+static size_t ring_slot(int ih)
+{
+    return (size_t)(ih % ROW_MAX_ROWS) * H_STRIDE;
+}
+
+/* o, am (may be NULL) for Q outputs: the first maximum, down the maxima of input rows [h0, h1)
+ * (in their ring slots), in order. */
+static void down_max(float *o, int32_t *am, const float *hv, const int32_t *hi, int h0, int h1,
+                     int Q)
+{
+    const size_t first = ring_slot(h0);
+    int q = 0;
+    for (; q + GL <= Q; q += GL) {
+        gfv v = gfv_load(hv + first + q);
+        giv best = giv_load(hi + first + q);
+        for (int ih = h0 + 1; ih < h1; ih++)
+            gtake(&v, &best, gfv_load(hv + ring_slot(ih) + q), giv_load(hi + ring_slot(ih) + q));
+        memcpy(o + q, &v, sizeof v);
+        if (am)
+            memcpy(am + q, &best, sizeof best);
+    }
+    for (; q < Q; q++) {
+        float v = hv[first + q];
+        int32_t best = hi[first + q];
+        for (int ih = h0 + 1; ih < h1; ih++)
+            take1(&v, &best, hv[ring_slot(ih) + q], hi[ring_slot(ih) + q]);
+        o[q] = v;
+        if (am)
+            am[q] = best;
+    }
+}
+
+/* One output row's windows one output at a time: rows wider or windows taller than row_max's
+ * buffers hold. */
+static void general_row(float *o, int32_t *am, const float *x, int h0, int h1, int W, int Q,
+                        int kernel, int stride, int pad)
+{
+    for (int q = 0; q < Q; q++) {
         int w0 = q * stride - pad, w1 = w0 + kernel;
         w0 = w0 < 0 ? 0 : w0;
         w1 = w1 > W ? W : w1;
@@ -323,18 +459,27 @@ static void maxpool_general(float *out, int32_t *argmax, const float *x, int H, 
     int q_lo = (pad + stride - 1) / stride, q_hi = (W + pad - kernel) / stride + 1;
     q_lo = q_lo > Q ? Q : q_lo;
     q_hi = q_hi > Q ? Q : q_hi < q_lo ? q_lo : q_hi;
+    const int separable = Q <= ROW_MAX_Q && kernel <= ROW_MAX_ROWS &&
+                          (size_t)(Q + 2 * 16) * stride + kernel <= ROW_BUF && W <= ROW_BUF;
+    float hv[ROW_MAX_ROWS * H_STRIDE];
+    int32_t hi[ROW_MAX_ROWS * H_STRIDE];
+    int next = 0; /* rows below it have their maxima in the ring */
     for (int p = 0; p < P; p++) {
         int h0 = p * stride - pad, h1 = h0 + kernel;
         h0 = h0 < 0 ? 0 : h0;
         h1 = h1 > H ? H : h1;
         float *o = out + (size_t)p * Q;
         int32_t *am = argmax ? argmax + (size_t)p * Q : NULL;
-        general_edge(o, am, x, h0, h1, W, kernel, stride, pad, 0, q_lo);
-        for (int b = q_lo; b < q_hi; b += GENERAL_BLOCK) {
-            const int e = q_hi - b < GENERAL_BLOCK ? q_hi : b + GENERAL_BLOCK;
-            general_interior(o + b, am ? am + b : NULL, x, h0, h1, W, kernel, stride, pad, b, e);
+        if (!separable) {
+            general_row(o, am, x, h0, h1, W, Q, kernel, stride, pad);
+            continue;
         }
-        general_edge(o, am, x, h0, h1, W, kernel, stride, pad, q_hi, Q);
+        /* the rows not taken across yet: windows move down, so each row once */
+        for (int ih = h0 > next ? h0 : next; ih < h1; ih++)
+            row_max(hv + ring_slot(ih), hi + ring_slot(ih), x + (size_t)ih * W, (int32_t)(ih * W),
+                    W, Q, kernel, stride, pad, q_lo, q_hi, ih + 1 < H);
+        next = h1 > next ? h1 : next;
+        down_max(o, am, hv, hi, h0, h1, Q);
     }
 }
 

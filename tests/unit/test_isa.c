@@ -440,13 +440,15 @@ static void naive_maxpool(float *out, int32_t *am, const float *x, int H, int W,
 
 /* Every path, the baseline included, against the reference: 3x3 stride 2 pad 1 (ResNet's stem),
  * 3x3 stride 1, 2x2 stride 1, 3x3 stride 3 (windows that skip columns), on widths from 1 to
- * past two blocks of the interior loop (64 outputs). */
+ * past several vector blocks of outputs, with and without argmax; a 9x9 window and a 1100-wide
+ * plane take the one-output-at-a-time path instead. The last row's blocks read
+ * through a copy of the row, the others from the plane (pool_kernels.c): both are here. */
 Test(isa, maxpool_general_matches_the_reference_on_every_path)
 {
-    const int shapes[][3] = {{3, 2, 1}, {3, 1, 1}, {2, 1, 0}, {3, 3, 0}, {3, 2, 0}};
-    const int widths[] = {1, 2, 3, 7, 16, 33, 64, 130, 131};
-    for (int si = 0; si < 5; si++)
-        for (int wi = 0; wi < 9; wi++) {
+    const int shapes[][3] = {{3, 2, 1}, {3, 1, 1}, {2, 1, 0}, {3, 3, 0}, {3, 2, 0}, {9, 4, 4}};
+    const int widths[] = {1, 2, 3, 7, 16, 33, 64, 130, 131, 1100};
+    for (int si = 0; si < 6; si++)
+        for (int wi = 0; wi < 10; wi++) {
             const int k = shapes[si][0], s = shapes[si][1], pad = shapes[si][2];
             const int H = 5, W = widths[wi];
             if (H + 2 * pad < k || W + 2 * pad < k)
@@ -469,6 +471,11 @@ Test(isa, maxpool_general_matches_the_reference_on_every_path)
                           pt_isa_name((pt_isa)isa), k, k, s, pad, W);
                 cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q), "%s %dx%d s%d p%d W=%d values",
                           pt_isa_name((pt_isa)isa), k, k, s, pad, W);
+                memset(o1, 0, sizeof(float) * P * Q);
+                kern->maxpool_general(o1, NULL, x, H, W, P, Q, k, s, pad); /* eval: no argmax */
+                cr_assert(!memcmp(o0, o1, sizeof(float) * P * Q),
+                          "%s %dx%d s%d p%d W=%d values without argmax", pt_isa_name((pt_isa)isa),
+                          k, k, s, pad, W);
             }
             free(x), free(o0), free(o1), free(a0), free(a1);
         }
