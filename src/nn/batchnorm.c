@@ -109,6 +109,16 @@ void pt_batchnorm_forward_train_range(float *out, float *mean, float *rstd, floa
     }
 }
 
+void pt_batchnorm_eval_affine(float *scale, float *shift, const float *gamma, const float *beta,
+                              const float *running_mean, const float *running_var, int c0, int c1,
+                              float eps)
+{
+    for (int c = c0; c < c1; c++) {
+        float rstd = (float)(1.0 / sqrt((double)running_var[c] + eps));
+        affine_form(running_mean[c], rstd, gamma[c], beta[c], &scale[c - c0], &shift[c - c0]);
+    }
+}
+
 void pt_batchnorm_forward_eval_range(float *out, const float *in, const float *gamma,
                                      const float *beta, const float *running_mean,
                                      const float *running_var, int N, int C, int HW, float eps,
@@ -123,10 +133,7 @@ void pt_batchnorm_forward_eval_range(float *out, const float *in, const float *g
     for (int cb = c0; cb < c1; cb += CHANNELS) {
         const int ce = c1 - cb < CHANNELS ? c1 : cb + CHANNELS;
         float scale[CHANNELS], shift[CHANNELS];
-        for (int c = cb; c < ce; c++) {
-            float rstd = (float)(1.0 / sqrt((double)running_var[c] + eps));
-            affine_form(running_mean[c], rstd, gamma[c], beta[c], &scale[c - cb], &shift[c - cb]);
-        }
+        pt_batchnorm_eval_affine(scale, shift, gamma, beta, running_mean, running_var, cb, ce, eps);
         for (int n = 0; n < N; n++)
             for (int c = cb; c < ce; c++) {
                 size_t off = ((size_t)n * C + c) * HW;

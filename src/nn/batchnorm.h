@@ -82,6 +82,11 @@ void pt_batchnorm_forward_train_range(float *out, float *mean, float *rstd, floa
                                       float *running_var, const float *in, const float *gamma,
                                       const float *beta, int N, int C, int HW, float momentum,
                                       float eps, int relu, int c0, int c1);
+/* The eval forward's map of channels [c0, c1), from the running statistics: out = in * scale[c -
+ * c0] + shift[c - c0] (scale and shift hold c1 - c0 floats). */
+void pt_batchnorm_eval_affine(float *scale, float *shift, const float *gamma, const float *beta,
+                              const float *running_mean, const float *running_var, int c0, int c1,
+                              float eps);
 void pt_batchnorm_forward_eval_range(float *out, const float *in, const float *gamma,
                                      const float *beta, const float *running_mean,
                                      const float *running_var, int N, int C, int HW, float eps,

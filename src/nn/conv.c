@@ -12,6 +12,7 @@
  * (K, nb*PQ) and (N,K,P,Q), a copy of the output (the bias add rides along with it); with one image
  * per chunk the two layouts coincide and the GEMM reads and writes the tensors directly. */
 #include "conv.h"
+#include "batchnorm_kernels.h"
 #include "conv_kernels.h"
 #include "reduce_kernels.h"
 
@@ -193,7 +194,7 @@ static void direct_backward_weight(float *dweight, const float *dout, const floa
 void pt_conv_forward(float *out, const float *in, const float *weight, const float *bias,
                      const pt_conv_dims *d, float *ws, size_t ws_floats)
 {
-    pt_conv_forward_timed(out, in, weight, bias, d, ws, ws_floats, NULL);
+    pt_conv_forward_timed(out, in, weight, bias, d, ws, ws_floats, NULL, NULL);
 }
 
 /* Adds the seconds since *start to *total when profiling (total != NULL). */
@@ -208,8 +209,23 @@ static double start_clock(const double *total)
     return total ? pt_now_seconds() : 0.0;
 }
 
+void pt_conv_epilogue_apply(const pt_conv_epilogue *ep, int k, float *dst, const float *src,
+                            size_t n)
+{
+    PT_KERNELS_ACTIVE(pt_bn_kernels)
+        ->scale_shift(dst, src, (int)n, ep->scale[k], ep->shift[k], ep->relu);
+}
+
+/* ep on the K planes of pq floats at out (one image). */
+static void epilogue_planes(const pt_conv_epilogue *ep, float *out, int K, size_t pq)
+{
+    for (int k = 0; k < K; k++)
+        pt_conv_epilogue_apply(ep, k, out + (size_t)k * pq, out + (size_t)k * pq, pq);
+}
+
 void pt_conv_forward_timed(float *out, const float *in, const float *weight, const float *bias,
-                           const pt_conv_dims *d, float *ws, size_t ws_floats, double *gemm_seconds)
+                           const pt_conv_dims *d, float *ws, size_t ws_floats,
+                           const pt_conv_epilogue *ep, double *gemm_seconds)
 {
     const int K = d->k, P = pt_conv_out_h(d), Q = pt_conv_out_w(d);
     const int crs = d->c * d->r * d->s;
@@ -220,6 +236,8 @@ void pt_conv_forward_timed(float *out, const float *in, const float *weight, con
             pad_plane(ws, in + (size_t)n * in_image, d);
             kern->direct_forward(out + (size_t)n * K * pq, ws, weight, bias, K, P, Q,
                                  d->w + 2 * d->pad, d->r, d->s);
+            if (ep)
+                epilogue_planes(ep, out + (size_t)n * K * pq, K, pq);
         }
         return;
     }
@@ -245,6 +263,8 @@ void pt_conv_forward_timed(float *out, const float *in, const float *weight, con
                         o[j] += bias[k];
                 }
             }
+            if (ep)
+                epilogue_planes(ep, outn, K, pq);
             continue;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, cols, crs, 1.0f, weight, crs, col,
@@ -258,6 +278,8 @@ void pt_conv_forward_timed(float *out, const float *in, const float *weight, con
                 float b = bias ? bias[k] : 0.0f;
                 for (size_t j = 0; j < pq; j++)
                     dst[j] = src[j] + b;
+                if (ep)
+                    pt_conv_epilogue_apply(ep, k, dst, dst, pq);
             }
         }
     }

@@ -35,6 +35,21 @@ typedef struct pt_conv_dims {
     int pad;    /* zero padding, the same on all four sides */
 } pt_conv_dims;
 
+/* What a forward does to each output channel as it writes it, after the bias: out = out * scale[k]
+ * + shift[k], then max(0, out) if relu, computed by the batch norm's own kernel
+ * (batchnorm_kernels.h) on the freshly written rows. net.c hands an eval-mode batch norm (and the
+ * ReLU fused into it) to the convolution before it this way: the same bits as the two layers one
+ * after the other, without a pass over the whole batch's activations (out of cache by then).
+ * NULL everywhere means none. */
+typedef struct pt_conv_epilogue {
+    const float *scale, *shift; /* (K) */
+    int relu;
+} pt_conv_epilogue;
+
+/* dst[j] = ep's map of src[j] for channel k, j < n; dst may be src. */
+void pt_conv_epilogue_apply(const pt_conv_epilogue *ep, int k, float *dst, const float *src,
+                            size_t n);
+
 /* Output height P = (H + 2*pad - R) / stride + 1 and width Q likewise (floor, as PyTorch). */
 int pt_conv_out_h(const pt_conv_dims *d);
 int pt_conv_out_w(const pt_conv_dims *d);
@@ -71,10 +86,11 @@ void pt_conv_backward(float *din, float *dweight, float *dbias, const float *dou
 int pt_conv_direct(const pt_conv_dims *d);
 
 /* As pt_conv_forward / pt_conv_backward, and adds the seconds spent inside cblas_sgemm to
- * *gemm_seconds (the rest of a call is im2col, col2im and layout copies): for profiles. */
+ * *gemm_seconds (the rest of a call is im2col, col2im and layout copies): for profiles. The forward
+ * applies ep (may be NULL) to its output. */
 void pt_conv_forward_timed(float *out, const float *in, const float *weight, const float *bias,
                            const pt_conv_dims *d, float *ws, size_t ws_floats,
-                           double *gemm_seconds);
+                           const pt_conv_epilogue *ep, double *gemm_seconds);
 void pt_conv_backward_timed(float *din, float *dweight, float *dbias, const float *dout,
                             const float *in, const float *weight, const pt_conv_dims *d, float *ws,
                             size_t ws_floats, double *gemm_seconds);

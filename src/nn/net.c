@@ -45,9 +45,12 @@ typedef struct layer {
     int fused_relu; /* batch norm: applies the in-place ReLU that follows it (forward and backward)
                      */
     int relu_index; /* batch norm with fused_relu: that ReLU layer */
-    int fused;  /* relu: applied by the batch norm before it or the 2x2 max pool after it; its own
-                 * forward and backward have nothing to do */
-    int fanout; /* how many layers read this one's output */
+    int fused;   /* relu: applied by the batch norm before it or the 2x2 max pool after it; its own
+                  * forward and backward have nothing to do */
+    int fanout;  /* how many layers read this one's output */
+    int eval_bn; /* conv: the batch norm whose eval forward is its epilogue (conv.h), or -1 */
+    int eval_conv;      /* batch norm: 1 if the convolution before it does its eval forward */
+    float *eval_affine; /* conv with eval_bn: the batch norm's scale (K) and shift (K) */
     /* parameters: offsets into the parameter buffer, SIZE_MAX if absent */
     size_t weight, bias, gamma, beta;
     /* batch norm running statistics: offsets into the state buffer */
@@ -326,6 +329,11 @@ static int allocate_buffers(pt_net *net, pt_error *err)
             if (!l->argmax)
                 return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
         }
+        if (l->eval_bn >= 0) {
+            l->eval_affine = calloc(2 * (size_t)l->c, sizeof(float));
+            if (!l->eval_affine)
+                return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+        }
         if (l->spec.type == PT_LAYER_CONV) {
             size_t need = conv_workspace_floats(&l->conv);
             if (need > conv_ws)
@@ -362,6 +370,7 @@ int pt_net_create(const pt_arch *arch, int channels, int height, int width, int 
         l->spec = arch->layers[i];
         l->input = i + l->spec.input;
         l->from = l->spec.type == PT_LAYER_RESIDUAL ? i + l->spec.from : -1;
+        l->eval_bn = -1;
     }
     if (status == PT_OK)
         name_layers(net);
@@ -408,6 +417,18 @@ int pt_net_create(const pt_arch *arch, int channels, int height, int width, int 
             }
         }
         status = add_layer_params(net, l, err);
+    }
+    /* A batch norm that alone reads a convolution's output: in eval mode the convolution
+     * normalises its output as it writes it, into the batch norm's buffer (conv.h's epilogue, the
+     * batch norm's own kernel: the same bits), and the batch norm is skipped. Its input buffer
+     * then holds nothing in eval, and nobody else reads it. */
+    for (int i = 0; status == PT_OK && i < net->n_layers; i++) {
+        layer *l = &net->layers[i];
+        if (l->spec.type == PT_LAYER_BATCHNORM && l->input >= 0 &&
+            net->layers[l->input].spec.type == PT_LAYER_CONV && net->layers[l->input].fanout == 1) {
+            net->layers[l->input].eval_bn = i;
+            l->eval_conv = 1;
+        }
     }
     if (status == PT_OK)
         status = allocate_buffers(net, err);
@@ -506,6 +527,7 @@ void pt_net_free(pt_net *net)
         free(l->bn_mean);
         free(l->bn_rstd);
         free(l->argmax);
+        free(l->eval_affine);
     }
     free(net->layers);
     free(net->input);
@@ -724,14 +746,17 @@ static void forward_batchnorm(pt_net *net, layer *l, const float *in, int n, int
                                         l->h * l->w, PT_BN_EPS, l->fused_relu, c0, c1);
 }
 
-/* The layer's forward on slice s of a batch of n samples. */
-static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int train)
+/* The layer's forward on slice s of a batch of n samples. ep: a convolution's epilogue (its batch
+ * norm's eval forward), its output then going to the batch norm's buffer; else NULL. */
+static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int train,
+                          const pt_conv_epilogue *ep)
 {
     const float *in = layer_input(net, l);
     const float *p = net->params;
     const size_t in_size = (size_t)l->in_c * l->in_h * l->in_w, n0 = (size_t)s->n0;
     const float *x = in + n0 * in_size;
-    float *y = l->out + n0 * l->size;
+    float *out = ep ? net->layers[l->eval_bn].out : l->out;
+    float *y = out + n0 * l->size;
     if (l->spec.type == PT_LAYER_BATCHNORM) {
         int c0, c1;
         slice_channels(net, l->c, s->k, &c0, &c1);
@@ -743,8 +768,8 @@ static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int trai
         d.n = n;
         int k0, k1;
         slice_sixteens(net, l->conv.k, s->k, &k0, &k1);
-        pt_smallconv_forward_part(l->out, in, p + l->weight,
-                                  l->bias != SIZE_MAX ? p + l->bias : NULL, &d, k0, k1, s->ws);
+        pt_smallconv_forward_part(out, in, p + l->weight, l->bias != SIZE_MAX ? p + l->bias : NULL,
+                                  &d, k0, k1, ep, s->ws);
         return;
     }
     if (s->n == 0) /* a batch smaller than the threads */
@@ -756,16 +781,17 @@ static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int trai
         const float *bias = l->bias != SIZE_MAX ? p + l->bias : NULL;
         switch (l->impl) {
         case CONV_WINOGRAD4:
-            pt_winograd4_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
+            pt_winograd4_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats, ep);
             break;
         case CONV_WINOGRAD2:
-            pt_winograd_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats);
+            pt_winograd_forward(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats, ep);
             break;
         case CONV_SMALLMAP:
-            pt_smallconv_forward(y, x, p + l->weight, bias, &d, s->ws);
+            pt_smallconv_forward_part(y, x, p + l->weight, bias, &d, 0, d.k, ep, s->ws);
             break;
         case CONV_IM2COL:
-            pt_conv_forward_timed(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats, s->gemm_s);
+            pt_conv_forward_timed(y, x, p + l->weight, bias, &d, s->ws, s->ws_floats, ep,
+                                  s->gemm_s);
             break;
         }
         break;
@@ -803,17 +829,38 @@ static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int trai
     }
 }
 
+/* The eval-mode epilogue of conv layer l: its batch norm's scale and shift, with that batch norm's
+ * own formula, and its fused ReLU. */
+static pt_conv_epilogue eval_epilogue(pt_net *net, layer *l)
+{
+    const layer *bn = &net->layers[l->eval_bn];
+    const float *p = net->params;
+    float *scale = l->eval_affine, *shift = l->eval_affine + l->c;
+    pt_batchnorm_eval_affine(scale, shift, p + bn->gamma, p + bn->beta,
+                             net->state + bn->running_mean, net->state + bn->running_var, 0, bn->c,
+                             PT_BN_EPS);
+    return (pt_conv_epilogue){scale, shift, bn->fused_relu};
+}
+
 static void forward_layer(pt_net *net, layer *l, int n, int train)
 {
     if (l->spec.type == PT_LAYER_RELU && l->fused)
         return; /* the batch norm before it did the work */
+    if (!train && l->eval_conv)
+        return; /* the convolution before it did */
+    pt_conv_epilogue ep_storage;
+    const pt_conv_epilogue *ep = NULL;
+    if (!train && l->eval_bn >= 0) {
+        ep_storage = eval_epilogue(net, l);
+        ep = &ep_storage;
+    }
     double *gemm_s = net->profiling && train ? &l->prof.gemm_s : NULL;
     const int T = net->threads;
     PT_OMP(omp parallel num_threads(T) if (T > 1))
     PT_FOR_MY_SLICES(k, T)
     {
         slice s = slice_of(net, n, k, gemm_s);
-        forward_slice(net, l, &s, n, train);
+        forward_slice(net, l, &s, n, train, ep);
     }
 }
 

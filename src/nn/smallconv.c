@@ -75,11 +75,24 @@ static void from_lanes(float *restrict y, const float *restrict block, const flo
 void pt_smallconv_forward(float *out, const float *in, const float *weight, const float *bias,
                           const pt_conv_dims *d, float *ws)
 {
-    pt_smallconv_forward_part(out, in, weight, bias, d, 0, d->k, ws);
+    pt_smallconv_forward_part(out, in, weight, bias, d, 0, d->k, NULL, ws);
+}
+
+/* ep on the outputs from_lanes just wrote: channels [o0, o0 + rows) of images [n0, n0 + lanes). */
+static void epilogue_block(const pt_conv_epilogue *ep, float *y, int N, int O, int MM, int o0,
+                           int rows, int n0, int lanes)
+{
+    const int n1 = n0 + lanes < N ? n0 + lanes : N;
+    for (int n = n0; n < n1; n++)
+        for (int o = o0; o < o0 + rows; o++) {
+            float *row = y + ((size_t)n * O + o) * MM;
+            pt_conv_epilogue_apply(ep, o, row, row, (size_t)MM);
+        }
 }
 
 void pt_smallconv_forward_part(float *out, const float *in, const float *weight, const float *bias,
-                               const pt_conv_dims *d, int k0, int k1, float *ws)
+                               const pt_conv_dims *d, int k0, int k1, const pt_conv_epilogue *ep,
+                               float *ws)
 {
     const pt_smallconv_kernels *kern = PT_KERNELS_ACTIVE(pt_smallconv_kernels);
     const int N = d->n, C = d->c, K = d->k;
@@ -93,6 +106,8 @@ void pt_smallconv_forward_part(float *out, const float *in, const float *weight,
         for (int n0 = 0; n0 < N; n0 += kern->lanes) {
             kern->fwd[m](block, weight, C, k, xt + n0, npad);
             from_lanes(out, block, bias, N, K, MM, k, rows, n0, kern->lanes);
+            if (ep)
+                epilogue_block(ep, out, N, K, MM, k, rows, n0, kern->lanes);
         }
 }
 

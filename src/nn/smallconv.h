@@ -32,11 +32,13 @@ size_t pt_smallconv_workspace_size(const pt_conv_dims *d);
 void pt_smallconv_forward(float *out, const float *in, const float *weight, const float *bias,
                           const pt_conv_dims *d, float *ws);
 
-/* As pt_smallconv_forward for output channels [k0, k1) only, every image; out's other channels
- * are untouched. k0 and k1 are multiples of 16 (k1 may be K). The values do not depend on the
- * split: threads can share a layer by channels with the same bits as one call. */
+/* As pt_smallconv_forward for output channels [k0, k1) only, every image, with ep (conv.h, may be
+ * NULL) applied as each channel is written; out's other channels are untouched. k0 and k1 are
+ * multiples of 16 (k1 may be K). The values do not depend on the split: threads can share a layer
+ * by channels with the same bits as one call. */
 void pt_smallconv_forward_part(float *out, const float *in, const float *weight, const float *bias,
-                               const pt_conv_dims *d, int k0, int k1, float *ws);
+                               const pt_conv_dims *d, int k0, int k1, const pt_conv_epilogue *ep,
+                               float *ws);
 
 /* Gradients of pt_smallconv_forward, as pt_conv_backward: dweight (K,C,R,S) +=, dbias (K) +=,
  * din (N,C,H,W) =; each may be NULL. ws as for forward. */

@@ -497,7 +497,7 @@ static wg_ws carve(const wg_geom *g, float *ws, int rows)
 }
 
 static void forward(float *out, const float *in, const float *weight, const float *bias,
-                    const pt_conv_dims *d, float *ws, size_t ws_floats)
+                    const pt_conv_dims *d, float *ws, size_t ws_floats, const pt_conv_epilogue *ep)
 {
     if (d->n == 0)
         return;
@@ -521,9 +521,12 @@ static void forward(float *out, const float *in, const float *weight, const floa
         for (int k = 0; k < K; k++)
             for (int r = 0; r < rows; r++) {
                 const int gi = g0 + r, n = gi / g.tiles_h, th = gi % g.tiles_h;
-                output_row(out + ((size_t)n * K + k) * pq, th,
-                           p.m + (size_t)k * ldt + (size_t)r * tw, ms, bias ? bias[k] : 0.0f, &g,
-                           p.sink);
+                float *plane = out + ((size_t)n * K + k) * pq;
+                output_row(plane, th, p.m + (size_t)k * ldt + (size_t)r * tw, ms,
+                           bias ? bias[k] : 0.0f, &g, p.sink);
+                for (int i = 2 * th; ep && i < 2 * th + 2 && i < g.P; i++)
+                    pt_conv_epilogue_apply(ep, k, plane + (size_t)i * g.Q, plane + (size_t)i * g.Q,
+                                           (size_t)g.Q);
             }
     }
 }
@@ -608,9 +611,10 @@ int pt_winograd_useful_images(const pt_conv_dims *d)
 }
 
 void pt_winograd_forward(float *out, const float *in, const float *weight, const float *bias,
-                         const pt_conv_dims *d, float *ws, size_t ws_floats)
+                         const pt_conv_dims *d, float *ws, size_t ws_floats,
+                         const pt_conv_epilogue *ep)
 {
-    PT_KERNELS_ACTIVE(pt_winograd_kernels)->forward(out, in, weight, bias, d, ws, ws_floats);
+    PT_KERNELS_ACTIVE(pt_winograd_kernels)->forward(out, in, weight, bias, d, ws, ws_floats, ep);
 }
 
 void pt_winograd_backward(float *din, float *dweight, float *dbias, const float *dout,

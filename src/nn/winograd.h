@@ -55,9 +55,11 @@ int pt_winograd_useful_images(const pt_conv_dims *d);
  * ws holds ws_floats floats, at least pt_winograd_workspace_size(d, 1); the batch is processed in
  * chunks of as many rows of tiles as fit (and the cache cap allows). The result does not depend
  * on the chunking except through float summation order inside GEMM.
- * in (N,C,H,W), weight (K,C,3,3), bias (K) or NULL, out (N,K,P,Q) overwritten. */
+ * in (N,C,H,W), weight (K,C,3,3), bias (K) or NULL, out (N,K,P,Q) overwritten; ep (conv.h, may be
+ * NULL) applied to each output row as it is written. */
 void pt_winograd_forward(float *out, const float *in, const float *weight, const float *bias,
-                         const pt_conv_dims *d, float *ws, size_t ws_floats);
+                         const pt_conv_dims *d, float *ws, size_t ws_floats,
+                         const pt_conv_epilogue *ep);
 
 /* Gradients of pt_winograd_forward, as pt_conv_backward: the input transform is recomputed from in
  * (nothing is kept from the forward pass).

@@ -53,10 +53,11 @@ size_t pt_winograd4_workspace_size(const pt_conv_dims *d, int images_per_chunk);
 /* Images per chunk beyond which a larger workspace brings nothing: at least 1, at most d->n. */
 int pt_winograd4_useful_images(const pt_conv_dims *d);
 
-/* out = conv(in, weight) + bias, as pt_winograd_forward. ws holds ws_floats floats, at least
- * pt_winograd4_workspace_size(d, 1). */
+/* out = conv(in, weight) + bias, as pt_winograd_forward (ep likewise). ws holds ws_floats floats,
+ * at least pt_winograd4_workspace_size(d, 1). */
 void pt_winograd4_forward(float *out, const float *in, const float *weight, const float *bias,
-                          const pt_conv_dims *d, float *ws, size_t ws_floats);
+                          const pt_conv_dims *d, float *ws, size_t ws_floats,
+                          const pt_conv_epilogue *ep);
 
 /* Gradients of pt_winograd4_forward, as pt_winograd_backward: dweight (K,C,3,3) += ;
  * dbias (K) += (summed in double per channel); din (N,C,H,W) = . Each may be NULL. */

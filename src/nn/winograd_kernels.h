@@ -15,7 +15,7 @@
 typedef struct pt_winograd_kernels {
     /* pt_winograd_forward and pt_winograd_backward (winograd.h) on this instruction set */
     void (*forward)(float *out, const float *in, const float *weight, const float *bias,
-                    const pt_conv_dims *d, float *ws, size_t ws_floats);
+                    const pt_conv_dims *d, float *ws, size_t ws_floats, const pt_conv_epilogue *ep);
     void (*backward)(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                      const float *weight, const pt_conv_dims *d, float *ws, size_t ws_floats);
 } pt_winograd_kernels;

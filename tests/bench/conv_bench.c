@@ -53,11 +53,11 @@ static void run_pass(bench *t, int algo, int backward)
     else if (algo == ALGO_IM2COL)
         pt_conv_backward(t->din, t->dw, NULL, t->dout, t->in, t->w, d, t->ws, t->ws_floats);
     else if (algo == ALGO_WINOGRAD && !backward)
-        pt_winograd_forward(t->out, t->in, t->w, t->b, d, t->ws, t->ws_floats);
+        pt_winograd_forward(t->out, t->in, t->w, t->b, d, t->ws, t->ws_floats, NULL);
     else if (algo == ALGO_WINOGRAD)
         pt_winograd_backward(t->din, t->dw, NULL, t->dout, t->in, t->w, d, t->ws, t->ws_floats);
     else if (!backward)
-        pt_winograd4_forward(t->out, t->in, t->w, t->b, d, t->ws, t->ws_floats);
+        pt_winograd4_forward(t->out, t->in, t->w, t->b, d, t->ws, t->ws_floats, NULL);
     else
         pt_winograd4_backward(t->din, t->dw, NULL, t->dout, t->in, t->w, d, t->ws, t->ws_floats);
 }

@@ -308,13 +308,13 @@ static void check_winograd_paths(const char *variant, const pt_winograd_kernels 
                 cr_assert(ws && ref && ref_din && ref_dw && ref_db);
                 pt_conv_forward_naive(ref, in, w, bias, &d);
                 pt_conv_backward_naive(ref_din, ref_dw, ref_db, dout, in, w, &d);
-                base->forward(o[0], in, w, bias, &d, ws, ws_n);
+                base->forward(o[0], in, w, bias, &d, ws, ws_n, NULL);
                 base->backward(din[0], dw[0], db[0], dout, in, w, &d, ws, ws_n);
                 for (int p = 0; p < n_paths; p++) {
                     const pt_winograd_kernels *k = tables[paths[p]];
                     memset(dw[1], 0, sizeof(float) * w_n);
                     memset(db[1], 0, sizeof(float) * d.k);
-                    k->forward(o[1], in, w, bias, &d, ws, ws_n);
+                    k->forward(o[1], in, w, bias, &d, ws, ws_n, NULL);
                     k->backward(din[1], dw[1], db[1], dout, in, w, &d, ws, ws_n);
                     const char *name = pt_isa_name(paths[p]);
                     cr_assert(!memcmp(db[0], db[1], sizeof(float) * d.k), "%s dbias W=%d pad %d",

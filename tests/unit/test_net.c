@@ -410,3 +410,89 @@ Test(net, profile_counts_training_steps_only)
     cr_assert_eq(conv, 3);
     pt_net_free(net);
 }
+
+/* In eval mode a convolution read only by a batch norm writes the normalised output itself
+ * (net.c, conv.h's epilogue) and the batch norm is skipped: the logits must be the bits of the two
+ * layers one after the other. The reference network puts an eval-time identity (dropout, p = 0)
+ * between each convolution and its batch norm, which keeps them apart, with the same parameters.
+ * Covered: the direct first layer, Winograd F(4x4) and F(2x2), im2col + GEMM (several images per
+ * GEMM, and one), the small-map kernel (also split by channels over 2 threads), a conv bias, a
+ * fused ReLU and a batch norm feeding a residual. */
+static char *fused_bn_text(int with_identity)
+{
+    const char *gap = with_identity ? "[dropout]\np=0.0\n" : "";
+    char *text = malloc(2048);
+    cr_assert_not_null(text);
+    snprintf(text, 2048,
+             "[conv]\nfilters=16\nsize=3\npad=1\n%s[batchnorm]\n[relu]\n"
+             "[conv]\nfilters=16\nsize=3\npad=1\nbias=0\n%s[batchnorm]\n[relu]\n"
+             "[conv]\nfilters=16\nsize=3\nstride=2\npad=1\n%s[batchnorm]\n[relu]\n"
+             "[conv]\nfilters=16\nsize=3\npad=1\n%s[batchnorm]\n"
+             "[residual]\nfrom=%d\n[relu]\n[avgpool]\n[dense]\noutputs=classes\n",
+             gap, gap, gap, gap, with_identity ? -4 : -3);
+    return text;
+}
+
+static pt_net *eval_net(const char *text, pt_conv_algo algo, int threads, int n)
+{
+    pt_net *net = build(text, 1, 1, 8, 8, 3, n);
+    pt_error err;
+    cr_assert_eq(pt_net_set_threads(net, threads, &err), PT_OK, "%s", err.msg);
+    pt_net_set_conv_algo(net, algo);
+    return net;
+}
+
+/* Parameters and running statistics away from their initial 1s and 0s, so that every batch norm's
+ * map is far from the identity. */
+static void scramble_weights(pt_net *net, pt_rng *rng)
+{
+    pt_net_init_params(net, 11);
+    float *params = pt_net_params(net);
+    for (size_t i = 0; i < pt_net_param_count(net); i++)
+        params[i] += 0.05f * (float)pt_rng_normal(rng);
+    int n_state;
+    const pt_tensor_info *table = pt_net_state_table(net, &n_state);
+    float *state = pt_net_state(net);
+    for (int t = 0; t < n_state; t++)
+        for (size_t i = 0; i < table[t].count; i++)
+            state[table[t].offset + i] = strcmp(table[t].field, "running_var") == 0
+                                             ? 0.5f + (float)pt_rng_uniform(rng)
+                                             : 0.3f * (float)pt_rng_normal(rng);
+}
+
+/* The eval logits of net for n images of input. */
+static void eval_logits(pt_net *net, const float *input, int n, float *logits)
+{
+    memcpy(pt_net_input(net), input, (size_t)n * 64 * sizeof(float));
+    memcpy(logits, pt_net_forward(net, n, 0, NULL, 0), (size_t)n * 3 * sizeof(float));
+}
+
+Test(net, eval_batch_norm_done_by_its_convolution_gives_the_same_bits)
+{
+    char *fused_text = fused_bn_text(0), *apart_text = fused_bn_text(1);
+    const pt_conv_algo algos[] = {PT_CONV_AUTO, PT_CONV_GEMM, PT_CONV_WINOGRAD2};
+    const int batches[] = {1, 20};
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 2; b++)
+            for (int threads = 1; threads <= 2; threads++) {
+                const int n = batches[b];
+                pt_rng rng;
+                pt_rng_init(&rng, 7, (uint64_t)n);
+                float input[20 * 64], fused[20 * 3], apart[20 * 3];
+                for (int i = 0; i < n * 64; i++)
+                    input[i] = (float)pt_rng_normal(&rng);
+                pt_net *ref = eval_net(apart_text, algos[a], threads, n);
+                pt_net *net = eval_net(fused_text, algos[a], threads, n);
+                scramble_weights(ref, &rng);
+                cr_assert_eq(pt_net_copy_weights(net, ref), PT_OK);
+                eval_logits(ref, input, n, apart);
+                eval_logits(net, input, n, fused);
+                cr_assert(!memcmp(fused, apart, (size_t)n * 3 * sizeof(float)),
+                          "algorithm %d, batch %d, %d threads: logits differ (%.9g vs %.9g)", a, n,
+                          threads, fused[0], apart[0]);
+                pt_net_free(net);
+                pt_net_free(ref);
+            }
+    free(fused_text);
+    free(apart_text);
+}

@@ -274,7 +274,7 @@ static void check_parts(int side)
     /* three parts: input channels 0-16-32-48, output channels 0-16-48-64 */
     static const int cuts_c[] = {0, 16, 32, 48}, cuts_k[] = {0, 16, 48, 64};
     for (int p = 0; p < 3; p++) {
-        pt_smallconv_forward_part(out[1], in, w, b, &d, cuts_k[p], cuts_k[p + 1], ws);
+        pt_smallconv_forward_part(out[1], in, w, b, &d, cuts_k[p], cuts_k[p + 1], NULL, ws);
         pt_smallconv_backward_part(din[1], dw[1], db[1], dout, in, w, &d, cuts_c[p], cuts_c[p + 1],
                                    cuts_k[p], cuts_k[p + 1], ws);
     }

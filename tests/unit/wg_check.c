@@ -109,7 +109,7 @@ static void check_case(const wg_variant *v, const wg_case *t, size_t ws_floats, 
     float *out = xcalloc(t->n_out, sizeof(float));
     for (size_t j = 0; j < t->n_out; j++)
         out[j] = NAN;
-    v->forward(out, t->in, t->w, bias ? t->b : NULL, d, ws, ws_floats);
+    v->forward(out, t->in, t->w, bias ? t->b : NULL, d, ws, ws_floats, NULL);
     check_close(0, name, out, t->ref_out[bias], t->n_out, v->tol);
 
     float *din = xcalloc(t->n_in, sizeof(float));
@@ -280,7 +280,7 @@ typedef struct fd_ctx {
 static double fd_objective(void *ctx)
 {
     fd_ctx *f = ctx;
-    f->v->forward(f->out, f->in, f->w, f->b, &f->t->d, f->ws, f->ws_floats);
+    f->v->forward(f->out, f->in, f->w, f->b, &f->t->d, f->ws, f->ws_floats, NULL);
     return gc_dot(f->out, f->t->dout, f->t->n_out);
 }
 
@@ -319,7 +319,7 @@ void wg_check_empty_batch(const wg_variant *v)
     pt_conv_dims d = wg_dims(0, 2, 5, 5, 3, 1);
     float w[54], b[3] = {1, 2, 3}, dw[54] = {0}, db[3] = {0}, ws[1];
     gc_fill_normal(w, 54, 1, 1.0f);
-    v->forward(NULL, NULL, w, b, &d, ws, 0);
+    v->forward(NULL, NULL, w, b, &d, ws, 0, NULL);
     v->backward(NULL, dw, db, NULL, NULL, w, &d, ws, 0);
     for (int j = 0; j < 54; j++)
         cr_assert_eq(dw[j], 0.0f);

@@ -16,7 +16,7 @@
 typedef struct wg_variant {
     const char *name;
     void (*forward)(float *out, const float *in, const float *weight, const float *bias,
-                    const pt_conv_dims *d, float *ws, size_t ws_floats);
+                    const pt_conv_dims *d, float *ws, size_t ws_floats, const pt_conv_epilogue *ep);
     void (*backward)(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                      const float *weight, const pt_conv_dims *d, float *ws, size_t ws_floats);
     size_t (*workspace_size)(const pt_conv_dims *d, int images_per_chunk);
