@@ -44,6 +44,24 @@ static void scale_shift(float *o, const float *x, int n, float scale, float shif
     }
 }
 
+static void scale_shift_planes(float *o, int planes, size_t hw, size_t stride, const float *scale,
+                               const float *shift, int relu)
+{
+    for (int c = 0; c < planes; c++) {
+        float *restrict p = o + (size_t)c * stride;
+        const float s = scale[c], t = shift[c];
+        if (relu) {
+            for (size_t j = 0; j < hw; j++) {
+                float v = p[j] * s + t;
+                p[j] = v < 0.0f ? 0.0f : v;
+            }
+        } else {
+            for (size_t j = 0; j < hw; j++)
+                p[j] = p[j] * s + t;
+        }
+    }
+}
+
 /* The gradient reaching the batch norm: dy, or dy masked by a fused ReLU's output y. */
 static inline float relu_grad(const float *dy, const float *y, int j)
 {
@@ -103,4 +121,5 @@ static void backward_apply(float *dx, const float *dy, const float *y, const flo
     }
 }
 
-const pt_bn_kernels PT_KERNELS(pt_bn_kernels) = {sums, scale_shift, backward_sums, backward_apply};
+const pt_bn_kernels PT_KERNELS(pt_bn_kernels) = {sums, scale_shift, scale_shift_planes,
+                                                 backward_sums, backward_apply};

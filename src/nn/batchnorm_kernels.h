@@ -5,6 +5,8 @@
 #ifndef PTRAIN_BATCHNORM_KERNELS_H
 #define PTRAIN_BATCHNORM_KERNELS_H
 
+#include <stddef.h>
+
 #include "kernels.h"
 
 typedef struct pt_bn_kernels {
@@ -12,6 +14,10 @@ typedef struct pt_bn_kernels {
     void (*sums)(double *s, double *ss, const float *x, int n);
     /* o[j] = x[j] * scale + shift, then max(0, .) when relu */
     void (*scale_shift)(float *o, const float *x, int n, float scale, float shift, int relu);
+    /* scale_shift in place on `planes` runs of hw floats, stride apart, run c with scale[c] and
+     * shift[c]: the same bits as scale_shift on each (a convolution's epilogue, conv.h) */
+    void (*scale_shift_planes)(float *o, int planes, size_t hw, size_t stride, const float *scale,
+                               const float *shift, int relu);
     /* *sdy += sum of g[j], *sdyx += sum of g[j] * xhat[j], xhat = (x - mean) * rstd, where
      * g = dy, or with y (the output of a ReLU fused after the batch norm, else NULL)
      * g[j] = y[j] > 0 ? dy[j] : 0, exactly what the ReLU's own backward would have written */

@@ -209,18 +209,32 @@ static double start_clock(const double *total)
     return total ? pt_now_seconds() : 0.0;
 }
 
-void pt_conv_epilogue_apply(const pt_conv_epilogue *ep, int k, float *dst, const float *src,
-                            size_t n)
+void pt_conv_epilogue_planes(const pt_conv_epilogue *ep, int k0, int planes, float *out, size_t hw,
+                             size_t stride)
 {
     PT_KERNELS_ACTIVE(pt_bn_kernels)
-        ->scale_shift(dst, src, (int)n, ep->scale[k], ep->shift[k], ep->relu);
+        ->scale_shift_planes(out, planes, hw, stride, ep->scale + k0, ep->shift + k0, ep->relu);
+}
+
+void pt_conv_epilogue_strips(const pt_conv_epilogue *ep, float *out, int K, int P, int Q, int tile,
+                             int tiles_h, int g0, int rows)
+{
+    const size_t pq = (size_t)P * Q;
+    for (int g = g0; g < g0 + rows;) {
+        const int n = g / tiles_h;
+        const int end = (n + 1) * tiles_h < g0 + rows ? (n + 1) * tiles_h : g0 + rows;
+        const int r0 = tile * (g % tiles_h);
+        const int r1 = tile * ((end - 1) % tiles_h + 1) < P ? tile * ((end - 1) % tiles_h + 1) : P;
+        pt_conv_epilogue_planes(ep, 0, K, out + (size_t)n * K * pq + (size_t)r0 * Q,
+                                (size_t)(r1 - r0) * Q, pq);
+        g = end;
+    }
 }
 
 /* ep on the K planes of pq floats at out (one image). */
 static void epilogue_planes(const pt_conv_epilogue *ep, float *out, int K, size_t pq)
 {
-    for (int k = 0; k < K; k++)
-        pt_conv_epilogue_apply(ep, k, out + (size_t)k * pq, out + (size_t)k * pq, pq);
+    pt_conv_epilogue_planes(ep, 0, K, out, pq, pq);
 }
 
 void pt_conv_forward_timed(float *out, const float *in, const float *weight, const float *bias,
@@ -278,9 +292,9 @@ void pt_conv_forward_timed(float *out, const float *in, const float *weight, con
                 float b = bias ? bias[k] : 0.0f;
                 for (size_t j = 0; j < pq; j++)
                     dst[j] = src[j] + b;
-                if (ep)
-                    pt_conv_epilogue_apply(ep, k, dst, dst, pq);
             }
+            if (ep)
+                epilogue_planes(ep, outn + (size_t)i * K * pq, K, pq);
         }
     }
 }

@@ -46,9 +46,15 @@ typedef struct pt_conv_epilogue {
     int relu;
 } pt_conv_epilogue;
 
-/* dst[j] = ep's map of src[j] for channel k, j < n; dst may be src. */
-void pt_conv_epilogue_apply(const pt_conv_epilogue *ep, int k, float *dst, const float *src,
-                            size_t n);
+/* ep in place on channels [k0, k0 + planes): channel k0 + j's hw floats at out + j * stride. */
+void pt_conv_epilogue_planes(const pt_conv_epilogue *ep, int k0, int planes, float *out, size_t hw,
+                             size_t stride);
+
+/* ep in place on what a chunk of Winograd strips wrote to out (N,K,P,Q): strips [g0, g0 + rows) of
+ * the batch's N * tiles_h, strip g being output rows [tile * th, tile * th + tile) of image
+ * g / tiles_h (th = g % tiles_h), clipped to P. One call per image: its rows of every channel. */
+void pt_conv_epilogue_strips(const pt_conv_epilogue *ep, float *out, int K, int P, int Q, int tile,
+                             int tiles_h, int g0, int rows);
 
 /* Output height P = (H + 2*pad - R) / stride + 1 and width Q likewise (floor, as PyTorch). */
 int pt_conv_out_h(const pt_conv_dims *d);

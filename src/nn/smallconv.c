@@ -78,18 +78,6 @@ void pt_smallconv_forward(float *out, const float *in, const float *weight, cons
     pt_smallconv_forward_part(out, in, weight, bias, d, 0, d->k, NULL, ws);
 }
 
-/* ep on the outputs from_lanes just wrote: channels [o0, o0 + rows) of images [n0, n0 + lanes). */
-static void epilogue_block(const pt_conv_epilogue *ep, float *y, int N, int O, int MM, int o0,
-                           int rows, int n0, int lanes)
-{
-    const int n1 = n0 + lanes < N ? n0 + lanes : N;
-    for (int n = n0; n < n1; n++)
-        for (int o = o0; o < o0 + rows; o++) {
-            float *row = y + ((size_t)n * O + o) * MM;
-            pt_conv_epilogue_apply(ep, o, row, row, (size_t)MM);
-        }
-}
-
 void pt_smallconv_forward_part(float *out, const float *in, const float *weight, const float *bias,
                                const pt_conv_dims *d, int k0, int k1, const pt_conv_epilogue *ep,
                                float *ws)
@@ -106,9 +94,10 @@ void pt_smallconv_forward_part(float *out, const float *in, const float *weight,
         for (int n0 = 0; n0 < N; n0 += kern->lanes) {
             kern->fwd[m](block, weight, C, k, xt + n0, npad);
             from_lanes(out, block, bias, N, K, MM, k, rows, n0, kern->lanes);
-            if (ep)
-                epilogue_block(ep, out, N, K, MM, k, rows, n0, kern->lanes);
         }
+    for (int n = 0; ep && n < N; n++)
+        pt_conv_epilogue_planes(ep, k0, k1 - k0, out + ((size_t)n * K + k0) * MM, (size_t)MM,
+                                (size_t)MM);
 }
 
 /* din (N, C, M, M) from dout, input channels [c0, c1): every block of input channels and images

@@ -521,13 +521,12 @@ static void forward(float *out, const float *in, const float *weight, const floa
         for (int k = 0; k < K; k++)
             for (int r = 0; r < rows; r++) {
                 const int gi = g0 + r, n = gi / g.tiles_h, th = gi % g.tiles_h;
-                float *plane = out + ((size_t)n * K + k) * pq;
-                output_row(plane, th, p.m + (size_t)k * ldt + (size_t)r * tw, ms,
-                           bias ? bias[k] : 0.0f, &g, p.sink);
-                for (int i = 2 * th; ep && i < 2 * th + 2 && i < g.P; i++)
-                    pt_conv_epilogue_apply(ep, k, plane + (size_t)i * g.Q, plane + (size_t)i * g.Q,
-                                           (size_t)g.Q);
+                output_row(out + ((size_t)n * K + k) * pq, th,
+                           p.m + (size_t)k * ldt + (size_t)r * tw, ms, bias ? bias[k] : 0.0f, &g,
+                           p.sink);
             }
+        if (ep)
+            pt_conv_epilogue_strips(ep, out, K, g.P, g.Q, 2, g.tiles_h, g0, rows);
     }
 }
 

@@ -502,7 +502,7 @@ WG_INLINE void out_tiles(float *restrict y0, float *restrict y1, float *restrict
 /* Output plane k of every strip from M (m = M + k*ldt): the 4x4 tiles into 4 rows of ys floats
  * (a), then each strip's rows inside P, Q into out. */
 static void output_transform(float *out, const float *m, float b, int k, const wg4_geom *g,
-                             const wg4_chunk *ch, const wg4_scratch *s, const pt_conv_epilogue *ep)
+                             const wg4_chunk *ch, const wg4_scratch *s)
 {
     const size_t ys = ch->ys, pq = (size_t)g->P * g->Q;
     float *y = s->a;
@@ -511,14 +511,9 @@ static void output_transform(float *out, const float *m, float b, int k, const w
         int n, th;
         strip_at(g, ch, r, &n, &th);
         float *plane = out + ((size_t)n * g->K + k) * pq;
-        for (int i = 0; i < 4 && 4 * th + i < g->P; i++) {
-            float *dst = plane + (size_t)(4 * th + i) * g->Q;
-            const float *src = y + i * ys + (size_t)r * 4 * g->tiles_w;
-            if (ep)
-                pt_conv_epilogue_apply(ep, k, dst, src, (size_t)g->Q);
-            else
-                memcpy(dst, src, (size_t)g->Q * sizeof(float));
-        }
+        for (int i = 0; i < 4 && 4 * th + i < g->P; i++)
+            memcpy(plane + (size_t)(4 * th + i) * g->Q, y + i * ys + (size_t)r * 4 * g->tiles_w,
+                   (size_t)g->Q * sizeof(float));
     }
 }
 
@@ -659,8 +654,10 @@ static void forward(float *out, const float *in, const float *weight, const floa
             gemm_overwrite(CblasNoTrans, g.K, ch.T, g.C, p.u + xi * g.us, g.C, p.v + xi * ch.vs,
                            (int)ch.ldt, p.m + xi * ch.ms, (int)ch.ldt);
         for (int k = 0; k < g.K; k++)
-            output_transform(out, p.m + (size_t)k * ch.ldt, bias ? bias[k] : 0.0f, k, &g, &ch, &p.s,
-                             ep);
+            output_transform(out, p.m + (size_t)k * ch.ldt, bias ? bias[k] : 0.0f, k, &g, &ch,
+                             &p.s);
+        if (ep)
+            pt_conv_epilogue_strips(ep, out, g.K, g.P, g.Q, 4, g.tiles_h, ch.g0, ch.rows);
     }
 }
 
