@@ -22,11 +22,18 @@
  * output the same size), and both channel counts are multiples of 16. 0 otherwise. */
 int pt_smallconv_supported(const pt_conv_dims *d);
 
+/* 1 if d is valid for pt_conv_check, a 4x4 or 8x8 input, 3x3 kernel, stride 2, pad 1 (so a 2x2 or
+ * 4x4 output: ResNet-18's downsampling into its last stages), and both channel counts are multiples
+ * of 16. Such a layer has a small-map FORWARD only (pt_smallconv_forward*, 121 of im2col's 144
+ * products a channel pair onto 4x4, 25 of 36 onto 2x2); its backward is im2col + GEMM's. */
+int pt_smallconv_s2_supported(const pt_conv_dims *d);
+
 /* Floats of workspace forward and backward need for d->n images: H*W * max(C, K) * d->n rounded
- * up to 16 images, and a block of 256. */
+ * up to 16 images, and a block of 256 (for a stride-2 layer, what its forward needs). */
 size_t pt_smallconv_workspace_size(const pt_conv_dims *d);
 
-/* out = conv(in, weight) + bias, as pt_conv_forward. ws holds at least
+/* out = conv(in, weight) + bias, as pt_conv_forward, for dims with pt_smallconv_supported or
+ * pt_smallconv_s2_supported. ws holds at least
  * pt_smallconv_workspace_size(d) floats. in (N,C,H,W), weight (K,C,R,S), bias (K) or NULL,
  * out (N,K,P,Q) overwritten. */
 void pt_smallconv_forward(float *out, const float *in, const float *weight, const float *bias,

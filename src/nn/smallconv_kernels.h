@@ -34,9 +34,15 @@ typedef struct pt_smallconv_kernels {
      */
     void (*dw[2])(float *restrict dweight, const float *restrict dout, const float *restrict xq,
                   int C, int K, int k, int c0, int N);
-    int lanes;   /* floats per vector: 16, 8 or 4 */
-    int rows[2]; /* channels per fwd / din block */
-    int dw_k[2]; /* output channels per dw call: 1 or 2 (K is a multiple of 16) */
+    /* Stride 2, forward only: as fwd for an MxM output of a 2Mx2M input, q < 4*MM input
+     * positions, tap(p, q) = (qy - 2py + 1)*3 + (qx - 2px + 1) where both lie in [0, 3) (121 of
+     * 576 pairs at M = 4, 25 of 64 at M = 2). */
+    void (*fwd_s2[2])(float *restrict out, const float *restrict weight, int C, int k0,
+                      const float *restrict xt, size_t stride);
+    int lanes;      /* floats per vector: 16, 8 or 4 */
+    int rows[2];    /* channels per fwd / din block */
+    int dw_k[2];    /* output channels per dw call: 1 or 2 (K is a multiple of 16) */
+    int rows_s2[2]; /* channels per fwd_s2 block */
 } pt_smallconv_kernels;
 
 PT_KERNELS_DECLARE(pt_smallconv_kernels, pt_smallconv_kernels);

@@ -230,6 +230,55 @@ Test(smallconv, gives_the_same_bits_on_avx2_and_avx512_but_the_4x4_weight_gradie
     check_avx2_avx512_bits(4);
 }
 
+/* The stride-2 forward (8x8 -> 4x4, 4x4 -> 2x2) against the reference on every path, with and
+ * without bias and an epilogue-free call; partial and whole vectors of images. Each output sums
+ * at most 9*C products, as the stride-1 forward's: the same tolerance. */
+static void check_s2(pt_isa isa, int n, int c, int k, int side, unsigned seed)
+{
+    pt_conv_dims d = dims(n, c, k, side);
+    d.stride = 2;
+    cr_assert(pt_smallconv_s2_supported(&d));
+    const size_t n_in = (size_t)n * c * side * side, n_w = (size_t)k * c * 9;
+    const size_t n_out = (size_t)n * k * (side / 2) * (side / 2);
+    float *in = xcalloc(n_in, sizeof(float)), *w = xcalloc(n_w, sizeof(float));
+    float *b = xcalloc((size_t)k, sizeof(float));
+    float *ref = xcalloc(n_out, sizeof(float)), *out = xcalloc(n_out, sizeof(float));
+    gc_fill_normal(in, n_in, seed, 1.0f);
+    gc_fill_normal(w, n_w, seed + 1, 1.0f / sqrtf((float)(c * 9)));
+    gc_fill_normal(b, (size_t)k, seed + 2, 0.5f);
+    const size_t ws_floats = pt_smallconv_workspace_size(&d);
+    float *ws = xcalloc(ws_floats, sizeof(float));
+    pt_isa_force(isa);
+    for (int bias = 0; bias < 2; bias++) {
+        for (size_t j = 0; j < ws_floats; j++)
+            ws[j] = NAN;
+        for (size_t j = 0; j < n_out; j++)
+            out[j] = NAN;
+        pt_conv_forward_naive(ref, in, w, bias ? b : NULL, &d);
+        pt_smallconv_forward(out, in, w, bias ? b : NULL, &d, ws);
+        const double e = gc_max_rel_diff(out, ref, n_out);
+        cr_assert(e <= SC_TOL, "stride-2 forward on %s, N=%d C=%d K=%d %dx%d: off by %.3g",
+                  pt_isa_name(isa), n, c, k, side, side, e);
+    }
+    pt_isa_force(pt_isa_best());
+    free(in), free(w), free(b), free(ref), free(out), free(ws);
+}
+
+Test(smallconv, stride_2_forward_matches_the_direct_convolution_on_every_path)
+{
+    static const int batches[] = {1, 17, 32};
+    static const int channels[][2] = {{16, 32}, {48, 16}};
+    for (int isa = 0; isa < PT_ISA_COUNT; isa++) {
+        if (!pt_isa_supported((pt_isa)isa))
+            continue; /* said once by matches_the_direct_convolution_on_every_path */
+        for (int side = 4; side <= 8; side += 4)
+            for (size_t bi = 0; bi < sizeof batches / sizeof batches[0]; bi++)
+                for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
+                    check_s2((pt_isa)isa, batches[bi], channels[ci][0], channels[ci][1], side,
+                             300u + (unsigned)(side * 10 + bi * 3 + ci));
+    }
+}
+
 Test(smallconv, takes_only_3x3_pad_1_on_2x2_and_4x4_maps_with_channels_in_sixteens)
 {
     cr_assert(pt_smallconv_supported(&(pt_conv_dims){32, 512, 4, 4, 512, 3, 3, 1, 1}));
@@ -247,6 +296,17 @@ Test(smallconv, takes_only_3x3_pad_1_on_2x2_and_4x4_maps_with_channels_in_sixtee
     cr_assert(!pt_smallconv_supported(&(pt_conv_dims){32, 512, 2, 2, 512, 3, 3, 2, 1}), "stride 2");
     cr_assert(!pt_smallconv_supported(&(pt_conv_dims){32, 512, 2, 2, 512, 1, 1, 1, 0}),
               "1x1 kernel");
+    /* stride 2: a forward onto 2x2 and 4x4 maps */
+    cr_assert(pt_smallconv_s2_supported(&(pt_conv_dims){32, 256, 4, 4, 512, 3, 3, 2, 1}));
+    cr_assert(pt_smallconv_s2_supported(&(pt_conv_dims){32, 128, 8, 8, 256, 3, 3, 2, 1}));
+    cr_assert(!pt_smallconv_s2_supported(&(pt_conv_dims){32, 64, 16, 16, 128, 3, 3, 2, 1}),
+              "onto 8x8");
+    cr_assert(!pt_smallconv_s2_supported(&(pt_conv_dims){32, 256, 4, 4, 512, 1, 1, 2, 0}),
+              "1x1 kernel");
+    cr_assert(!pt_smallconv_s2_supported(&(pt_conv_dims){32, 256, 4, 4, 512, 3, 3, 1, 1}),
+              "stride 1");
+    cr_assert(!pt_smallconv_s2_supported(&(pt_conv_dims){32, 24, 4, 4, 512, 3, 3, 2, 1}),
+              "channels not a multiple of 16");
 }
 
 /* How threads share a layer (net.c): each part every image, disjoint channels. */
