@@ -62,13 +62,17 @@ size_t pt_smallconv_workspace_size(const pt_conv_dims *d)
 /* t[(j*MM + l)*npad + n] = x[(n*J + j)*MM + l]; zero for n >= N. */
 static void to_lanes(float *restrict t, const float *restrict x, int N, int J, int MM, size_t npad)
 {
-    for (int j = 0; j < J; j++)
-        for (int l = 0; l < MM; l++) {
-            float *row = t + ((size_t)j * MM + l) * npad;
-            for (int n = 0; n < N; n++)
-                row[n] = x[((size_t)n * J + j) * MM + l];
-            memset(row + N, 0, (npad - (size_t)N) * sizeof(float));
+    /* image by image within a channel, as to_lane_groups */
+    for (int j = 0; j < J; j++) {
+        float *rows = t + (size_t)j * MM * npad;
+        for (int n = 0; n < N; n++) {
+            const float *src = x + ((size_t)n * J + j) * MM;
+            for (int l = 0; l < MM; l++)
+                rows[(size_t)l * npad + n] = src[l];
         }
+        for (int l = 0; l < MM; l++)
+            memset(rows + (size_t)l * npad + N, 0, (npad - (size_t)N) * sizeof(float));
+    }
 }
 
 /* The forward's input in groups of `lanes` images, each group's (J, MM) vectors contiguous:
@@ -76,15 +80,17 @@ static void to_lanes(float *restrict t, const float *restrict x, int N, int J, i
 static void to_lane_groups(float *restrict t, const float *restrict x, int N, int J, int MM,
                            int lanes)
 {
+    /* image by image within a channel: contiguous reads, and the MM vectors written stay in L1 */
     for (int g = 0; g * lanes < N; g++)
-        for (int j = 0; j < J; j++)
-            for (int l = 0; l < MM; l++) {
-                float *vec = t + (((size_t)g * J + j) * MM + l) * lanes;
-                for (int v = 0; v < lanes; v++) {
-                    const int n = g * lanes + v;
-                    vec[v] = n < N ? x[((size_t)n * J + j) * MM + l] : 0.0f;
-                }
+        for (int j = 0; j < J; j++) {
+            float *vecs = t + ((size_t)g * J + j) * MM * lanes;
+            for (int v = 0; v < lanes; v++) {
+                const int n = g * lanes + v;
+                const float *src = x + ((size_t)n * J + j) * MM;
+                for (int l = 0; l < MM; l++)
+                    vecs[(size_t)l * lanes + v] = n < N ? src[l] : 0.0f;
             }
+        }
 }
 
 /* y[(n*O + o0 + o)*MM + i] = block[(o*MM + i)*lanes + n - n0] (+ bias[o0 + o]) for the
@@ -95,8 +101,8 @@ static void from_lanes(float *restrict y, const float *restrict block, const flo
     const int n1 = n0 + lanes < N ? n0 + lanes : N;
     for (int o = 0; o < rows; o++) {
         const float b = bias ? bias[o0 + o] : 0.0f;
-        for (int i = 0; i < MM; i++)
-            for (int n = n0; n < n1; n++)
+        for (int n = n0; n < n1; n++) /* each image's MM outputs written in a row */
+            for (int i = 0; i < MM; i++)
                 y[((size_t)n * O + o0 + o) * MM + i] = block[(o * MM + i) * lanes + n - n0] + b;
     }
 }
