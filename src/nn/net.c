@@ -46,11 +46,14 @@ typedef struct layer {
     int fused_relu; /* batch norm: applies the in-place ReLU that follows it (forward and backward)
                      */
     int relu_index; /* batch norm with fused_relu: that ReLU layer */
-    int fused;   /* relu: applied by the batch norm before it or the 2x2 max pool after it; its own
-                  * forward and backward have nothing to do */
-    int fanout;  /* how many layers read this one's output */
-    int eval_bn; /* conv: the batch norm whose eval forward is its epilogue (conv.h), or -1 */
-    int eval_conv;      /* batch norm: 1 if the convolution before it does its eval forward */
+    int fused;  /* relu: applied by the batch norm before it or the 2x2 max pool after it; its own
+                 * forward and backward have nothing to do */
+    int fanout; /* how many layers read this one's output */
+    /* residual: applies the in-place ReLU that follows it on the way out (forward only); relu: its
+     * forward is done so by the residual before it, its backward runs as usual */
+    int relu_out, forward_done;
+    int eval_bn;   /* conv: the batch norm whose eval forward is its epilogue (conv.h), or -1 */
+    int eval_conv; /* batch norm: 1 if the convolution before it does its eval forward */
     float *eval_affine; /* conv with eval_bn: the batch norm's scale (K) and shift (K) */
     /* parameters: offsets into the parameter buffer, SIZE_MAX if absent */
     size_t weight, bias, gamma, beta;
@@ -417,6 +420,14 @@ int pt_net_create(const pt_arch *arch, int channels, int height, int width, int 
                 l->pool.relu = 1;
                 r->fused = 1;
             }
+        }
+        /* An in-place ReLU right after a residual: the residual writes max(0, a + b), the bits
+         * the ReLU would have left in the same buffer, saving it a pass over the activations. Its
+         * backward (which reads that buffer) is unchanged. */
+        if (l->spec.type == PT_LAYER_RELU && l->in_place && !l->fused &&
+            net->layers[l->input].spec.type == PT_LAYER_RESIDUAL) {
+            net->layers[l->input].relu_out = 1;
+            l->forward_done = 1;
         }
         status = add_layer_params(net, l, err);
     }
@@ -834,7 +845,12 @@ static void forward_slice(pt_net *net, layer *l, const slice *s, int n, int trai
             memcpy(y, x, (size_t)s->n * l->size * sizeof(float));
         break;
     case PT_LAYER_RESIDUAL:
-        pt_residual_forward(y, x, net->layers[l->from].out + n0 * l->size, (size_t)s->n * l->size);
+        if (l->relu_out)
+            pt_residual_relu_forward(y, x, net->layers[l->from].out + n0 * l->size,
+                                     (size_t)s->n * l->size);
+        else
+            pt_residual_forward(y, x, net->layers[l->from].out + n0 * l->size,
+                                (size_t)s->n * l->size);
         break;
     default:
         break;
@@ -856,8 +872,8 @@ static pt_conv_epilogue eval_epilogue(pt_net *net, layer *l)
 
 static void forward_layer(pt_net *net, layer *l, int n, int train)
 {
-    if (l->spec.type == PT_LAYER_RELU && l->fused)
-        return; /* the batch norm before it did the work */
+    if (l->spec.type == PT_LAYER_RELU && (l->fused || l->forward_done))
+        return; /* the batch norm or residual before it did the work */
     if (!train && l->eval_conv)
         return; /* the convolution before it did */
     pt_conv_epilogue ep_storage;

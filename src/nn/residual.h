@@ -13,6 +13,10 @@
 /* out = a + b; out may alias a or b. */
 void pt_residual_forward(float *out, const float *a, const float *b, size_t n);
 
+/* out = max(0, a + b) by pt_relu_forward's rule (a negative sum becomes +0, NaN and -0 stay): the
+ * residual and the ReLU after it in one pass, the same bits; out may alias a or b. */
+void pt_residual_relu_forward(float *out, const float *a, const float *b, size_t n);
+
 /* da += dout, db += dout (each skipped when NULL). da and db must not alias dout. */
 void pt_residual_backward(float *da, float *db, const float *dout, size_t n);
 

@@ -723,3 +723,20 @@ Test(residual, gradcheck_and_accumulation)
         cr_assert_eq(db[i], 2 * t.r[i]);
     free(t.a), free(t.b), free(t.out), free(t.r), free(da), free(db);
 }
+
+/* The residual with the ReLU after it in one pass (net.c fuses them) gives the bits of the two:
+ * negatives to +0, NaN and -0 kept, also in place. */
+Test(residual, relu_out_matches_residual_then_relu)
+{
+    const float a[8] = {1.0f, -2.0f, 0.5f, NAN, -0.0f, 3.0f, -1.0f, 1e-30f};
+    const float b[8] = {-3.0f, 1.0f, 0.5f, 1.0f, -0.0f, -3.0f, 1.0f, -1e-30f};
+    float two[8], one[8], inplace[8];
+    pt_residual_forward(two, a, b, 8);
+    pt_relu_forward(two, two, 8);
+    pt_residual_relu_forward(one, a, b, 8);
+    cr_assert(!memcmp(one, two, sizeof one));
+    memcpy(inplace, a, sizeof inplace);
+    pt_residual_relu_forward(inplace, inplace, b, 8);
+    cr_assert(!memcmp(inplace, two, sizeof inplace));
+    cr_assert(isnan(one[3]) && signbit(one[4]) && one[1] == 0.0f && !signbit(one[0]));
+}

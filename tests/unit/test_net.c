@@ -496,3 +496,44 @@ Test(net, eval_batch_norm_done_by_its_convolution_gives_the_same_bits)
     free(fused_text);
     free(apart_text);
 }
+
+/* A residual writes the ReLU after it itself (net.c): training forward, backward and eval give the
+ * bits of a network that keeps them apart with an identity (dropout, p = 0) between them. */
+Test(net, residual_with_its_relu_in_one_pass_gives_the_same_bits)
+{
+    const char *texts[2] = {"[conv]\nfilters=16\nsize=3\npad=1\n[batchnorm]\n[relu]\n"
+                            "[conv]\nfilters=16\nsize=3\npad=1\n[batchnorm]\n"
+                            "[residual]\nfrom=-3\n[relu]\n[avgpool]\n[dense]\noutputs=classes\n",
+                            "[conv]\nfilters=16\nsize=3\npad=1\n[batchnorm]\n[relu]\n"
+                            "[conv]\nfilters=16\nsize=3\npad=1\n[batchnorm]\n"
+                            "[residual]\nfrom=-3\n[dropout]\np=0.0\n[relu]\n[avgpool]\n[dense]\n"
+                            "outputs=classes\n"};
+    enum { N = 5 };
+    float logits[2][N * 3], eval[2][N * 3], *grads[2];
+    pt_rng rng;
+    pt_rng_init(&rng, 3, 0);
+    float input[N * 64], dlogits[N * 3];
+    for (int i = 0; i < N * 64; i++)
+        input[i] = (float)pt_rng_normal(&rng);
+    for (int i = 0; i < N * 3; i++)
+        dlogits[i] = (float)pt_rng_normal(&rng);
+    pt_net *nets[2] = {eval_net(texts[0], PT_CONV_AUTO, 1, N),
+                       eval_net(texts[1], PT_CONV_AUTO, 1, N)};
+    pt_net_init_params(nets[0], 5);
+    cr_assert_eq(pt_net_copy_weights(nets[1], nets[0]), PT_OK);
+    const size_t np = pt_net_param_count(nets[0]);
+    for (int t = 0; t < 2; t++) {
+        memcpy(pt_net_input(nets[t]), input, sizeof input);
+        memcpy(logits[t], pt_net_forward(nets[t], N, 1, NULL, 0), sizeof logits[t]);
+        pt_net_zero_grads(nets[t]);
+        pt_net_backward(nets[t], dlogits, NULL, NULL);
+        grads[t] = malloc(np * sizeof(float));
+        memcpy(grads[t], pt_net_grads(nets[t]), np * sizeof(float));
+        eval_logits(nets[t], input, N, eval[t]);
+        pt_net_free(nets[t]);
+    }
+    cr_assert(!memcmp(logits[0], logits[1], sizeof logits[0]), "training logits");
+    cr_assert(!memcmp(grads[0], grads[1], np * sizeof(float)), "gradients");
+    cr_assert(!memcmp(eval[0], eval[1], sizeof eval[0]), "eval logits");
+    free(grads[0]), free(grads[1]);
+}
