@@ -44,22 +44,13 @@ static void scale_shift(float *o, const float *x, int n, float scale, float shif
     }
 }
 
+/* In place, through scale_shift: the same arithmetic, so the same bits. */
 static void scale_shift_planes(float *o, int planes, size_t hw, size_t stride, const float *scale,
                                const float *shift, int relu)
 {
-    for (int c = 0; c < planes; c++) {
-        float *restrict p = o + (size_t)c * stride;
-        const float s = scale[c], t = shift[c];
-        if (relu) {
-            for (size_t j = 0; j < hw; j++) {
-                float v = p[j] * s + t;
-                p[j] = v < 0.0f ? 0.0f : v;
-            }
-        } else {
-            for (size_t j = 0; j < hw; j++)
-                p[j] = p[j] * s + t;
-        }
-    }
+    for (int c = 0; c < planes; c++)
+        scale_shift(o + (size_t)c * stride, o + (size_t)c * stride, (int)hw, scale[c], shift[c],
+                    relu);
 }
 
 /* The gradient reaching the batch norm: dy, or dy masked by a fused ReLU's output y. */
