@@ -1237,9 +1237,10 @@ static int use_smallmap(const pt_conv_dims *d, pt_conv_algo algo)
 
 /* The stride-2 small-map forward under auto, wherever it applies (3x3 stride 2 pad 1 onto 2x2 and
  * 4x4 maps, channels in sixteens: ResNet-18's downsampling into its last two stages); its backward
- * stays im2col + GEMM (a stride-2 input gradient would need all of a 8x8 input's 64 positions in
- * registers). Measured in ResNet-18 at 64x64, 1 thread, AVX-512 Xeon, batch 64, forward ms, im2col
- * against small-map: 128 -> 256 onto 4x4 7.1 -> 5.5-5.9, 256 -> 512 onto 2x2 7.8 -> 4.4-5.1. */
+ * stays im2col + GEMM (no stride-2 backward kernel is written: inference spends its time in the
+ * forward). Measured in ResNet-18 at 64x64, 1 thread, AVX-512 Xeon, batch 64, forward ms, im2col
+ * against small-map: 128 -> 256 onto 4x4 7.1 -> 4.7, 256 -> 512 onto 2x2 7.8 -> 4.2-4.9. The same
+ * kernel onto 8x8 (64 -> 128 from 16x16) ran no faster than im2col (7.2 ms), so it stops at 4x4. */
 static int use_smallmap_s2(const pt_conv_dims *d, pt_conv_algo algo)
 {
     return algo == PT_CONV_AUTO && pt_smallconv_s2_supported(d);

@@ -5,12 +5,14 @@
  * window covers the whole map, the rest is padding) and 100 of 144 on a 4x4. At batch 32 and 512
  * channels such a layer is also bound by reading its weights, which im2col + OpenBLAS reads, packs
  * and reads again; here every weight is broadcast from the tensor in place (smallconv_kernels.h)
- * and every product is one that counts.
+ * and every product is one that counts. The forward also takes 3x3 stride-2 pad-1 layers onto
+ * 2x2 and 4x4 maps (pt_smallconv_s2_supported: ResNet-18's downsampling into those stages).
  *
  * Same shapes and gradient convention as conv.h: dweight and dbias ACCUMULATE (+=), din is
- * OVERWRITTEN, any may be NULL. No function allocates, prints or keeps state; forward and backward
- * assume dims for which pt_smallconv_supported is true. Rounding differs from im2col + GEMM (one
- * fixed order per output, see smallconv_kernels.h) and between the baseline and the wide paths. */
+ * OVERWRITTEN, any may be NULL. No function allocates, prints or keeps state; backward assumes
+ * dims for which pt_smallconv_supported is true, forward those or pt_smallconv_s2_supported.
+ * Rounding differs from im2col + GEMM (one fixed order per output, see smallconv_kernels.h) and
+ * between the baseline and the wide paths. */
 #ifndef PTRAIN_SMALLCONV_H
 #define PTRAIN_SMALLCONV_H
 
