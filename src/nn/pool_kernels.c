@@ -251,23 +251,34 @@ static void maxpool_2x2(float *out, int32_t *argmax, const float *x, int W, int 
     }
 }
 
+/* v, best = u, at if u wins over v: larger, or a NaN over a number. */
+static inline void take1(float *v, int32_t *best, float u, int32_t at)
+{
+    const int win = (u > *v) | ((u != u) & (*v == *v));
+    *v = win ? u : *v;
+    *best = win ? at : *best;
+}
+
 /* One output of the general pool, window clipped to the image: padding never wins, so it is never
  * looked at. Candidates in row-major order; a later one replaces the best only if it wins. */
 static void general_one(float *o, int32_t *am, const float *x, int h0, int h1, int W, int w0,
                         int w1)
 {
-    int best = h0 * W + w0;
+    int32_t best = h0 * W + w0;
     float v = x[best];
     for (int ih = h0; ih < h1; ih++)
-        for (int iw = w0; iw < w1; iw++) {
-            const float u = x[ih * W + iw];
-            const int win = (u > v) | ((u != u) & (v == v));
-            v = win ? u : v;
-            best = win ? ih * W + iw : best;
-        }
+        for (int iw = w0; iw < w1; iw++)
+            take1(&v, &best, x[ih * W + iw], ih * W + iw);
     *o = v;
     if (am)
         *am = best;
+}
+
+/* The columns [w0, w1) of output column q's window, clipped to the W of the image. */
+static void window_columns(int q, int kernel, int stride, int pad, int W, int *w0, int *w1)
+{
+    *w0 = q * stride - pad < 0 ? 0 : q * stride - pad;
+    *w1 = q * stride - pad + kernel > W ? W : q * stride - pad + kernel;
 }
 
 /* The general pool is separable: a window's first maximum in row-major order is the first maximum,
@@ -343,30 +354,23 @@ static inline void gtake(gfv *v, giv *best, gfv x, giv idx)
     *best = (idx & w) | (*best & ~w);
 }
 
-/* The scalar rule for one candidate, as gtake's lanes. */
-static inline void take1(float *v, int32_t *best, float u, int32_t at)
-{
-    if (u > *v || (u != u && *v == *v)) {
-        *v = u;
-        *best = at;
-    }
-}
-
 /* The last float past a block's first candidate that candidates() reads. */
 static inline int block_reach(int stride)
 {
     return stride == 2 ? 2 * GL - 1 : (GL - 1) * stride;
 }
 
-/* hv[q], hi[q] for the Q outputs of one row (at: the plane index of row[0]): the first maximum of
- * the row's columns q*stride - pad .. + kernel - 1 and its index. The outputs [q_lo, q_hi), whose
+/* hv[q], hi[q] for the Q outputs of row ih of the plane x: the first maximum of the row's columns
+ * q*stride - pad .. + kernel - 1 and its index in the plane. The outputs [q_lo, q_hi), whose
  * columns lie inside the row, go GL at a time; a block's last lanes may read past the row (their
  * results are overwritten or never read): from the row itself where what follows it is the
  * plane's next row (readable = 1), else from a copy with room past its end. The edges, clipped,
  * go one at a time. */
-static void row_max(float *hv, int32_t *hi, const float *row, int32_t at, int W, int Q, int kernel,
+static void row_max(float *hv, int32_t *hi, const float *x, int ih, int W, int Q, int kernel,
                     int stride, int pad, int q_lo, int q_hi, int readable)
 {
+    const float *row = x + (size_t)ih * W;
+    const int32_t at = ih * W;
     float buf[ROW_BUF];
     const float *src = row;
     if (q_lo < q_hi) {
@@ -394,13 +398,9 @@ static void row_max(float *hv, int32_t *hi, const float *row, int32_t at, int W,
             q = q_hi > q_lo ? q_hi : q_lo;
         if (q >= Q)
             break;
-        int w0 = q * stride - pad, w1 = w0 + kernel;
-        w0 = w0 < 0 ? 0 : w0;
-        w1 = w1 > W ? W : w1;
-        hv[q] = row[w0];
-        hi[q] = at + w0;
-        for (int iw = w0 + 1; iw < w1; iw++)
-            take1(&hv[q], &hi[q], row[iw], at + iw);
+        int w0, w1;
+        window_columns(q, kernel, stride, pad, W, &w0, &w1);
+        general_one(hv + q, hi + q, x, ih, ih + 1, W, w0, w1);
     }
 }
 
@@ -444,9 +444,8 @@ static void general_row(float *o, int32_t *am, const float *x, int h0, int h1, i
                         int kernel, int stride, int pad)
 {
     for (int q = 0; q < Q; q++) {
-        int w0 = q * stride - pad, w1 = w0 + kernel;
-        w0 = w0 < 0 ? 0 : w0;
-        w1 = w1 > W ? W : w1;
+        int w0, w1;
+        window_columns(q, kernel, stride, pad, W, &w0, &w1);
         general_one(o + q, am ? am + q : NULL, x, h0, h1, W, w0, w1);
     }
 }
@@ -477,8 +476,8 @@ static void maxpool_general(float *out, int32_t *argmax, const float *x, int H, 
         }
         /* the rows not taken across yet: windows move down, so each row once */
         for (int ih = h0 > next ? h0 : next; ih < h1; ih++)
-            row_max(hv + ring_slot(ih), hi + ring_slot(ih), x + (size_t)ih * W, (int32_t)(ih * W),
-                    W, Q, kernel, stride, pad, q_lo, q_hi, ih + 1 < H);
+            row_max(hv + ring_slot(ih), hi + ring_slot(ih), x, ih, W, Q, kernel, stride, pad, q_lo,
+                    q_hi, ih + 1 < H);
         next = h1 > next ? h1 : next;
         down_max(o, am, hv, hi, h0, h1, Q);
     }

@@ -1,15 +1,16 @@
 /* Small-map convolution (see smallconv.h), on the register blocks of smallconv_kernels.h.
  *
  * With MM = M*M positions per map, the blocks take the images in the vector lanes, so each pass
- * first transposes its (N, J, MM) input to t[(j*MM + l)*npad + n], npad the batch rounded up to
- * whole vectors (zeros past N), and the blocks' (rows, MM, lanes) results back to (N, O, MM). The
- * weight gradient takes the input as xq[(n*MM + q)*C + c], the input channels in the lanes. The
- * forward (stride 1, or 2 with 4*MM input positions) keeps each group of `lanes` images' vectors
- * together (to_lane_groups) and takes the groups one after another, every output channel of a
- * group before the next: a group's input (256 KB for 256 channels at 4x4) stays in L2 while the
- * weights stream past it. One transposed batch read with a stride of the whole batch, once per
- * block of output channels, left ResNet-18's 4x4 layers bound by L2 misses at 64 images (1 thread,
- * AVX-512, forward of 256 -> 256 at 4x4: 7.5 -> 6.2 ms; 512 -> 512 at 2x2: 6.0 -> 4.5). */
+ * first transposes its (N, J, MM) input (the forward's input, 4*MM positions at stride 2; the input
+ * gradient's output gradient) into groups of `lanes` images, each group's (J, MM) vectors together
+ * (to_lane_groups, zeros past N), and the blocks' (rows, MM, lanes) results back to (N, O, MM).
+ * The forward takes the groups one after another, every output channel of a group before the
+ * next: a group's input (256 KB for 256 channels at 4x4) stays in L2 while the weights stream past
+ * it. One transposed batch with the images of a vector a whole batch apart, read once per block of
+ * output channels, left ResNet-18's 4x4 layers bound by L2 misses at 64 images (1 thread, AVX-512,
+ * forward of 256 -> 256 at 4x4: 7.5 -> 6.2 ms; 512 -> 512 at 2x2: 6.0 -> 4.5; the input gradient
+ * 256 at 4x4, 64 images, about 15 -> 14 ms). The weight gradient takes the input as
+ * xq[(n*MM + q)*C + c], the input channels in the lanes. */
 #include "smallconv.h"
 #include "smallconv_kernels.h"
 
@@ -59,23 +60,7 @@ size_t pt_smallconv_workspace_size(const pt_conv_dims *d)
     return mm * (j + (size_t)d->c) * npad + 16 * SC_MAX_LANES;
 }
 
-/* t[(j*MM + l)*npad + n] = x[(n*J + j)*MM + l]; zero for n >= N. */
-static void to_lanes(float *restrict t, const float *restrict x, int N, int J, int MM, size_t npad)
-{
-    /* image by image within a channel, as to_lane_groups */
-    for (int j = 0; j < J; j++) {
-        float *rows = t + (size_t)j * MM * npad;
-        for (int n = 0; n < N; n++) {
-            const float *src = x + ((size_t)n * J + j) * MM;
-            for (int l = 0; l < MM; l++)
-                rows[(size_t)l * npad + n] = src[l];
-        }
-        for (int l = 0; l < MM; l++)
-            memset(rows + (size_t)l * npad + N, 0, (npad - (size_t)N) * sizeof(float));
-    }
-}
-
-/* The forward's input in groups of `lanes` images, each group's (J, MM) vectors contiguous:
+/* x (N, J, MM) in groups of `lanes` images, each group's (J, MM) vectors contiguous:
  * t[((g*J + j)*MM + l)*lanes + v] = x[((g*lanes + v)*J + j)*MM + l]; zero for images past N. */
 static void to_lane_groups(float *restrict t, const float *restrict x, int N, int J, int MM,
                            int lanes)
@@ -154,14 +139,15 @@ static void input_gradient(float *din, const float *dout, const float *weight,
     const size_t npad = round_up((size_t)N, (size_t)lanes);
     const size_t block_floats = (size_t)rows * MM * lanes;
     float *dyt = ws, *blocks = ws + (size_t)MM * K * npad;
-    to_lanes(dyt, dout, N, K, MM, npad);
+    to_lane_groups(dyt, dout, N, K, MM, lanes);
     for (int k0 = 0; k0 < K; k0 += SC_DIN_KCHUNK) {
         const int k1 = k0 + SC_DIN_KCHUNK < K ? k0 + SC_DIN_KCHUNK : K;
         for (int c = c0; c < c1; c += rows)
             for (int n0 = 0; n0 < N; n0 += lanes) {
                 float *block =
                     blocks + ((size_t)c / rows * (npad / lanes) + n0 / lanes) * block_floats;
-                kern->din[m](block, weight, C, k0, k1, c, dyt + n0, npad, k0 > 0);
+                kern->din[m](block, weight, C, k0, k1, c, dyt + (size_t)n0 * K * MM, (size_t)lanes,
+                             k0 > 0);
             }
     }
     for (int c = c0; c < c1; c += rows)

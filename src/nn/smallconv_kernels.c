@@ -1,12 +1,14 @@
 /* The small-map convolution's register blocks (smallconv_kernels.h), written once for an MxM map
  * and instantiated for M = 2 and 4 (every loop over positions then has constant bounds and every
  * tap test a constant result: only the pairs inside the kernel remain, unrolled).
- *   fwd, din  rows * M*M accumulators, one vector of images each, in registers over the whole
- *             sum (din: over a band of output channels, carried between bands through out); each
- * step loads one vector of the transposed input and multiplies it by the weights of the pairs it is
- * in, broadcast straight from the (K,C,3,3) tensor. dw        9 accumulators (one per tap) per
- * output channel, one vector of input channels each; each image loads its M*M input positions and
- * broadcasts its M*M output gradients; the taps' lanes then go to dweight (stride 9). */
+ * - fwd, din: rows * M*M accumulators, one vector of images each, in registers over the whole
+ *   sum (din: over a band of output channels, carried between bands through out); each step loads
+ *   one vector of the transposed input and multiplies it by the weights of the pairs it is in,
+ *   broadcast straight from the (K,C,3,3) tensor.
+ * - fwd_s2 (stride 2, fwd_rows_s2): the same, one output row of several channels at a time.
+ * - dw: 9 accumulators (one per tap) per output channel, one vector of input channels each; each
+ *   image loads its M*M input positions and broadcasts its M*M output gradients; the taps' lanes
+ *   then go to dweight (stride 9). */
 #include "smallconv_kernels.h"
 
 #include <string.h>
@@ -26,17 +28,13 @@
 
 #define SC_INLINE static inline __attribute__((always_inline))
 
-/* The tap joining output position p of an MxM map to input position q of the (S*M)x(S*M) input at
- * stride S, or -1 outside the kernel (constant wherever M, S, p and q are): row and column offsets
- * SC_DY, SC_DX in [0, 3). */
-#define SC_DY(M, S, p, q) ((q) / ((S) * (M)) - (S) * ((p) / (M)) + 1)
-#define SC_DX(M, S, p, q) ((q) % ((S) * (M)) - (S) * ((p) % (M)) + 1)
-#define SC_TAP_S(M, S, p, q)                                                                       \
-    (SC_DY(M, S, p, q) < 0 || SC_DY(M, S, p, q) > 2 || SC_DX(M, S, p, q) < 0 ||                    \
-             SC_DX(M, S, p, q) > 2                                                                 \
+/* The tap joining output position p to input position q on an MxM map, or -1 outside the kernel
+ * (constant wherever M, p and q are). */
+#define SC_TAP(M, p, q)                                                                            \
+    ((q) / (M) - (p) / (M) + 1 < 0 || (q) / (M) - (p) / (M) + 1 > 2 ||                             \
+             (q) % (M) - (p) % (M) + 1 < 0 || (q) % (M) - (p) % (M) + 1 > 2                        \
          ? -1                                                                                      \
-         : SC_DY(M, S, p, q) * 3 + SC_DX(M, S, p, q))
-#define SC_TAP(M, p, q) SC_TAP_S(M, 1, p, q)
+         : ((q) / (M) - (p) / (M) + 1) * 3 + ((q) % (M) - (p) % (M) + 1))
 
 SC_INLINE void zero_acc(ptvec *acc, const int n)
 {
@@ -59,28 +57,26 @@ SC_INLINE void store_acc(float *out, const ptvec *acc, const int n)
         memcpy(out + (size_t)a * SC_LANES, &acc[a], sizeof acc[a]);
 }
 
-/* fwd for an MxM output at stride S (input (S*M)x(S*M)) and ROWS output channels (all constants
- * where it is inlined). */
+/* fwd for an MxM map and ROWS output channels (both constants where it is inlined). */
 SC_INLINE void fwd_map(float *restrict out, const float *restrict weight, int C, int k0,
-                       const float *restrict xt, size_t stride, const int M, const int ROWS,
-                       const int S)
+                       const float *restrict xt, size_t stride, const int M, const int ROWS)
 {
-    const int MM = M * M, IMM = S * S * MM;
+    const int MM = M * M;
     ptvec acc[ROWS * MM];
     zero_acc(acc, ROWS * MM);
     const size_t ostride = (size_t)C * 9;
     const float *w = weight + (size_t)k0 * ostride;
-    for (int c = 0; c < C; c++, w += 9, xt += (size_t)IMM * stride)
-#pragma GCC unroll 64
-        for (int q = 0; q < IMM; q++) {
+    for (int c = 0; c < C; c++, w += 9, xt += (size_t)MM * stride)
+#pragma GCC unroll 16
+        for (int q = 0; q < MM; q++) {
             const ptvec x = ptvec_load(xt + (size_t)q * stride);
 #pragma GCC unroll 4
             for (int o = 0; o < ROWS; o++)
 #pragma GCC unroll 16
                 for (int p = 0; p < MM; p++)
-                    if (SC_TAP_S(M, S, p, q) >= 0)
-                        acc[o * MM + p] = ptvec_fma(
-                            ptvec_set1(w[o * ostride + SC_TAP_S(M, S, p, q)]), x, acc[o * MM + p]);
+                    if (SC_TAP(M, p, q) >= 0)
+                        acc[o * MM + p] = ptvec_fma(ptvec_set1(w[o * ostride + SC_TAP(M, p, q)]), x,
+                                                    acc[o * MM + p]);
         }
     store_acc(out, acc, ROWS * MM);
 }
@@ -175,13 +171,13 @@ SC_INLINE void dw_map(float *restrict dweight, const float *restrict dout, const
 static void fwd2(float *restrict out, const float *restrict weight, int C, int k0,
                  const float *restrict xt, size_t stride)
 {
-    fwd_map(out, weight, C, k0, xt, stride, 2, SC_ROWS2, 1);
+    fwd_map(out, weight, C, k0, xt, stride, 2, SC_ROWS2);
 }
 
 static void fwd4(float *restrict out, const float *restrict weight, int C, int k0,
                  const float *restrict xt, size_t stride)
 {
-    fwd_map(out, weight, C, k0, xt, stride, 4, SC_ROWS4, 1);
+    fwd_map(out, weight, C, k0, xt, stride, 4, SC_ROWS4);
 }
 
 /* fwd at stride 2 (pad 1) for an MxM output, ROWS output channels, one output row at a time: its

@@ -104,12 +104,13 @@ Test(isa, batchnorm_kernels_match_the_baseline_bit_for_bit)
                 k->scale_shift(o1, x, n, 1.7f, -0.3f, relu);
                 cr_assert(!memcmp(o0, o1, (size_t)n * sizeof(float)), "%s scale_shift n=%d", name,
                           n);
-                /* the planes form, in place: 3 runs of n / 3 floats, n / 3 + 1 apart, each with
-                 * its own scale and shift, as the baseline's scale_shift on each */
-                const size_t hw = (size_t)n / 3, stride = hw + 1;
-                const float scale[3] = {1.7f, -0.6f, 0.03f}, shift[3] = {-0.3f, 0.8f, 0.0f};
-                if (3 * stride > (size_t)n)
+                /* the planes form, in place: 3 runs of n / 3 - 1 floats, n / 3 apart (a gap
+                 * the kernel must leave alone), each with its own scale and shift, as the
+                 * baseline's scale_shift on each */
+                if (n < 6)
                     continue;
+                const size_t stride = (size_t)n / 3, hw = stride - 1;
+                const float scale[3] = {1.7f, -0.6f, 0.03f}, shift[3] = {-0.3f, 0.8f, 0.0f};
                 memcpy(o1, x, (size_t)n * sizeof(float));
                 memcpy(o0, x, (size_t)n * sizeof(float));
                 k->scale_shift_planes(o1, 3, hw, stride, scale, shift, relu);

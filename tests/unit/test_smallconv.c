@@ -231,7 +231,7 @@ Test(smallconv, gives_the_same_bits_on_avx2_and_avx512_but_the_4x4_weight_gradie
 }
 
 /* The stride-2 forward (8x8 -> 4x4, 4x4 -> 2x2) against the reference on every path, with and
- * without bias and an epilogue-free call; partial and whole vectors of images. Each output sums
+ * without bias; partial and whole vectors of images. Each output sums
  * at most 9*C products, as the stride-1 forward's: the same tolerance. */
 static void check_s2(pt_isa isa, int n, int c, int k, int side, unsigned seed)
 {
